@@ -1,0 +1,35 @@
+# MCX Core — the two set-up commands are `make demo` and `make test` (see README.md).
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all deps build test unit demo fuzz format clean
+
+all: build
+
+deps:
+	scripts/install-deps
+
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Unit, integration and interop tests (real mcxd processes on 127.0.0.1), then a bounded fuzz run.
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j 2 --timeout 300
+	scripts/fuzz-smoke
+
+unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -L unit
+
+demo: build
+	$(BUILD)/apps/mcx/mcx demo
+
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} scripts/fuzz-smoke
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) build-fuzz

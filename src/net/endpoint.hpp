@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace mcx::net {
+
+// An IPv4 or IPv6 literal and a port. MCX binds 127.0.0.1 in tests and the demo.
+struct Endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+
+    std::string to_string() const { return host + ":" + std::to_string(port); }
+    bool operator==(const Endpoint&) const = default;
+};
+
+enum class Transport { udp, tcp };
+
+inline const char* to_string(Transport t) {
+    return t == Transport::udp ? "udp" : "tcp";
+}
+
+}  // namespace mcx::net
+
+namespace mcx::net {
+
+// Compact IPv4 address for the media path (no string work per packet).
+struct Ipv4Endpoint {
+    std::uint32_t ip = 0;  // network byte order
+    std::uint16_t port = 0;
+
+    bool operator==(const Ipv4Endpoint&) const = default;
+    bool valid() const { return ip != 0 && port != 0; }
+};
+
+Ipv4Endpoint to_ipv4(const Endpoint& e);  // {0,0} when not an IPv4 literal
+Endpoint to_endpoint(const Ipv4Endpoint& e);
+
+}  // namespace mcx::net

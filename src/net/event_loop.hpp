@@ -1,0 +1,40 @@
+#pragma once
+// libre's event loop (re_main) behind a small C++ face. Every libre object lives on the thread
+// that runs the loop; other threads hand work over with post().
+
+#include <functional>
+#include <memory>
+
+namespace mcx::net {
+
+class EventLoop {
+  public:
+    // Initialises libre for this process (once) and binds the loop to the calling thread.
+    EventLoop();
+    ~EventLoop();
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    // Runs until stop(); must be called on the constructing thread. SIGINT/SIGTERM stop it.
+    void run();
+    // Thread-safe.
+    void stop();
+    // Thread-safe: runs `fn` on the loop thread in a later turn (also when called from it).
+    void post(std::function<void()> fn);
+
+    // Destroys `object` in a later loop turn: never delete an object inside its own callback.
+    template <class T>
+    void defer_delete(std::unique_ptr<T> object) {
+        auto raw = object.release();
+        post([raw] { delete raw; });
+    }
+
+    // Raises the limit on file descriptors libre polls (default 1024).
+    static void set_max_descriptors(int count);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcx::net

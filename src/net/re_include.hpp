@@ -1,0 +1,14 @@
+#pragma once
+// The one way to include libre from C++ (private to src/net): the standard headers it expects
+// first, then the umbrella header with C linkage. The include path is SYSTEM so that libre's
+// headers do not trip C++20 -Werror=volatile.
+
+#include <cstdarg>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
+extern "C" {
+#include <re.h>
+}

@@ -1,0 +1,150 @@
+#include "net/sip_message.hpp"
+
+#include <cctype>
+
+#include "net/re_include.hpp"
+
+namespace mcx::net {
+
+namespace {
+
+bool name_equals(const pl& name, std::string_view wanted) {
+    if (name.l != wanted.size())
+        return false;
+    for (size_t i = 0; i < name.l; ++i) {
+        if (std::tolower(static_cast<unsigned char>(name.p[i])) !=
+            std::tolower(static_cast<unsigned char>(wanted[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string_view view(const pl& p) {
+    return p.p ? std::string_view(p.p, p.l) : std::string_view{};
+}
+
+Endpoint to_endpoint(const sa& addr) {
+    char host[64] = {};
+    sa_ntop(&addr, host, sizeof(host));
+    return Endpoint{host, sa_port(&addr)};
+}
+
+}  // namespace
+
+SipMessage::SipMessage(const sip_msg* msg)
+    : msg_(static_cast<const sip_msg*>(mem_ref(const_cast<sip_msg*>(msg)))) {}
+
+SipMessage::SipMessage(const SipMessage& other) : SipMessage(other.msg_) {}
+
+SipMessage& SipMessage::operator=(const SipMessage& other) {
+    if (this != &other) {
+        mem_deref(const_cast<sip_msg*>(msg_));
+        msg_ = static_cast<const sip_msg*>(mem_ref(const_cast<sip_msg*>(other.msg_)));
+    }
+    return *this;
+}
+
+SipMessage::SipMessage(SipMessage&& other) noexcept : msg_(other.msg_) {
+    other.msg_ = nullptr;
+}
+
+SipMessage& SipMessage::operator=(SipMessage&& other) noexcept {
+    if (this != &other) {
+        mem_deref(const_cast<sip_msg*>(msg_));
+        msg_ = other.msg_;
+        other.msg_ = nullptr;
+    }
+    return *this;
+}
+
+SipMessage::~SipMessage() {
+    mem_deref(const_cast<sip_msg*>(msg_));
+}
+
+bool SipMessage::is_request() const {
+    return msg_->req;
+}
+
+std::string_view SipMessage::method() const {
+    return msg_->req ? view(msg_->met) : view(msg_->cseq.met);
+}
+
+std::string_view SipMessage::request_uri() const {
+    return view(msg_->ruri);
+}
+
+std::uint16_t SipMessage::status() const {
+    return msg_->scode;
+}
+
+std::string_view SipMessage::reason() const {
+    return view(msg_->reason);
+}
+
+std::optional<std::string_view> SipMessage::header(std::string_view name) const {
+    for (le* e = msg_->hdrl.head; e; e = e->next) {
+        const auto* hdr = static_cast<const sip_hdr*>(e->data);
+        if (name_equals(hdr->name, name)) {
+            return view(hdr->val);
+        }
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string_view> SipMessage::headers(std::string_view name) const {
+    std::vector<std::string_view> out;
+    for (le* e = msg_->hdrl.head; e; e = e->next) {
+        const auto* hdr = static_cast<const sip_hdr*>(e->data);
+        if (name_equals(hdr->name, name)) {
+            out.push_back(view(hdr->val));
+        }
+    }
+    return out;
+}
+
+std::string_view SipMessage::call_id() const {
+    return view(msg_->callid);
+}
+
+std::uint32_t SipMessage::cseq() const {
+    return msg_->cseq.num;
+}
+
+std::string_view SipMessage::from_uri() const {
+    return view(msg_->from.auri);
+}
+
+std::string_view SipMessage::to_uri() const {
+    return view(msg_->to.auri);
+}
+
+std::string_view SipMessage::to_tag() const {
+    return view(msg_->to.tag);
+}
+
+std::string_view SipMessage::content_type() const {
+    auto ct = header("Content-Type");
+    if (!ct)
+        ct = header("c");
+    return ct ? *ct : std::string_view{};
+}
+
+std::string_view SipMessage::body() const {
+    return std::string_view(reinterpret_cast<const char*>(mbuf_buf(msg_->mb)),
+                            mbuf_get_left(msg_->mb));
+}
+
+Endpoint SipMessage::source() const {
+    return to_endpoint(msg_->src);
+}
+
+Endpoint SipMessage::destination() const {
+    return to_endpoint(msg_->dst);
+}
+
+Transport SipMessage::transport() const {
+    return msg_->tp == SIP_TRANSP_TCP ? Transport::tcp : Transport::udp;
+}
+
+}  // namespace mcx::net

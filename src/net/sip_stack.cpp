@@ -1,0 +1,187 @@
+#include "net/sip_stack.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <unordered_map>
+#include <vector>
+
+#include "net/event_loop.hpp"
+#include "net/invite_dialog.hpp"
+#include "net/re_include.hpp"
+
+namespace mcx::net {
+
+struct SipStack::Registry {
+    std::unordered_multimap<std::string, InviteDialog*> by_call_id;
+};
+
+namespace {
+
+Endpoint to_endpoint(const sa* addr) {
+    char host[64] = {};
+    sa_ntop(addr, host, sizeof(host));
+    return Endpoint{host, sa_port(addr)};
+}
+
+}  // namespace
+
+struct SipStackCallbacks {
+    static bool on_request(const sip_msg* msg, void* arg) {
+        return static_cast<SipStack*>(arg)->dispatch_request(SipMessage(msg));
+    }
+    static bool on_response(const sip_msg* msg, void* arg) {
+        return static_cast<SipStack*>(arg)->dispatch_response(SipMessage(msg));
+    }
+    static void on_trace(bool tx, enum sip_transp tp, const sa* src, const sa* dst,
+                         const uint8_t* pkt, size_t len, void* arg) {
+        auto* self = static_cast<SipStack*>(arg);
+        if (!self->trace_handler_)
+            return;
+        self->trace_handler_(tx, tp == SIP_TRANSP_TCP ? Transport::tcp : Transport::udp,
+                             to_endpoint(src), to_endpoint(dst),
+                             std::string_view(reinterpret_cast<const char*>(pkt), len));
+    }
+    static void on_exit(void*) {}
+};
+
+SipStack::SipStack(EventLoop& loop, std::string user_agent)
+    : loop_(loop), user_agent_(std::move(user_agent)), dialogs_(std::make_unique<Registry>()) {}
+
+Result<std::unique_ptr<SipStack>> SipStack::create(EventLoop& loop, const SipStackOptions& opts) {
+    std::unique_ptr<SipStack> stack(new SipStack(loop, opts.user_agent));
+    if (int err = sip_alloc(&stack->sip_, nullptr, 32, 32, 32, opts.user_agent.c_str(),
+                            &SipStackCallbacks::on_exit, stack.get());
+        err != 0) {
+        return fail(Errc::io, "SIP stack allocation failed: " + std::string(strerror(err)));
+    }
+    sa laddr;
+    if (sa_set_str(&laddr, opts.host.c_str(), opts.port) != 0) {
+        return fail(Errc::invalid_argument,
+                    "SIP listen address is not an IP literal: " + opts.host);
+    }
+    if (int err = sip_transp_add(stack->sip_, SIP_TRANSP_UDP, &laddr); err != 0) {
+        return fail(Errc::io, "cannot listen for SIP on UDP " + opts.host + ":" +
+                                  std::to_string(opts.port) + ": " + strerror(err));
+    }
+    sa bound;
+    if (int err = sip_transp_laddr(stack->sip_, &bound, SIP_TRANSP_UDP, nullptr); err != 0) {
+        return fail(Errc::io, "cannot read the SIP UDP address");
+    }
+    // TCP on the same port number as UDP (RFC 3261 18: both transports at one address).
+    if (int err = sip_transp_add(stack->sip_, SIP_TRANSP_TCP, &bound); err != 0) {
+        return fail(Errc::io, "cannot listen for SIP on TCP port " +
+                                  std::to_string(sa_port(&bound)) + ": " + strerror(err));
+    }
+    stack->local_ = to_endpoint(&bound);
+    sip_set_trace_handler(stack->sip_, &SipStackCallbacks::on_trace);
+    if (int err = sip_listen(&stack->request_listener_, stack->sip_, true,
+                             &SipStackCallbacks::on_request, stack.get());
+        err != 0) {
+        return fail(Errc::io, "sip_listen failed");
+    }
+    if (int err = sip_listen(&stack->response_listener_, stack->sip_, false,
+                             &SipStackCallbacks::on_response, stack.get());
+        err != 0) {
+        return fail(Errc::io, "sip_listen failed");
+    }
+    return stack;
+}
+
+SipStack::~SipStack() {
+    mem_deref(request_listener_);
+    mem_deref(response_listener_);
+    if (sip_) {
+        sip_close(sip_, true);
+        mem_deref(sip_);
+    }
+}
+
+Result<void> SipStack::reply(const SipMessage& request, const SipResponse& r) {
+    std::string rest = r.headers;
+    if (!r.body.empty())
+        rest += "Content-Type: " + r.content_type + "\r\n";
+    rest += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n";
+    rest += r.body;
+    const int err = sip_treplyf(nullptr, nullptr, sip_, request.raw(), false, r.status,
+                                r.reason.c_str(), "%s", rest.c_str());
+    if (err != 0) {
+        return fail(Errc::io, "cannot send SIP response: " + std::string(strerror(err)));
+    }
+    return {};
+}
+
+std::string SipStack::contact_header(const SipMessage& received, std::string_view user,
+                                     std::string_view params) {
+    const auto local = received.destination();
+    std::string out = "Contact: <sip:";
+    out += user;
+    out += "@" + local.host + ":" + std::to_string(local.port);
+    if (received.transport() == Transport::tcp)
+        out += ";transport=tcp";
+    out += ">";
+    out += params;
+    out += "\r\n";
+    return out;
+}
+
+void SipStack::attach(InviteDialog* dialog) {
+    dialogs_->by_call_id.emplace(dialog->call_id(), dialog);
+}
+
+void SipStack::detach(InviteDialog* dialog) {
+    auto [first, last] = dialogs_->by_call_id.equal_range(dialog->call_id());
+    for (auto it = first; it != last; ++it) {
+        if (it->second == dialog) {
+            dialogs_->by_call_id.erase(it);
+            return;
+        }
+    }
+}
+
+InviteDialog* SipStack::find_dialog(const SipMessage& msg) const {
+    auto [first, last] = dialogs_->by_call_id.equal_range(std::string(msg.call_id()));
+    for (auto it = first; it != last; ++it) {
+        if (it->second->matches(msg))
+            return it->second;
+    }
+    return nullptr;
+}
+
+bool SipStack::dispatch_request(const SipMessage& msg) {
+    const auto method = msg.method();
+    const bool in_dialog = !msg.to_tag().empty();
+    if (in_dialog || method == "ACK") {
+        if (auto* dialog = find_dialog(msg)) {
+            dialog->on_request(msg);
+            return true;
+        }
+        if (method == "ACK")
+            return true;  // stray ACK: nothing to answer
+        (void)reply(msg, SipResponse{481, "Call/Transaction Does Not Exist", {}, {}, {}});
+        return true;
+    }
+    if (method == "CANCEL") {
+        // A CANCEL that matched a server transaction was consumed by libre before us.
+        (void)reply(msg, SipResponse{481, "Call/Transaction Does Not Exist", {}, {}, {}});
+        return true;
+    }
+    if (request_handler_ && request_handler_(msg))
+        return true;
+    (void)reply(
+        msg,
+        SipResponse{
+            405, "Method Not Allowed", "Allow: INVITE, ACK, BYE, CANCEL, REGISTER\r\n", {}, {}});
+    return true;
+}
+
+bool SipStack::dispatch_response(const SipMessage& msg) {
+    // Responses without a client transaction: retransmitted 2xx to INVITE (RFC 3261 13.2.2.4).
+    if (auto* dialog = find_dialog(msg)) {
+        dialog->on_stray_response(msg);
+        return true;
+    }
+    return false;
+}
+
+}  // namespace mcx::net

@@ -1,0 +1,93 @@
+#pragma once
+// SIP transport, transactions and message dispatch (libre's sip module), listening on UDP and
+// TCP at the same address. Requests that belong to an INVITE dialog go to that dialog; other
+// requests go to the request handler.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/error.hpp"
+#include "net/endpoint.hpp"
+#include "net/sip_message.hpp"
+
+struct sip;
+struct sip_lsnr;
+
+namespace mcx::net {
+
+class EventLoop;
+class InviteDialog;
+
+struct SipStackOptions {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;  // 0: pick a free port (the same number for UDP and TCP)
+    std::string user_agent = "mcx";
+};
+
+// A response to send. `headers` holds complete header lines ("Name: value\r\n").
+struct SipResponse {
+    std::uint16_t status = 200;
+    std::string reason = "OK";
+    std::string headers;
+    std::string content_type;
+    std::string body;
+};
+
+class SipStack {
+  public:
+    // A request outside any dialog. Return false to have the stack answer 405/481.
+    using RequestHandler = std::function<bool(const SipMessage&)>;
+    // Every message sent (tx=true) or received, with its transport addresses.
+    using TraceHandler = std::function<void(bool tx, Transport, const Endpoint& src,
+                                            const Endpoint& dst, std::string_view data)>;
+
+    static Result<std::unique_ptr<SipStack>> create(EventLoop& loop, const SipStackOptions& opts);
+    ~SipStack();
+    SipStack(const SipStack&) = delete;
+    SipStack& operator=(const SipStack&) = delete;
+
+    Endpoint local_endpoint() const { return local_; }
+    EventLoop& loop() { return loop_; }
+    const std::string& user_agent() const { return user_agent_; }
+
+    void set_request_handler(RequestHandler handler) { request_handler_ = std::move(handler); }
+    void set_trace_handler(TraceHandler handler) { trace_handler_ = std::move(handler); }
+
+    // Stateful reply to a request (absorbs retransmissions and, for INVITE, the ACK).
+    Result<void> reply(const SipMessage& request, const SipResponse& response);
+
+    // "Contact: <sip:user@local-address;transport=..>;params\r\n" for a message we received.
+    static std::string contact_header(const SipMessage& received, std::string_view user,
+                                      std::string_view params);
+
+    struct sip* raw() const {
+        return sip_;
+    }
+
+    // Dialog registry, used by InviteDialog.
+    void attach(InviteDialog* dialog);
+    void detach(InviteDialog* dialog);
+
+  private:
+    SipStack(EventLoop& loop, std::string user_agent);
+    friend struct SipStackCallbacks;
+    bool dispatch_request(const SipMessage& msg);
+    bool dispatch_response(const SipMessage& msg);
+    InviteDialog* find_dialog(const SipMessage& msg) const;
+
+    EventLoop& loop_;
+    std::string user_agent_;
+    struct sip* sip_ = nullptr;
+    ::sip_lsnr* request_listener_ = nullptr;
+    ::sip_lsnr* response_listener_ = nullptr;
+    Endpoint local_;
+    RequestHandler request_handler_;
+    TraceHandler trace_handler_;
+    struct Registry;
+    std::unique_ptr<Registry> dialogs_;
+};
+
+}  // namespace mcx::net

@@ -1,0 +1,35 @@
+#pragma once
+// application/vnd.3gpp.mcptt-info+xml (TS 24.379 Annex F.1), namespace urn:3gpp:ns:mcpttInfo:1.0.
+// Only the <mcptt-Params> elements used by private calls and service authorisation are modelled;
+// others are ignored on receipt.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/error.hpp"
+
+namespace mcx::proto {
+
+inline constexpr std::string_view kMcpttInfoNamespace = "urn:3gpp:ns:mcpttInfo:1.0";
+
+struct McpttInfo {
+    std::optional<std::string> access_token;     // <mcptt-access-token> (REGISTER, 7.3.1)
+    std::optional<std::string> session_type;     // <session-type>: "private" for private calls
+    std::optional<std::string> request_uri;      // <mcptt-request-uri>
+    std::optional<std::string> calling_user_id;  // <mcptt-calling-user-id>, set by the server
+    std::optional<std::string> called_party_id;  // <mcptt-called-party-id>
+    std::optional<bool> emergency;               // <emergency-ind>
+    std::optional<std::string> client_id;        // <mcptt-client-id>, urn:uuid:...
+
+    bool operator==(const McpttInfo&) const = default;
+};
+
+// Accepts both the contentType form (<x type="Normal"><mcpttURI>v</mcpttURI></x>) and the flat
+// form (<x>v</x>) of value elements.
+Result<McpttInfo> parse_mcptt_info(std::string_view xml);
+
+// Writes the schema order of F.1 with the contentType form.
+std::string build_mcptt_info(const McpttInfo& info);
+
+}  // namespace mcx::proto
