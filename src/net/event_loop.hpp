@@ -2,8 +2,11 @@
 // libre's event loop (re_main) behind a small C++ face. Every libre object lives on the thread
 // that runs the loop; other threads hand work over with post().
 
+#include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
+#include <optional>
 
 namespace mcx::net {
 
@@ -21,6 +24,18 @@ class EventLoop {
     void stop();
     // Thread-safe: runs `fn` on the loop thread in a later turn (also when called from it).
     void post(std::function<void()> fn);
+
+    // From another thread: runs `fn` on the loop and waits for its result (nullopt on timeout).
+    template <class Fn>
+    auto call(Fn fn, std::chrono::milliseconds timeout) -> std::optional<decltype(fn())> {
+        using T = decltype(fn());
+        auto promise = std::make_shared<std::promise<T>>();
+        auto future = promise->get_future();
+        post([promise, fn = std::move(fn)]() mutable { promise->set_value(fn()); });
+        if (future.wait_for(timeout) != std::future_status::ready)
+            return std::nullopt;
+        return future.get();
+    }
 
     // Destroys `object` in a later loop turn: never delete an object inside its own callback.
     template <class T>

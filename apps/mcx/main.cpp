@@ -1,0 +1,207 @@
+// mcx: the MC service client CLI, the token helper and the demo.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "client/command_shell.hpp"
+#include "client/mc_client.hpp"
+#include "demo/demo.hpp"
+#include "net/event_loop.hpp"
+
+namespace {
+
+struct ClientOptions {
+    std::string config_path;
+    std::string user;
+    std::string password;
+    std::string sip_server;
+    std::string idms_url;
+    std::string domain;
+    std::string script;
+    bool json = false;
+    std::string log_level = "warn";
+};
+
+void add_connection_options(CLI::App* cmd, ClientOptions& o) {
+    cmd->add_option("-c,--config", o.config_path, "client configuration (TOML, [client] table)");
+    cmd->add_option("-u,--user", o.user, "MC service ID, e.g. sip:alice@a.mcx");
+    cmd->add_option("-p,--password", o.password, "password at the IdMS");
+    cmd->add_option("--sip-server", o.sip_server, "SIP address of the MC system (host:port)");
+    cmd->add_option("--idms-url", o.idms_url, "IdMS base URL, e.g. http://127.0.0.1:8080");
+    cmd->add_option("--domain", o.domain, "domain of the MC system (default: the user's)");
+}
+
+mcx::Result<mcx::client::ClientConfig> build_config(const ClientOptions& o) {
+    mcx::client::ClientConfig config;
+    if (!o.config_path.empty()) {
+        if (auto r = mcx::client::load_client_config(o.config_path, config); !r) {
+            return tl::unexpected(r.error());
+        }
+    }
+    if (!o.user.empty()) {
+        auto id = mcx::McServiceId::parse(o.user);
+        if (!id)
+            return mcx::fail(mcx::Errc::invalid_argument, "--user: " + id.error().reason);
+        config.user = *id;
+    }
+    if (!o.password.empty())
+        config.password = o.password;
+    if (!o.sip_server.empty()) {
+        auto e = mcx::client::parse_endpoint(o.sip_server);
+        if (!e)
+            return mcx::fail(mcx::Errc::invalid_argument, "--sip-server: " + e.error().reason);
+        config.sip_server = *e;
+    }
+    if (!o.idms_url.empty())
+        config.idms_url = o.idms_url;
+    if (!o.domain.empty())
+        config.domain = o.domain;
+    if (config.user.empty())
+        return mcx::fail(mcx::Errc::invalid_argument, "no user: give --user");
+    if (config.domain.empty())
+        config.domain = std::string(config.user.domain());
+    if (config.sip_server.port == 0) {
+        return mcx::fail(mcx::Errc::invalid_argument,
+                         "no SIP server: give --sip-server or sip_server in the config");
+    }
+    if (config.idms_url.empty()) {
+        return mcx::fail(mcx::Errc::invalid_argument,
+                         "no IdMS: give --idms-url or idms_url in the config");
+    }
+    return config;
+}
+
+void setup_logging(const std::string& level) {
+    auto logger = spdlog::stderr_color_mt("mcx");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(level));
+    spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
+}
+
+int run_client(const ClientOptions& o) {
+    auto config = build_config(o);
+    if (!config) {
+        std::cerr << "mcx client: " << config.error().reason << "\n";
+        return 2;
+    }
+    std::istream* input = &std::cin;
+    std::ifstream script_file;
+    if (!o.script.empty() && o.script != "-") {
+        script_file.open(o.script);
+        if (!script_file) {
+            std::cerr << "mcx client: cannot read script " << o.script << "\n";
+            return 2;
+        }
+        input = &script_file;
+    }
+    const bool interactive = o.script.empty() && isatty(STDIN_FILENO);
+    const bool json = o.json || !interactive;
+
+    mcx::net::EventLoop loop;
+    std::mutex out_mutex;
+    auto print = [&out_mutex](const std::string& line) {
+        std::lock_guard lock(out_mutex);
+        std::cout << line << std::endl;
+    };
+    int exit_code = 0;
+    std::unique_ptr<mcx::client::CommandShell> shell;
+    mcx::client::McClient client(loop, *config, [&shell](const mcx::client::ClientEvent& e) {
+        if (shell)
+            shell->on_event(e);
+    });
+    if (auto r = client.open(); !r) {
+        std::cerr << "mcx client: " << r.error().reason << "\n";
+        return 1;
+    }
+    if (auto r = client.login(); !r) {
+        std::cerr << "mcx client: " << r.error().reason << "\n";
+        return 1;
+    }
+    shell = std::make_unique<mcx::client::CommandShell>(client, json, print, [&](int code) {
+        exit_code = code;
+        // Let the unregistration and BYEs leave before the loop stops.
+        loop.post([&loop] { loop.stop(); });
+    });
+    if (auto r = client.start_registration(); !r) {
+        std::cerr << "mcx client: " << r.error().reason << "\n";
+        return 1;
+    }
+    if (interactive) {
+        print("mcx client for " + config->user.uri() + " at " + config->sip_server.to_string() +
+              ". Type 'help' for commands.");
+    }
+    std::thread reader([&] {
+        std::string line;
+        while (std::getline(*input, line)) {
+            loop.post([&shell, line] { shell->feed(line); });
+        }
+        loop.post([&shell] { shell->end_of_input(); });
+    });
+    reader.detach();  // blocked in getline until input ends; the process exits anyway
+    loop.run();
+    return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"mcx: MC service client (MCPTT private calls), token helper and demo"};
+    app.require_subcommand(1);
+
+    ClientOptions client_opts;
+    auto* client_cmd = app.add_subcommand(
+        "client",
+        "log in, register and make private calls (interactive, or scripted with --script)");
+    add_connection_options(client_cmd, client_opts);
+    client_cmd->add_option("--script", client_opts.script,
+                           "read commands from this file ('-' = stdin) and print JSON events");
+    client_cmd->add_flag("--json", client_opts.json, "print one JSON event per line");
+    client_cmd->add_option("--log-level", client_opts.log_level, "trace, debug, info, warn, error");
+    client_cmd->footer(mcx::client::CommandShell::help_text());
+
+    ClientOptions token_opts;
+    auto* token_cmd = app.add_subcommand(
+        "token", "log in at the IdMS and print the access token (for SIPp and curl)");
+    add_connection_options(token_cmd, token_opts);
+
+    mcx::demo::DemoOptions demo_opts;
+    auto* demo_cmd = app.add_subcommand(
+        "demo", "start an MC system and two users on 127.0.0.1 and show private calls");
+    demo_cmd->add_option("--out", demo_opts.out_dir, "output directory (pcap, log, summary)");
+    demo_cmd->add_option("--mcxd", demo_opts.mcxd_path, "mcxd binary (default: next to mcx)");
+
+    CLI11_PARSE(app, argc, argv);
+
+    if (*client_cmd) {
+        setup_logging(client_opts.log_level);
+        return run_client(client_opts);
+    }
+    if (*token_cmd) {
+        setup_logging("warn");
+        // The token command needs no SIP server.
+        if (token_opts.sip_server.empty())
+            token_opts.sip_server = "127.0.0.1:1";
+        auto config = build_config(token_opts);
+        if (!config) {
+            std::cerr << "mcx token: " << config.error().reason << "\n";
+            return 2;
+        }
+        mcx::net::EventLoop loop;
+        mcx::client::McClient client(loop, *config, {});
+        if (auto r = client.login(); !r) {
+            std::cerr << "mcx token: " << r.error().reason << "\n";
+            return 1;
+        }
+        std::cout << client.access_token() << "\n";
+        return 0;
+    }
+    setup_logging("warn");
+    return mcx::demo::run_demo(demo_opts);
+}

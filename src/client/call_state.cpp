@@ -1,0 +1,111 @@
+#include "client/call_state.hpp"
+
+namespace mcx::client {
+
+const char* to_string(CallState state) {
+    switch (state) {
+        case CallState::idle:
+            return "idle";
+        case CallState::originating:
+            return "originating";
+        case CallState::remote_alerting:
+            return "remote-alerting";
+        case CallState::incoming:
+            return "incoming";
+        case CallState::connected:
+            return "connected";
+        case CallState::released:
+            return "released";
+        case CallState::suspended:
+            return "suspended";
+    }
+    return "unknown";
+}
+
+const char* to_string(CallEvent event) {
+    switch (event) {
+        case CallEvent::dial:
+            return "dial";
+        case CallEvent::alerting:
+            return "alerting";
+        case CallEvent::answered:
+            return "answered";
+        case CallEvent::refused:
+            return "refused";
+        case CallEvent::incoming_manual:
+            return "incoming-manual";
+        case CallEvent::incoming_auto:
+            return "incoming-auto";
+        case CallEvent::user_accept:
+            return "user-accept";
+        case CallEvent::user_reject:
+            return "user-reject";
+        case CallEvent::remote_release:
+            return "remote-release";
+        case CallEvent::local_release:
+            return "local-release";
+        case CallEvent::suspend:
+            return "suspend";
+    }
+    return "unknown";
+}
+
+std::optional<CallState> next_state(CallState state, CallEvent event) {
+    switch (state) {
+        case CallState::idle:
+            switch (event) {
+                case CallEvent::dial:
+                    return CallState::originating;
+                case CallEvent::incoming_manual:
+                    return CallState::incoming;
+                case CallEvent::incoming_auto:
+                    return CallState::connected;
+                default:
+                    return std::nullopt;
+            }
+        case CallState::originating:
+        case CallState::remote_alerting:
+            switch (event) {
+                case CallEvent::alerting:
+                    return CallState::remote_alerting;
+                case CallEvent::answered:
+                    return CallState::connected;
+                case CallEvent::refused:
+                case CallEvent::remote_release:
+                case CallEvent::local_release:
+                    return CallState::released;
+                default:
+                    return std::nullopt;
+            }
+        case CallState::incoming:
+            switch (event) {
+                case CallEvent::user_accept:
+                    return CallState::connected;
+                case CallEvent::user_reject:
+                case CallEvent::remote_release:
+                case CallEvent::local_release:
+                    return CallState::released;
+                default:
+                    return std::nullopt;
+            }
+        case CallState::connected:
+            switch (event) {
+                case CallEvent::answered:
+                    return CallState::connected;  // the callee's ACK confirms its own answer
+                case CallEvent::remote_release:
+                case CallEvent::local_release:
+                case CallEvent::refused:
+                    return CallState::released;
+                case CallEvent::suspend:
+                    return CallState::suspended;
+                default:
+                    return std::nullopt;
+            }
+        case CallState::released:
+        case CallState::suspended:
+            return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+}  // namespace mcx::client

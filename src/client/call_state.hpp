@@ -1,0 +1,43 @@
+#pragma once
+// The MC service client's view of one on-network private call (TS 23.379 10.7.2.2 automatic
+// and manual commencement; TS 24.379 11.1.1.2 / 11.1.1.4). Pure: events in, state out.
+// States are [mcx-defined] (TS 24.379 names no client states for on-network private calls);
+// `suspended` is the state of TS 23.280 10.16.3 step 1, used by migration.
+
+#include <optional>
+#include <string_view>
+
+namespace mcx::client {
+
+enum class CallState {
+    idle,
+    originating,      // INVITE sent, no answer yet
+    remote_alerting,  // 180 received: the callee's user is being alerted (manual commencement)
+    incoming,         // INVITE received with manual commencement: our user must accept/reject
+    connected,
+    released,
+    suspended,  // released for migration, to be re-created in the new MC system (10.16.3)
+};
+
+enum class CallEvent {
+    dial,             // user asks for a call
+    alerting,         // 180 Ringing received
+    answered,         // 2xx received (caller) / ACK received or auto-answer (callee)
+    refused,          // final non-2xx, or no response
+    incoming_manual,  // INVITE asking for manual commencement
+    incoming_auto,    // INVITE with automatic commencement
+    user_accept,
+    user_reject,
+    remote_release,  // BYE or CANCEL received
+    local_release,   // user hangs up
+    suspend,         // migration step 1
+};
+
+const char* to_string(CallState state);
+const char* to_string(CallEvent event);
+
+// The next state, or nullopt when the event is not allowed in `state` (a counted error, the
+// state is kept).
+std::optional<CallState> next_state(CallState state, CallEvent event);
+
+}  // namespace mcx::client

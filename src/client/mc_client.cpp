@@ -1,0 +1,571 @@
+#include "client/mc_client.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "net/http.hpp"
+#include "net/sdp_codec.hpp"
+#include "proto/content_type.hpp"
+#include "proto/mcptt_info.hpp"
+#include "proto/mcptt_sip.hpp"
+#include "proto/multipart.hpp"
+#include "proto/resource_lists.hpp"
+#include "proto/warning.hpp"
+
+namespace mcx::client {
+
+namespace {
+
+constexpr std::uint8_t kAmrWbPayloadType = 96;
+// AMR-WB octet-aligned payload with one NO_DATA frame (RFC 4867 4.4): CMR=15, ToC FT=15 Q=1.
+constexpr std::uint8_t kAmrWbNoData[] = {0xF0, 0x7C};
+constexpr std::uint32_t kSamplesPer20ms = 320;  // 16 kHz clock
+
+std::string multipart_type() {
+    return std::string(proto::kMimeMultipartMixed) +
+           ";boundary=" + std::string(proto::kMultipartBoundary);
+}
+
+std::string user_part(const McServiceId& id) {
+    return std::string(id.user());
+}
+
+ClientEvent make_event(ClientEventType type, CallId call, std::string peer) {
+    ClientEvent event{type, call, std::move(peer), 0, std::nullopt, {}, {}};
+    return event;
+}
+
+}  // namespace
+
+const char* to_string(ClientEventType type) {
+    switch (type) {
+        case ClientEventType::registered:
+            return "registered";
+        case ClientEventType::registration_failed:
+            return "registration-failed";
+        case ClientEventType::unregistered:
+            return "unregistered";
+        case ClientEventType::calling:
+            return "calling";
+        case ClientEventType::ringing:
+            return "ringing";
+        case ClientEventType::incoming:
+            return "incoming";
+        case ClientEventType::connected:
+            return "connected";
+        case ClientEventType::released:
+            return "released";
+    }
+    return "unknown";
+}
+
+struct McClient::Call {
+    CallId id = 0;
+    McServiceId peer;
+    bool originated = false;
+    CallState state = CallState::idle;
+    std::unique_ptr<net::InviteDialog> dialog;
+    std::unique_ptr<net::RtpSession> rtp;
+    std::unique_ptr<net::UdpSocket> floor;
+    proto::SessionDescription offer;  // incoming calls: what the server offered
+    net::Ipv4Endpoint remote_rtp;
+    net::Ipv4Endpoint remote_floor;
+    std::uint64_t rtp_sent = 0;
+    std::uint64_t rtp_received = 0;
+    unsigned rtp_to_send = 0;
+    std::uint32_t rtp_timestamp = 0;
+    net::Timer rtp_pacer;
+};
+
+McClient::McClient(net::EventLoop& loop, ClientConfig config, Observer observer)
+    : loop_(loop), config_(std::move(config)), observer_(std::move(observer)) {
+    if (config_.client_id.empty())
+        config_.client_id = random_client_id();
+}
+
+McClient::~McClient() {
+    for (auto& [id, call] : calls_) {
+        if (call->dialog)
+            call->dialog->hangup();
+    }
+    calls_.clear();
+    registration_.reset();
+    if (sip_)
+        sip_->set_request_handler(nullptr);
+}
+
+Result<void> McClient::open() {
+    auto stack = net::SipStack::create(loop_, {config_.host, 0, "mcx-client"});
+    if (!stack)
+        return tl::unexpected(stack.error());
+    sip_ = std::move(*stack);
+    sip_->set_request_handler([this](const net::SipMessage& msg) { return on_request(msg); });
+    return {};
+}
+
+Result<void> McClient::login() {
+    if (config_.idms_url.empty())
+        return fail(Errc::invalid_argument, "no IdMS URL configured");
+    auto response = net::http_post_form(config_.idms_url + "/idms/token",
+                                        {{"grant_type", "password"},
+                                         {"username", config_.user.uri()},
+                                         {"password", config_.password},
+                                         {"client_id", config_.client_id}},
+                                        std::chrono::seconds(5));
+    if (!response)
+        return tl::unexpected(response.error());
+    auto json = nlohmann::json::parse(response->body, nullptr, false);
+    if (response->status != 200) {
+        std::string why = "HTTP " + std::to_string(response->status);
+        if (json.is_object() && json.contains("error_description")) {
+            why = json["error_description"].get<std::string>();
+        }
+        return fail(Errc::unauthorized, "login of " + config_.user.uri() + " refused: " + why);
+    }
+    if (!json.is_object() || !json.contains("access_token") || !json["access_token"].is_string()) {
+        return fail(Errc::malformed, "IdMS answer has no access_token");
+    }
+    access_token_ = json["access_token"].get<std::string>();
+    return {};
+}
+
+Result<void> McClient::start_registration() {
+    if (!sip_)
+        return fail(Errc::invalid_argument, "client not open");
+    proto::McpttInfo info;
+    info.access_token = access_token_;
+    info.client_id = config_.client_id;
+    net::RegistrationOptions opts;
+    opts.registrar_uri = "sip:" + config_.domain;
+    opts.registrar = config_.sip_server;
+    opts.transport = config_.transport;
+    opts.aor = config_.user.uri();
+    opts.contact_user = user_part(config_.user);
+    opts.contact_params = std::string(proto::kMcpttContactParams);
+    opts.expires = config_.register_expires;
+    opts.content_type = std::string(proto::kMimeMcpttInfo);
+    opts.body = proto::build_mcptt_info(info);
+    auto reg = net::RegistrationClient::start(
+        *sip_, opts, [this](net::RegistrationEvent e, const net::SipMessage* msg) {
+            ClientEvent event = make_event(ClientEventType::registered, 0, config_.user.uri());
+            switch (e) {
+                case net::RegistrationEvent::registered:
+                    registered_ = true;
+                    break;
+                case net::RegistrationEvent::failed:
+                    registered_ = false;
+                    event.type = ClientEventType::registration_failed;
+                    break;
+                case net::RegistrationEvent::unregistered:
+                    registered_ = false;
+                    event.type = ClientEventType::unregistered;
+                    break;
+            }
+            if (msg) {
+                event.status = msg->status();
+                event.reason = std::string(msg->reason());
+                if (auto w = msg->header("Warning")) {
+                    if (auto parsed = proto::parse_warning(*w)) {
+                        event.warning = parsed->mc_code;
+                        event.reason += ": " + parsed->text;
+                    }
+                }
+            } else if (e == net::RegistrationEvent::failed) {
+                event.reason = "no response from " + config_.sip_server.to_string();
+            }
+            emit(event);
+        });
+    if (!reg)
+        return tl::unexpected(reg.error());
+    registration_ = std::move(*reg);
+    return {};
+}
+
+void McClient::unregister() {
+    if (registration_)
+        registration_->stop();
+}
+
+McClient::Call* McClient::find(CallId id) {
+    auto it = calls_.find(id);
+    return it == calls_.end() ? nullptr : it->second.get();
+}
+
+std::uint32_t McClient::active_calls() const {
+    return static_cast<std::uint32_t>(calls_.size());
+}
+
+bool McClient::transition(Call& call, CallEvent event) {
+    const auto next = next_state(call.state, event);
+    if (!next) {
+        spdlog::debug("call {}: event {} ignored in state {}", call.id, to_string(event),
+                      to_string(call.state));
+        return false;
+    }
+    if (*next != call.state) {
+        spdlog::debug("call {}: {} -> {} ({})", call.id, to_string(call.state), to_string(*next),
+                      to_string(event));
+    }
+    call.state = *next;
+    return true;
+}
+
+Result<void> McClient::open_media(Call& call) {
+    auto* raw = &call;
+    auto rtp = net::RtpSession::open(
+        config_.host,
+        [raw](const net::Ipv4Endpoint&, const net::RtpPacket&) { ++raw->rtp_received; });
+    if (!rtp)
+        return tl::unexpected(rtp.error());
+    call.rtp = std::move(*rtp);
+    auto floor = net::UdpSocket::bind(config_.host, 0, {});
+    if (!floor)
+        return tl::unexpected(floor.error());
+    call.floor = std::move(*floor);
+    return {};
+}
+
+proto::SessionDescription McClient::local_sdp(const Call& call,
+                                              const proto::SessionDescription* offer) const {
+    proto::SessionDescription sd;
+    sd.address = config_.host;
+    proto::SdpMedia audio;
+    audio.type = "audio";
+    audio.proto = "RTP/AVP";
+    audio.port = call.rtp->rtp_port();
+    proto::SdpFormat amr{std::to_string(kAmrWbPayloadType), "AMR-WB", 16000, 1, "octet-align=1"};
+    if (offer) {
+        // Answer with the offered AMR-WB payload type, else the first offered format.
+        if (const auto* offered = proto::find_audio(*offer)) {
+            auto it = std::find_if(offered->formats.begin(), offered->formats.end(),
+                                   [](const proto::SdpFormat& f) { return f.name == "AMR-WB"; });
+            amr = it != offered->formats.end() ? *it : offered->formats.front();
+        }
+    }
+    audio.formats.push_back(amr);
+    sd.media.push_back(audio);
+    if (!offer || proto::find_floor_control(*offer)) {
+        proto::SdpMedia floor;
+        floor.type = "application";
+        floor.proto = "udp";
+        floor.port = call.floor->local().port;
+        floor.formats.push_back(
+            proto::SdpFormat{std::string(proto::kFloorControlFormat), "", 0, 1, ""});
+        sd.media.push_back(floor);
+    }
+    return sd;
+}
+
+void McClient::apply_remote_sdp(Call& call, const proto::SessionDescription& sd) {
+    if (const auto* audio = proto::find_audio(sd)) {
+        const auto& host = audio->address.empty() ? sd.address : audio->address;
+        call.remote_rtp = net::to_ipv4(net::Endpoint{host, audio->port});
+    }
+    if (const auto* floor = proto::find_floor_control(sd)) {
+        const auto& host = floor->address.empty() ? sd.address : floor->address;
+        call.remote_floor = net::to_ipv4(net::Endpoint{host, floor->port});
+    }
+}
+
+Result<CallId> McClient::call(const McServiceId& peer, Commencement mode) {
+    if (!registered_)
+        return fail(Errc::invalid_argument, "not registered");
+    if (active_calls() >= config_.max_calls) {
+        return fail(Errc::forbidden, "already " + std::to_string(config_.max_calls) + " calls");
+    }
+    auto call = std::make_unique<Call>();
+    call->id = next_call_id_++;
+    call->peer = peer;
+    call->originated = true;
+    if (auto media = open_media(*call); !media)
+        return tl::unexpected(media.error());
+    auto offer = net::encode_sdp(local_sdp(*call, nullptr));
+    if (!offer)
+        return tl::unexpected(offer.error());
+
+    proto::McpttInfo info;
+    info.session_type = "private";
+    info.client_id = config_.client_id;
+    net::OutgoingInvite out;
+    out.request_uri = config_.private_call_psi();  // TS 24.379 11.1.1.2.1.1 step 1
+    out.from_uri = config_.user.uri();
+    out.to_uri = config_.private_call_psi();
+    out.next_hop = config_.sip_server;
+    out.transport = config_.transport;
+    out.contact_user = user_part(config_.user);
+    out.contact_params = std::string(proto::kMcpttContactParams);
+    out.headers = std::string(proto::kMcpttRequestHeaders) + "P-Preferred-Identity: <" +
+                  config_.user.uri() + ">\r\nAnswer-Mode: " +
+                  std::string(mode == Commencement::manual ? proto::kAnswerModeManual
+                                                           : proto::kAnswerModeAuto) +
+                  "\r\n";
+    out.content_type = multipart_type();
+    out.body = proto::build_multipart(
+        {{std::string(proto::kMimeSdp), *offer},
+         {std::string(proto::kMimeMcpttInfo), proto::build_mcptt_info(info)},
+         {std::string(proto::kMimeResourceLists), proto::build_resource_lists({peer.uri()})}},
+        proto::kMultipartBoundary);
+    const auto id = call->id;
+    auto dialog = net::InviteDialog::connect(
+        *sip_, out,
+        [this, id](net::DialogEvent e, const net::SipMessage* m) { on_dialog_event(id, e, m); });
+    if (!dialog)
+        return tl::unexpected(dialog.error());
+    call->dialog = std::move(*dialog);
+    transition(*call, CallEvent::dial);
+    calls_.emplace(id, std::move(call));
+    emit(make_event(ClientEventType::calling, id, peer.uri()));
+    return id;
+}
+
+bool McClient::on_request(const net::SipMessage& msg) {
+    if (msg.method() != "INVITE")
+        return false;
+    on_incoming_invite(msg);
+    return true;
+}
+
+void McClient::on_incoming_invite(const net::SipMessage& msg) {
+    auto refuse = [&](std::uint16_t status, const std::string& reason, const std::string& warning) {
+        std::string headers;
+        if (!warning.empty())
+            headers = "Warning: " + warning + "\r\n";
+        spdlog::info("incoming INVITE refused: {} {}", status, reason);
+        (void)sip_->reply(msg, net::SipResponse{status, reason, headers, {}, {}});
+    };
+    // Only our MC server may call us (TS 24.379: the T-PF delivers private calls).
+    const auto source = msg.source();
+    if (source.host != config_.sip_server.host ||
+        (msg.transport() == net::Transport::udp && source.port != config_.sip_server.port)) {
+        return refuse(403, "Forbidden", "399 " + config_.host + " \"not from our MC server\"");
+    }
+    auto parts = proto::split_body(msg.content_type(), msg.body());
+    if (!parts)
+        return refuse(400, "Bad Request",
+                      "399 " + config_.host + " \"" + parts.error().reason + "\"");
+    const auto* info_part = proto::find_part(*parts, proto::kMimeMcpttInfo);
+    const auto* sdp_part = proto::find_part(*parts, proto::kMimeSdp);
+    if (!info_part || !sdp_part) {
+        return refuse(400, "Bad Request",
+                      "399 " + config_.host + " \"mcptt-info and SDP required\"");
+    }
+    auto info = proto::parse_mcptt_info(info_part->body);
+    if (!info || !info->calling_user_id) {
+        return refuse(400, "Bad Request", "399 " + config_.host + " \"no mcptt-calling-user-id\"");
+    }
+    auto peer = McServiceId::parse(*info->calling_user_id);
+    auto offer = net::decode_sdp(sdp_part->body);
+    if (!peer || !offer || !proto::find_audio(*offer)) {
+        return refuse(488, "Not Acceptable Here", "399 " + config_.host + " \"unusable offer\"");
+    }
+    if (active_calls() >= config_.max_calls) {
+        return refuse(
+            486, "Busy Here",
+            proto::format_warning(config_.host, proto::McWarning::max_private_calls_reached));
+    }
+    auto call = std::make_unique<Call>();
+    call->id = next_call_id_++;
+    call->peer = *peer;
+    call->offer = *offer;
+    if (auto media = open_media(*call); !media) {
+        return refuse(500, "Server Internal Error", "");
+    }
+    apply_remote_sdp(*call, *offer);
+    const auto id = call->id;
+    auto dialog = net::InviteDialog::accept(
+        *sip_, msg, user_part(config_.user), std::string(proto::kMcpttContactParams),
+        [this, id](net::DialogEvent e, const net::SipMessage* m) { on_dialog_event(id, e, m); });
+    if (!dialog)
+        return refuse(500, "Server Internal Error", "");
+    call->dialog = std::move(*dialog);
+    auto* raw = call.get();
+    calls_.emplace(id, std::move(call));
+
+    const auto mode = msg.header("Answer-Mode").value_or(proto::kAnswerModeAuto);
+    if (mode == proto::kAnswerModeManual) {
+        // Manual commencement (TS 24.379 6.2.3.2.1): alert our user, tell the caller.
+        (void)raw->dialog->progress(180, "Ringing");
+        transition(*raw, CallEvent::incoming_manual);
+        emit(make_event(ClientEventType::incoming, id, peer->uri()));
+        return;
+    }
+    transition(*raw, CallEvent::incoming_auto);
+    if (auto answered = accept(id); !answered) {
+        spdlog::warn("automatic answer failed: {}", answered.error().reason);
+    }
+}
+
+Result<void> McClient::accept(CallId id) {
+    auto* call = find(id);
+    if (!call || call->originated ||
+        (call->state != CallState::incoming && call->state != CallState::connected)) {
+        return fail(Errc::invalid_argument,
+                    "no incoming call " + std::to_string(id) + " to accept");
+    }
+    auto answer = net::encode_sdp(local_sdp(*call, &call->offer));
+    if (!answer)
+        return tl::unexpected(answer.error());
+    proto::McpttInfo info;
+    info.called_party_id = config_.user.uri();  // TS 24.379 H.3: the answering client's ID
+    const std::string body = proto::build_multipart(
+        {{std::string(proto::kMimeSdp), *answer},
+         {std::string(proto::kMimeMcpttInfo), proto::build_mcptt_info(info)}},
+        proto::kMultipartBoundary);
+    if (auto sent = call->dialog->answer({}, multipart_type(), body); !sent)
+        return sent;
+    if (call->state == CallState::incoming)
+        transition(*call, CallEvent::user_accept);
+    emit(make_event(ClientEventType::connected, id, call->peer.uri()));
+    return {};
+}
+
+Result<void> McClient::reject(CallId id) {
+    auto* call = find(id);
+    if (!call || call->state != CallState::incoming) {
+        return fail(Errc::invalid_argument,
+                    "no incoming call " + std::to_string(id) + " to reject");
+    }
+    // TS 24.379 6.2.3.2.1: 480 with warning 110 "user declined the call invitation".
+    (void)call->dialog->reject(
+        480, "Temporarily Unavailable",
+        "Warning: " + proto::format_warning(config_.host, proto::McWarning::user_declined) +
+            "\r\n");
+    transition(*call, CallEvent::user_reject);
+    ClientEvent event = make_event(ClientEventType::released, id, call->peer.uri());
+    event.by = "local";
+    event.reason = "rejected by user";
+    release(id, event);
+    return {};
+}
+
+Result<void> McClient::hangup(CallId id) {
+    auto* call = find(id);
+    if (!call)
+        return fail(Errc::invalid_argument, "no call " + std::to_string(id));
+    call->dialog->hangup();
+    transition(*call, CallEvent::local_release);
+    ClientEvent event = make_event(ClientEventType::released, id, call->peer.uri());
+    event.by = "local";
+    event.reason = "hung up";
+    release(id, event);
+    return {};
+}
+
+void McClient::release(CallId id, ClientEvent event) {
+    auto it = calls_.find(id);
+    if (it == calls_.end())
+        return;
+    auto call = std::move(it->second);
+    calls_.erase(it);
+    call->rtp_pacer.cancel();
+    spdlog::info("call {} with {} released ({}): sent {} RTP, received {}", id, call->peer.uri(),
+                 event.reason, call->rtp_sent, call->rtp_received);
+    // May run inside the dialog's own callback: delete in a later loop turn.
+    loop_.defer_delete(std::move(call));
+    emit(event);
+}
+
+void McClient::on_dialog_event(CallId id, net::DialogEvent dialog_event,
+                               const net::SipMessage* msg) {
+    auto* call = find(id);
+    if (!call)
+        return;
+    switch (dialog_event) {
+        case net::DialogEvent::provisional:
+            if (msg && msg->status() == 180 && transition(*call, CallEvent::alerting)) {
+                emit(make_event(ClientEventType::ringing, id, call->peer.uri()));
+            }
+            return;
+        case net::DialogEvent::answered: {
+            auto parts = proto::split_body(msg->content_type(), msg->body());
+            const proto::BodyPart* sdp =
+                parts ? proto::find_part(*parts, proto::kMimeSdp) : nullptr;
+            auto answer = sdp ? net::decode_sdp(sdp->body) : fail(Errc::malformed, "no SDP answer");
+            if (!answer) {
+                call->dialog->hangup();
+                ClientEvent event = make_event(ClientEventType::released, id, call->peer.uri());
+                event.by = "local";
+                event.reason = "unusable answer: " + answer.error().reason;
+                return release(id, event);
+            }
+            apply_remote_sdp(*call, *answer);
+            transition(*call, CallEvent::answered);
+            emit(make_event(ClientEventType::connected, id, call->peer.uri()));
+            return;
+        }
+        case net::DialogEvent::failed: {
+            transition(*call, CallEvent::refused);
+            ClientEvent event = make_event(ClientEventType::released, id, call->peer.uri());
+            event.by = "remote";
+            if (msg) {
+                event.status = msg->status();
+                event.reason = std::to_string(msg->status()) + " " + std::string(msg->reason());
+                if (auto w = msg->header("Warning")) {
+                    if (auto parsed = proto::parse_warning(*w)) {
+                        event.warning = parsed->mc_code;
+                        event.reason += ": " + parsed->text;
+                    }
+                }
+            } else {
+                event.reason = "no response from the MC server";
+            }
+            return release(id, event);
+        }
+        case net::DialogEvent::confirmed:
+            transition(*call, CallEvent::answered);
+            return;
+        case net::DialogEvent::cancelled:
+        case net::DialogEvent::bye:
+        case net::DialogEvent::ack_timeout: {
+            transition(*call, CallEvent::remote_release);
+            ClientEvent event = make_event(ClientEventType::released, id, call->peer.uri());
+            event.by = "remote";
+            event.reason = dialog_event == net::DialogEvent::cancelled ? "cancelled by caller"
+                           : dialog_event == net::DialogEvent::bye     ? "peer hung up"
+                                                                       : "no ACK";
+            return release(id, event);
+        }
+    }
+}
+
+Result<void> McClient::send_rtp(CallId id, unsigned count) {
+    auto* call = find(id);
+    if (!call || call->state != CallState::connected) {
+        return fail(Errc::invalid_argument, "no connected call " + std::to_string(id));
+    }
+    if (!call->remote_rtp.valid())
+        return fail(Errc::invalid_argument, "peer has no RTP address");
+    call->rtp_to_send += count;
+    if (call->rtp_pacer.running())
+        return {};
+    // Paced at the AMR-WB frame rate (20 ms).
+    struct Pacer {
+        static void step(Call* c) {
+            if (c->rtp_to_send == 0)
+                return;
+            const bool first = c->rtp_sent == 0;
+            if (c->rtp->send(c->remote_rtp, kAmrWbPayloadType, first, c->rtp_timestamp,
+                             kAmrWbNoData)) {
+                ++c->rtp_sent;
+            }
+            c->rtp_timestamp += kSamplesPer20ms;
+            if (--c->rtp_to_send > 0) {
+                c->rtp_pacer.start(std::chrono::milliseconds(20), [c] { step(c); });
+            }
+        }
+    };
+    Pacer::step(call);
+    return {};
+}
+
+std::vector<CallInfo> McClient::calls() const {
+    std::vector<CallInfo> out;
+    for (const auto& [id, call] : calls_) {
+        out.push_back(CallInfo{id, call->peer.uri(), call->state, call->originated, call->rtp_sent,
+                               call->rtp_received});
+    }
+    return out;
+}
+
+}  // namespace mcx::client

@@ -1,0 +1,123 @@
+#pragma once
+// The MC service client (TS 23.280 functional model: MC service client + IdM client) for one
+// user: logs in at the IdMS, registers with service authorisation, makes and receives
+// on-network private calls with media. Runs on the EventLoop thread, except login().
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/call_state.hpp"
+#include "client/client_config.hpp"
+#include "common/error.hpp"
+#include "net/event_loop.hpp"
+#include "net/invite_dialog.hpp"
+#include "net/registration_client.hpp"
+#include "net/rtp_session.hpp"
+#include "net/sip_stack.hpp"
+#include "net/timer.hpp"
+#include "net/udp_socket.hpp"
+#include "proto/sdp.hpp"
+
+namespace mcx::client {
+
+using CallId = std::uint32_t;
+
+enum class Commencement { automatic, manual };
+
+enum class ClientEventType {
+    registered,
+    registration_failed,
+    unregistered,
+    calling,   // our INVITE is on its way
+    ringing,   // the callee is being alerted
+    incoming,  // a call waits for our user's accept/reject (manual commencement)
+    connected,
+    released,
+};
+
+const char* to_string(ClientEventType type);
+
+struct ClientEvent {
+    ClientEventType type;
+    CallId call = 0;
+    std::string peer;
+    std::uint16_t status = 0;              // SIP status behind a refusal
+    std::optional<std::uint16_t> warning;  // 3GPP warning code (TS 24.379 4.4)
+    std::string reason;                    // human-readable
+    std::string by;                        // released: "local" or "remote"
+};
+
+struct CallInfo {
+    CallId id;
+    std::string peer;
+    CallState state;
+    bool originated;
+    std::uint64_t rtp_sent;
+    std::uint64_t rtp_received;
+};
+
+class McClient {
+  public:
+    using Observer = std::function<void(const ClientEvent&)>;
+
+    McClient(net::EventLoop& loop, ClientConfig config, Observer observer);
+    ~McClient();
+    McClient(const McClient&) = delete;
+    McClient& operator=(const McClient&) = delete;
+
+    // Opens the SIP stack (loop thread).
+    Result<void> open();
+    // OAuth 2.0 password grant at the IdMS (blocking HTTP; docs/identity.md). Any thread.
+    Result<void> login();
+    void set_access_token(std::string token) { access_token_ = std::move(token); }
+    const std::string& access_token() const { return access_token_; }
+    Result<void> start_registration();
+    void unregister();
+    bool registered() const { return registered_; }
+
+    Result<CallId> call(const McServiceId& peer, Commencement mode);
+    Result<void> accept(CallId id);
+    Result<void> reject(CallId id);
+    Result<void> hangup(CallId id);
+    // Sends `count` RTP packets (AMR-WB NO_DATA frames) every 20 ms towards the peer.
+    Result<void> send_rtp(CallId id, unsigned count);
+
+    std::vector<CallInfo> calls() const;
+    const ClientConfig& config() const { return config_; }
+    net::SipStack* sip() { return sip_.get(); }
+
+  private:
+    struct Call;
+    bool on_request(const net::SipMessage& msg);
+    void on_incoming_invite(const net::SipMessage& msg);
+    void on_dialog_event(CallId id, net::DialogEvent event, const net::SipMessage* msg);
+    Result<void> open_media(Call& call);
+    proto::SessionDescription local_sdp(const Call& call,
+                                        const proto::SessionDescription* offer) const;
+    void apply_remote_sdp(Call& call, const proto::SessionDescription& sd);
+    bool transition(Call& call, CallEvent event);
+    void release(CallId id, ClientEvent event);
+    void emit(const ClientEvent& event) {
+        if (observer_)
+            observer_(event);
+    }
+    Call* find(CallId id);
+    std::uint32_t active_calls() const;
+
+    net::EventLoop& loop_;
+    ClientConfig config_;
+    Observer observer_;
+    std::string access_token_;
+    std::unique_ptr<net::SipStack> sip_;
+    std::unique_ptr<net::RegistrationClient> registration_;
+    bool registered_ = false;
+    std::map<CallId, std::unique_ptr<Call>> calls_;
+    CallId next_call_id_ = 1;
+};
+
+}  // namespace mcx::client

@@ -1,0 +1,195 @@
+#include "common/system_config.hpp"
+
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace mcx {
+
+namespace {
+
+Error config_error(const std::string& source, const toml::source_region& where,
+                   const std::string& what) {
+    return Error{Errc::invalid_argument,
+                 source + ":" + std::to_string(where.begin.line) + ": " + what};
+}
+
+template <class T>
+Result<T> optional_value(const toml::table& table, std::string_view key, T fallback,
+                         const std::string& source) {
+    const auto* node = table.get(key);
+    if (!node)
+        return fallback;
+    if (auto v = node->value<T>())
+        return *v;
+    return tl::unexpected(
+        config_error(source, node->source(), "'" + std::string(key) + "' has the wrong type"));
+}
+
+Result<std::uint16_t> port_value(const toml::table& table, std::string_view key,
+                                 const std::string& source) {
+    auto v = optional_value<std::int64_t>(table, key, 0, source);
+    if (!v)
+        return tl::unexpected(v.error());
+    if (*v < 0 || *v > 65535) {
+        return tl::unexpected(config_error(source, table.get(key)->source(),
+                                           "'" + std::string(key) + "' is not a port number"));
+    }
+    return static_cast<std::uint16_t>(*v);
+}
+
+}  // namespace
+
+const UserConfig* SystemConfig::find_user(const McServiceId& id) const {
+    for (const auto& user : users) {
+        if (user.id == id)
+            return &user;
+    }
+    return nullptr;
+}
+
+Result<SystemConfig> parse_system_config(std::string_view text, const std::string& source,
+                                         const std::string& base_dir) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        return fail(Errc::invalid_argument, source + ":" + std::to_string(e.source().begin.line) +
+                                                ": " + std::string(e.description()));
+    }
+    SystemConfig config;
+    const auto* system = root["system"].as_table();
+    if (!system)
+        return fail(Errc::invalid_argument, source + ": missing [system] table");
+    const auto id = (*system)["id"].value<std::string>();
+    const auto domain = (*system)["domain"].value<std::string>();
+    if (!id || id->empty())
+        return fail(Errc::invalid_argument, source + ": [system] id is required");
+    if (!domain || domain->empty()) {
+        return fail(Errc::invalid_argument, source + ": [system] domain is required");
+    }
+    config.system_id = *id;
+    config.domain = *domain;
+    if (auto v = optional_value<std::string>(*system, "host", config.host, source); v) {
+        config.host = *v;
+    } else {
+        return tl::unexpected(v.error());
+    }
+
+    if (const auto* sip = root["sip"].as_table()) {
+        auto port = port_value(*sip, "port", source);
+        if (!port)
+            return tl::unexpected(port.error());
+        config.sip_port = *port;
+        auto expires = optional_value<std::int64_t>(*sip, "registration_max_expires",
+                                                    config.registration_max_expires, source);
+        if (!expires)
+            return tl::unexpected(expires.error());
+        config.registration_max_expires = static_cast<std::uint32_t>(*expires);
+        auto timeout = optional_value<std::int64_t>(*sip, "invite_timeout_seconds",
+                                                    config.invite_timeout_seconds, source);
+        if (!timeout)
+            return tl::unexpected(timeout.error());
+        config.invite_timeout_seconds = static_cast<std::uint32_t>(*timeout);
+    }
+    if (const auto* http = root["http"].as_table()) {
+        auto port = port_value(*http, "port", source);
+        if (!port)
+            return tl::unexpected(port.error());
+        config.http_port = *port;
+    }
+    if (const auto* idms = root["idms"].as_table()) {
+        auto key = optional_value<std::string>(*idms, "key_file", "", source);
+        if (!key)
+            return tl::unexpected(key.error());
+        config.idms_key_file = *key;
+        if (!key->empty() && std::filesystem::path(*key).is_relative()) {
+            config.idms_key_file = (std::filesystem::path(base_dir) / *key).string();
+        }
+        auto lifetime = optional_value<std::int64_t>(*idms, "token_lifetime_seconds",
+                                                     config.token_lifetime_seconds, source);
+        if (!lifetime)
+            return tl::unexpected(lifetime.error());
+        config.token_lifetime_seconds = *lifetime;
+    }
+    if (const auto* calls = root["private_call"].as_table()) {
+        auto max = optional_value<std::int64_t>(*calls, "max_calls_per_user",
+                                                config.max_private_calls_per_user, source);
+        if (!max)
+            return tl::unexpected(max.error());
+        config.max_private_calls_per_user = static_cast<std::uint32_t>(*max);
+    }
+
+    std::set<McServiceId> seen;
+    if (const auto* users = root["users"].as_array()) {
+        for (const auto& node : *users) {
+            const auto* table = node.as_table();
+            if (!table)
+                return tl::unexpected(
+                    config_error(source, node.source(), "[[users]] entry is not a table"));
+            UserConfig user;
+            const auto uri = (*table)["id"].value<std::string>();
+            if (!uri)
+                return tl::unexpected(config_error(source, node.source(), "user without 'id'"));
+            auto parsed = McServiceId::parse(*uri);
+            if (!parsed) {
+                return tl::unexpected(config_error(
+                    source, node.source(), "user id '" + *uri + "': " + parsed.error().reason));
+            }
+            if (parsed->domain() != config.domain) {
+                return tl::unexpected(config_error(
+                    source, node.source(), "user " + *uri + " is not in domain " + config.domain));
+            }
+            if (!seen.insert(*parsed).second) {
+                return tl::unexpected(
+                    config_error(source, node.source(), "user " + *uri + " listed twice"));
+            }
+            user.id = *parsed;
+            user.password = (*table)["password"].value_or(std::string{});
+            user.private_call_allowed = (*table)["private_call"].value_or(true);
+            user.may_receive_private_calls = (*table)["may_be_called"].value_or(true);
+            if (const auto* targets = (*table)["private_call_targets"].as_array()) {
+                for (const auto& t : *targets) {
+                    const auto target = t.value<std::string>();
+                    if (!target)
+                        return tl::unexpected(config_error(
+                            source, t.source(), "private_call_targets holds a non-string"));
+                    if (*target == "*") {
+                        user.private_call_to_any_user = true;
+                        continue;
+                    }
+                    auto target_id = McServiceId::parse(*target);
+                    if (!target_id) {
+                        return tl::unexpected(
+                            config_error(source, t.source(),
+                                         "target '" + *target + "': " + target_id.error().reason));
+                    }
+                    user.private_call_targets.push_back(*target_id);
+                }
+            } else {
+                user.private_call_to_any_user = true;  // no list: any user
+            }
+            config.users.push_back(std::move(user));
+        }
+    }
+    return config;
+}
+
+Result<SystemConfig> load_system_config(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        return fail(Errc::not_found, "configuration file " + path + " does not exist");
+    }
+    std::ifstream in(path);
+    if (!in)
+        return fail(Errc::io, "cannot read configuration file " + path);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    const auto base = std::filesystem::path(path).parent_path().string();
+    return parse_system_config(buffer.str(), path, base.empty() ? "." : base);
+}
+
+}  // namespace mcx

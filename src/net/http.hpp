@@ -1,0 +1,69 @@
+#pragma once
+// HTTP server and client (cpp-httplib; docs/architecture.md says why not libre's HTTP). The
+// server runs on its own thread: handlers must not touch loop-bound state directly; use
+// EventLoop::post or call_on_loop.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/error.hpp"
+#include "net/endpoint.hpp"
+
+namespace mcx::net {
+
+struct HttpRequest {
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> params;   // query and x-www-form-urlencoded body
+    std::map<std::string, std::string> headers;  // names lower-case
+    std::string body;
+    std::string remote;
+
+    std::string header(const std::string& lower_name) const {
+        auto it = headers.find(lower_name);
+        return it == headers.end() ? std::string{} : it->second;
+    }
+};
+
+struct HttpResponse {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class HttpServer {
+  public:
+    using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+    HttpServer();
+    ~HttpServer();
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    void get(const std::string& path, Handler handler);
+    void post(const std::string& path, Handler handler);
+    // Binds (port 0: any) and serves on a background thread.
+    Result<Endpoint> start(const std::string& host, std::uint16_t port);
+    void stop();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Blocking HTTP client calls with a timeout; URLs are http://host:port/path.
+Result<HttpResponse> http_post_form(const std::string& url,
+                                    const std::map<std::string, std::string>& fields,
+                                    std::chrono::milliseconds timeout);
+Result<HttpResponse> http_get(const std::string& url,
+                              const std::map<std::string, std::string>& headers,
+                              std::chrono::milliseconds timeout);
+
+}  // namespace mcx::net

@@ -1,0 +1,279 @@
+#include "server/mc_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "net/event_loop.hpp"
+#include "net/sdp_codec.hpp"
+#include "proto/content_type.hpp"
+#include "proto/mcptt_info.hpp"
+#include "proto/mcptt_sip.hpp"
+#include "proto/multipart.hpp"
+#include "proto/resource_lists.hpp"
+
+namespace mcx::server {
+
+namespace {
+
+std::optional<std::uint32_t> parse_expires(std::optional<std::string_view> header) {
+    if (!header)
+        return std::nullopt;
+    std::uint32_t value = 0;
+    auto [p, ec] = std::from_chars(header->data(), header->data() + header->size(), value);
+    if (ec != std::errc())
+        return std::nullopt;
+    return value;
+}
+
+// addr-spec of a name-addr ("<sip:a@b>;tag=x" -> "sip:a@b").
+std::string_view addr_spec(std::string_view uri) {
+    if (auto open = uri.find('<'); open != std::string_view::npos) {
+        auto close = uri.find('>', open);
+        return uri.substr(open + 1, close == std::string_view::npos ? close : close - open - 1);
+    }
+    return uri;
+}
+
+}  // namespace
+
+McServer::McServer(const SystemConfig& config, net::SipStack& sip,
+                   const idms::TokenVerifier& verifier, Clock clock)
+    : config_(config),
+      sip_(sip),
+      clock_(std::move(clock)),
+      registrar_(verifier, config.registration_max_expires),
+      policy_(config, [this](const McServiceId& user) { return party_state(user); }) {
+    sip_.set_request_handler([this](const net::SipMessage& msg) { return on_request(msg); });
+}
+
+McServer::~McServer() {
+    sip_.set_request_handler(nullptr);
+    for (auto& [id, call] : calls_)
+        call->release("server shutting down");
+}
+
+bool McServer::on_request(const net::SipMessage& msg) {
+    const auto method = msg.method();
+    if (method == "REGISTER") {
+        on_register(msg);
+    } else if (method == "INVITE") {
+        on_invite(msg);
+    } else if (method == "OPTIONS") {
+        (void)sip_.reply(msg,
+                         net::SipResponse{200,
+                                          "OK",
+                                          "Allow: INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS\r\n"
+                                          "Accept: application/sdp, multipart/mixed\r\n",
+                                          {},
+                                          {}});
+    } else {
+        return false;
+    }
+    return true;
+}
+
+CallPartyState McServer::party_state(const McServiceId& user) const {
+    CallPartyState state;
+    state.registered = registrar_.lookup(user, clock_()) != nullptr;
+    if (auto it = calls_per_user_.find(user); it != calls_per_user_.end()) {
+        state.active_calls = it->second;
+    }
+    return state;
+}
+
+void McServer::reject(const net::SipMessage& msg, const Rejection& rejection) {
+    std::string headers;
+    if (rejection.warning) {
+        headers = "Warning: " +
+                  proto::format_warning(config_.domain, *rejection.warning, rejection.detail) +
+                  "\r\n";
+    } else if (!rejection.detail.empty()) {
+        std::string text = rejection.detail;
+        for (auto& c : text) {
+            if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20)
+                c = '\'';
+        }
+        headers = "Warning: 399 " + config_.domain + " \"" + text + "\"\r\n";
+    }
+    spdlog::info("{} from {} rejected: {} {} {}", msg.method(), msg.from_uri(), rejection.status,
+                 rejection.reason, rejection.detail);
+    (void)sip_.reply(msg, net::SipResponse{rejection.status, rejection.reason, headers, {}, {}});
+}
+
+void McServer::on_register(const net::SipMessage& msg) {
+    RegisterRequest request;
+    request.to_uri = std::string(msg.to_uri());
+    request.contact = std::string(msg.header("Contact").value_or(msg.header("m").value_or("")));
+    request.expires_header = parse_expires(msg.header("Expires"));
+    request.content_type = std::string(msg.content_type());
+    request.body = std::string(msg.body());
+    request.source = msg.source();
+    request.transport = msg.transport();
+    const auto outcome = registrar_.handle(request, clock_());
+    if (outcome.status != 200) {
+        ++counters_.register_rejected;
+        Rejection rejection{outcome.status, outcome.reason, outcome.warning, outcome.detail};
+        std::string headers;
+        if (outcome.ask_for_token) {
+            headers += "WWW-Authenticate: Bearer realm=\"" + config_.domain + "\"\r\n";
+        }
+        if (outcome.status == 423)
+            headers += "Min-Expires: " + std::to_string(outcome.expires) + "\r\n";
+        if (rejection.warning) {
+            headers += "Warning: " +
+                       proto::format_warning(config_.domain, *rejection.warning, rejection.detail) +
+                       "\r\n";
+        }
+        spdlog::info("REGISTER {} rejected: {} {}", request.to_uri, outcome.status, outcome.detail);
+        (void)sip_.reply(msg, net::SipResponse{outcome.status, outcome.reason, headers, {}, {}});
+        return;
+    }
+    ++counters_.register_ok;
+    std::string headers;
+    if (!outcome.contact_uri.empty()) {
+        headers = "Contact: <" + outcome.contact_uri +
+                  ">;expires=" + std::to_string(outcome.expires) + "\r\n";
+    }
+    headers += "Expires: " + std::to_string(outcome.expires) + "\r\n";
+    spdlog::info("REGISTER {} -> {} for {}s", request.to_uri, outcome.contact_uri, outcome.expires);
+    (void)sip_.reply(msg, net::SipResponse{200, "OK", headers, {}, {}});
+}
+
+void McServer::on_invite(const net::SipMessage& msg) {
+    using proto::McWarning;
+    ++counters_.invite_received;
+    auto refuse = [&](Rejection rejection) {
+        ++counters_.invite_rejected;
+        reject(msg, rejection);
+    };
+    auto malformed = [&](const std::string& what) {
+        ++counters_.malformed_requests;
+        refuse(Rejection{400, "Bad Request", std::nullopt, what});
+    };
+
+    // The caller is the registered user whose signalling address sent this request: the
+    // participating function binds it (TS 24.379 H.3), the From header alone proves nothing.
+    auto caller = McServiceId::parse(addr_spec(msg.from_uri()));
+    const Binding* binding = caller ? registrar_.lookup(*caller, clock_()) : nullptr;
+    if (!binding || binding->source.host != msg.source().host ||
+        (msg.transport() == net::Transport::udp && binding->source.port != msg.source().port)) {
+        return refuse(Rejection{403, "Forbidden", McWarning::cannot_bind_identity,
+                                "caller is not registered from this address"});
+    }
+
+    if (msg.body().empty()) {
+        return refuse(
+            Rejection{403, "Forbidden", McWarning::unable_to_determine_called_party,
+                      "INVITE has no body: multipart/mixed with resource-lists required"});
+    }
+    auto parts = proto::split_body(msg.content_type(), msg.body());
+    if (!parts)
+        return malformed(parts.error().reason);
+    const auto* lists = proto::find_part(*parts, proto::kMimeResourceLists);
+    if (!lists) {
+        return refuse(Rejection{403, "Forbidden", McWarning::unable_to_determine_called_party,
+                                "INVITE has no resource-lists body (multipart/mixed required)"});
+    }
+    const auto* info_part = proto::find_part(*parts, proto::kMimeMcpttInfo);
+    if (!info_part)
+        return malformed("INVITE has no mcptt-info body");
+    auto info = proto::parse_mcptt_info(info_part->body);
+    if (!info)
+        return malformed("mcptt-info: " + info.error().reason);
+    if (info->session_type && *info->session_type != "private") {
+        return refuse(Rejection{403, "Forbidden", McWarning::function_not_allowed,
+                                "session-type " + *info->session_type + " is not served"});
+    }
+    auto callees = proto::parse_resource_lists(lists->body);
+    if (!callees)
+        return malformed(callees.error().reason);
+    const auto* sdp_part = proto::find_part(*parts, proto::kMimeSdp);
+    if (!sdp_part)
+        return malformed("INVITE has no SDP offer");
+    auto offer = net::decode_sdp(sdp_part->body);
+    if (!offer)
+        return malformed(offer.error().reason);
+    if (!proto::find_audio(*offer)) {
+        return refuse(
+            Rejection{488, "Not Acceptable Here", std::nullopt, "SDP offer has no audio"});
+    }
+
+    auto decision = policy_.authorise(PrivateCallRequest{*caller, *callees});
+    if (auto* rejection = std::get_if<Rejection>(&decision))
+        return refuse(*rejection);
+    const auto callee = std::get<McServiceId>(decision);
+    const auto* callee_binding = registrar_.lookup(callee, clock_());
+
+    CallSetup setup{*caller, callee, *callee_binding, *offer,
+                    std::string(msg.header("Answer-Mode").value_or(""))};
+    const auto id = next_call_id_++;
+    PrivateCall::Context context{sip_,
+                                 config_.host,
+                                 config_.domain,
+                                 std::chrono::seconds(config_.invite_timeout_seconds),
+                                 [this](PrivateCall& call) { on_call_released(call); },
+                                 [this](PrivateCall& call, PrivateCall::State state) {
+                                     if (state == PrivateCall::State::connected) {
+                                         ++counters_.calls_connected;
+                                         spdlog::info("call {}: {} -> {} connected", call.id(),
+                                                      call.caller().uri(), call.callee().uri());
+                                     }
+                                 }};
+    auto call = PrivateCall::start(std::move(context), id, msg, std::move(setup));
+    if (!call) {
+        spdlog::error("call setup failed: {}", call.error().reason);
+        return refuse(Rejection{500, "Server Internal Error", std::nullopt, call.error().reason});
+    }
+    spdlog::info("call {}: {} -> {} initiating", id, caller->uri(), callee.uri());
+    ++calls_per_user_[*caller];
+    ++calls_per_user_[callee];
+    calls_.emplace(id, std::move(*call));
+}
+
+void McServer::on_call_released(PrivateCall& call) {
+    ++counters_.calls_released;
+    for (const auto& user : {call.caller(), call.callee()}) {
+        if (auto it = calls_per_user_.find(user);
+            it != calls_per_user_.end() && --it->second == 0) {
+            calls_per_user_.erase(it);
+        }
+    }
+    auto it = calls_.find(call.id());
+    if (it == calls_.end())
+        return;
+    spdlog::info("call {}: released", call.id());
+    // Released from inside one of its own callbacks: delete it in a later loop turn.
+    sip_.loop().defer_delete(std::move(it->second));
+    calls_.erase(it);
+}
+
+std::string McServer::status_json() const {
+    const auto now = clock_();
+    nlohmann::json calls = nlohmann::json::array();
+    for (const auto& [id, call] : calls_) {
+        calls.push_back({{"id", id},
+                         {"caller", call->caller().uri()},
+                         {"callee", call->callee().uri()},
+                         {"state", to_string(call->state())},
+                         {"relayed_packets", call->relay().counters().forwarded[0] +
+                                                 call->relay().counters().forwarded[1]}});
+    }
+    nlohmann::json status{{"system", config_.system_id},
+                          {"domain", config_.domain},
+                          {"registrations", registrar_.size(now)},
+                          {"active_calls", calls_.size()},
+                          {"calls", calls},
+                          {"counters",
+                           {{"register_ok", counters_.register_ok},
+                            {"register_rejected", counters_.register_rejected},
+                            {"invite_received", counters_.invite_received},
+                            {"invite_rejected", counters_.invite_rejected},
+                            {"calls_connected", counters_.calls_connected},
+                            {"calls_released", counters_.calls_released},
+                            {"malformed_requests", counters_.malformed_requests}}}};
+    return status.dump();
+}
+
+}  // namespace mcx::server

@@ -1,0 +1,65 @@
+#pragma once
+// One MC system's SIP side: SIP core (registrar) and MCPTT server (participating and
+// controlling function for on-network private calls), on one SipStack.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/system_config.hpp"
+#include "idms/token.hpp"
+#include "net/sip_stack.hpp"
+#include "server/private_call.hpp"
+#include "server/private_call_policy.hpp"
+#include "server/registrar.hpp"
+
+namespace mcx::server {
+
+// Counters of what the server did; names are stable (docs/operations.md lists them).
+struct ServerCounters {
+    std::uint64_t register_ok = 0;
+    std::uint64_t register_rejected = 0;
+    std::uint64_t invite_received = 0;
+    std::uint64_t invite_rejected = 0;
+    std::uint64_t calls_connected = 0;
+    std::uint64_t calls_released = 0;
+    std::uint64_t malformed_requests = 0;
+};
+
+class McServer {
+  public:
+    using Clock = std::function<std::int64_t()>;  // milliseconds since the epoch
+
+    McServer(const SystemConfig& config, net::SipStack& sip, const idms::TokenVerifier& verifier,
+             Clock clock);
+    ~McServer();
+
+    // JSON snapshot for GET /status (call on the loop thread).
+    std::string status_json() const;
+    std::size_t active_calls() const { return calls_.size(); }
+    const ServerCounters& counters() const { return counters_; }
+
+  private:
+    bool on_request(const net::SipMessage& msg);
+    void on_register(const net::SipMessage& msg);
+    void on_invite(const net::SipMessage& msg);
+    void reject(const net::SipMessage& msg, const Rejection& rejection);
+    CallPartyState party_state(const McServiceId& user) const;
+    void on_call_released(PrivateCall& call);
+
+    const SystemConfig& config_;
+    net::SipStack& sip_;
+    Clock clock_;
+    Registrar registrar_;
+    PrivateCallPolicy policy_;
+    std::map<std::uint64_t, std::unique_ptr<PrivateCall>> calls_;
+    std::unordered_map<McServiceId, std::uint32_t> calls_per_user_;
+    std::uint64_t next_call_id_ = 1;
+    ServerCounters counters_;
+};
+
+}  // namespace mcx::server

@@ -1,0 +1,51 @@
+#pragma once
+// Media anchored at the MC server: RTP, RTCP and floor control packets of a private call are
+// received on the server's ports of one leg and sent from the ports of the other leg
+// (TS 23.379 10.7: media passes the participating/controlling functions).
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/error.hpp"
+#include "net/endpoint.hpp"
+#include "net/udp_socket.hpp"
+
+namespace mcx::server {
+
+enum class Leg : std::uint8_t { caller = 0, callee = 1 };
+enum class MediaKind : std::uint8_t { audio_rtp = 0, audio_rtcp = 1, floor_control = 2 };
+inline constexpr std::size_t kMediaKinds = 3;
+
+class MediaRelay {
+  public:
+    struct Remote {
+        net::Ipv4Endpoint audio_rtp;
+        net::Ipv4Endpoint audio_rtcp;
+        net::Ipv4Endpoint floor_control;
+    };
+    struct Counters {
+        std::array<std::uint64_t, 2> forwarded{};  // by receiving leg
+        std::uint64_t dropped = 0;                 // no destination, or unknown source
+    };
+
+    static Result<std::unique_ptr<MediaRelay>> create(const std::string& host);
+
+    std::uint16_t local_port(Leg leg, MediaKind kind) const;
+    const std::string& host() const { return host_; }
+    void set_remote(Leg leg, const Remote& remote);
+    const Counters& counters() const { return counters_; }
+
+  private:
+    MediaRelay() = default;
+    void forward(Leg from, MediaKind kind, const net::Ipv4Endpoint& source,
+                 std::span<const std::uint8_t> packet);
+
+    std::string host_;
+    std::array<std::array<std::unique_ptr<net::UdpSocket>, kMediaKinds>, 2> sockets_;
+    std::array<std::array<net::Ipv4Endpoint, kMediaKinds>, 2> remote_{};
+    Counters counters_;
+};
+
+}  // namespace mcx::server

@@ -1,0 +1,77 @@
+#pragma once
+// One on-network private call at the controlling function (TS 23.379 10.7.2.2, TS 24.379
+// 11.1.1.3): a back-to-back user agent between the caller's dialog and a new INVITE to the
+// callee, with the media anchored in a MediaRelay.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/ids.hpp"
+#include "net/invite_dialog.hpp"
+#include "net/timer.hpp"
+#include "proto/sdp.hpp"
+#include "server/media_relay.hpp"
+#include "server/registrar.hpp"
+
+namespace mcx::server {
+
+struct CallSetup {
+    McServiceId caller;
+    McServiceId callee;
+    Binding callee_binding;
+    proto::SessionDescription caller_offer;
+    std::string answer_mode;  // "Auto", "Manual" or empty (callee's default)
+};
+
+class PrivateCall {
+  public:
+    // TS 24.379 does not name controlling-function call states for private calls; these follow
+    // the SIP dialog phases. [mcx-defined]
+    enum class State { initiating, alerting, connected, released };
+
+    struct Context {
+        net::SipStack& sip;
+        std::string host;    // media and SIP host of this MC system
+        std::string domain;  // warn-agent
+        std::chrono::seconds invite_timeout;
+        std::function<void(PrivateCall&)> on_released;  // called once, may defer-delete the call
+        std::function<void(PrivateCall&, State)> on_state;  // observers (logs, counters)
+    };
+
+    static Result<std::unique_ptr<PrivateCall>> start(Context context, std::uint64_t id,
+                                                      const net::SipMessage& invite,
+                                                      CallSetup setup);
+    ~PrivateCall();
+
+    std::uint64_t id() const { return id_; }
+    State state() const { return state_; }
+    const McServiceId& caller() const { return setup_.caller; }
+    const McServiceId& callee() const { return setup_.callee; }
+    const MediaRelay& relay() const { return *relay_; }
+    // Ends the call from the server side (BYE/CANCEL on both legs).
+    void release(const std::string& why);
+
+  private:
+    PrivateCall(Context context, std::uint64_t id, CallSetup setup);
+    void on_caller_event(net::DialogEvent event, const net::SipMessage* msg);
+    void on_callee_event(net::DialogEvent event, const net::SipMessage* msg);
+    void on_callee_answer(const net::SipMessage& msg);
+    void reject_caller(std::uint16_t status, const std::string& reason, const std::string& headers);
+    void set_state(State state);
+    void finish();
+
+    Context context_;
+    std::uint64_t id_;
+    CallSetup setup_;
+    State state_ = State::initiating;
+    std::unique_ptr<MediaRelay> relay_;
+    std::unique_ptr<net::InviteDialog> caller_leg_;
+    std::unique_ptr<net::InviteDialog> callee_leg_;
+    net::Timer no_answer_timer_;
+};
+
+const char* to_string(PrivateCall::State state);
+
+}  // namespace mcx::server

@@ -1,0 +1,51 @@
+#pragma once
+// Authorisation of an on-network private call request at the controlling function
+// (TS 23.379 10.7.2.2, checks listed in shared/spec/stage2-digest.md 4.3; TS 24.379 11.1.1.3).
+// Pure: every input is passed in.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/ids.hpp"
+#include "common/system_config.hpp"
+#include "proto/warning.hpp"
+
+namespace mcx::server {
+
+struct Rejection {
+    std::uint16_t status;
+    std::string reason;
+    std::optional<proto::McWarning> warning;
+    std::string detail;
+};
+
+struct PrivateCallRequest {
+    McServiceId caller;                // bound from the registration, not from the request
+    std::vector<std::string> callees;  // <entry uri> values of the resource-lists
+};
+
+struct CallPartyState {
+    bool registered = false;
+    std::uint32_t active_calls = 0;
+};
+
+class PrivateCallPolicy {
+  public:
+    using PartyState = std::function<CallPartyState(const McServiceId&)>;
+
+    PrivateCallPolicy(const SystemConfig& config, PartyState party_state)
+        : config_(config), party_state_(std::move(party_state)) {}
+
+    // The callee on success, else the rejection to send to the caller.
+    std::variant<McServiceId, Rejection> authorise(const PrivateCallRequest& request) const;
+
+  private:
+    const SystemConfig& config_;
+    PartyState party_state_;
+};
+
+}  // namespace mcx::server

@@ -1,0 +1,73 @@
+#pragma once
+// Registrar with MCPTT service authorisation in one step (TS 24.379 7.3.1; docs/sip-profile.md):
+// the REGISTER carries an mcptt-info body with <mcptt-access-token> and <mcptt-client-id>, the
+// token is verified and its subject must be the registered identity. Pure logic: the caller
+// passes the request's fields and the current time.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "common/ids.hpp"
+#include "idms/token.hpp"
+#include "net/endpoint.hpp"
+#include "proto/warning.hpp"
+
+namespace mcx::server {
+
+struct Binding {
+    McServiceId user;
+    std::string contact_uri;  // addr-spec of the Contact, where calls to the user are sent
+    net::Endpoint source;     // where the REGISTER came from: the user's signalling address
+    net::Transport transport = net::Transport::udp;
+    std::string client_id;  // MCPTT client ID (urn:uuid)
+    std::int64_t expires_at_ms = 0;
+};
+
+struct RegisterRequest {
+    std::string to_uri;
+    std::string contact;  // Contact header value, empty if none; "*" for remove-all
+    std::optional<std::uint32_t> expires_header;
+    std::string content_type;
+    std::string body;
+    net::Endpoint source;
+    net::Transport transport = net::Transport::udp;
+};
+
+struct RegisterOutcome {
+    std::uint16_t status = 200;
+    std::string reason = "OK";
+    std::optional<proto::McWarning> warning;
+    std::string detail;          // warning detail or plain warning text
+    bool ask_for_token = false;  // 401: add WWW-Authenticate: Bearer (RFC 8898)
+    std::uint32_t expires = 0;   // granted, for the 200
+    std::string contact_uri;     // echoed in the 200
+};
+
+class Registrar {
+  public:
+    Registrar(const idms::TokenVerifier& verifier, std::uint32_t max_expires)
+        : verifier_(verifier), max_expires_(max_expires) {}
+
+    RegisterOutcome handle(const RegisterRequest& request, std::int64_t now_ms);
+    // The live binding of a user, or nullptr.
+    const Binding* lookup(const McServiceId& user, std::int64_t now_ms) const;
+    std::size_t size(std::int64_t now_ms) const;
+    // Drops expired bindings; returns how many.
+    std::size_t expire(std::int64_t now_ms);
+
+  private:
+    const idms::TokenVerifier& verifier_;
+    std::uint32_t max_expires_;
+    std::unordered_map<McServiceId, Binding> bindings_;
+};
+
+// "<sip:alice@127.0.0.1:5070>;expires=60" -> "sip:alice@127.0.0.1:5070", and its expires param.
+struct ContactValue {
+    std::string uri;
+    std::optional<std::uint32_t> expires;
+};
+std::optional<ContactValue> parse_contact(std::string_view value);
+
+}  // namespace mcx::server

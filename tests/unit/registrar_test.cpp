@@ -1,0 +1,104 @@
+#include "server/registrar.hpp"
+
+#include <gtest/gtest.h>
+
+#include "idms/keys.hpp"
+#include "proto/content_type.hpp"
+#include "proto/mcptt_info.hpp"
+
+namespace mcx::server {
+namespace {
+
+constexpr std::int64_t kNowMs = 1'800'000'000'000;
+
+struct RegistrarTest : ::testing::Test {
+    idms::SigningKey key = *idms::SigningKey::generate();
+    idms::TokenIssuer issuer{key, "mcx-idms:A", "mcx:A", 3600};
+    idms::TokenVerifier verifier{"mcx:A"};
+    Registrar registrar{verifier, 600};
+    McServiceId alice = *McServiceId::parse("sip:alice@a.mcx");
+
+    void SetUp() override { verifier.trust("mcx-idms:A", key.public_pem); }
+
+    RegisterRequest request(const std::string& token) {
+        proto::McpttInfo info;
+        info.access_token = token;
+        info.client_id = "urn:uuid:1";
+        RegisterRequest r;
+        r.to_uri = "sip:alice@a.mcx";
+        r.contact = "<sip:alice@127.0.0.1:5070>;+g.3gpp.mcptt";
+        r.expires_header = 300;
+        r.content_type = std::string(proto::kMimeMcpttInfo);
+        r.body = proto::build_mcptt_info(info);
+        r.source = net::Endpoint{"127.0.0.1", 5070};
+        return r;
+    }
+};
+
+TEST_F(RegistrarTest, ValidTokenRegisters) {
+    auto out = registrar.handle(request(*issuer.issue(alice, "c", kNowMs / 1000)), kNowMs);
+    EXPECT_EQ(out.status, 200);
+    EXPECT_EQ(out.expires, 300u);
+    const auto* b = registrar.lookup(alice, kNowMs);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->contact_uri, "sip:alice@127.0.0.1:5070");
+    EXPECT_EQ(b->client_id, "urn:uuid:1");
+    EXPECT_EQ(registrar.lookup(alice, kNowMs + 300'001), nullptr) << "binding expires";
+}
+
+TEST_F(RegistrarTest, MissingTokenAsksForOneAndRegistersNothing) {
+    auto r = request("");
+    r.body.clear();
+    auto out = registrar.handle(r, kNowMs);
+    EXPECT_EQ(out.status, 401);
+    EXPECT_TRUE(out.ask_for_token);
+    EXPECT_EQ(registrar.size(kNowMs), 0u);
+}
+
+TEST_F(RegistrarTest, BadTokenIsForbiddenWithWarning101) {
+    auto out = registrar.handle(request("not.a.token"), kNowMs);
+    EXPECT_EQ(out.status, 403);
+    EXPECT_EQ(out.warning, proto::McWarning::service_authorisation_failed);
+    EXPECT_EQ(registrar.size(kNowMs), 0u);
+}
+
+TEST_F(RegistrarTest, TokenOfAnotherUserIsForbidden) {
+    auto bob = *McServiceId::parse("sip:bob@a.mcx");
+    auto out = registrar.handle(request(*issuer.issue(bob, "c", kNowMs / 1000)), kNowMs);
+    EXPECT_EQ(out.status, 403);
+    EXPECT_NE(out.detail.find("sip:bob@a.mcx"), std::string::npos);
+    EXPECT_EQ(registrar.lookup(alice, kNowMs), nullptr);
+}
+
+TEST_F(RegistrarTest, MalformedMcpttInfoIsBadRequest) {
+    auto r = request("x");
+    r.body = "<mcpttinfo xmlns=\"urn:3gpp:ns:mcpttInfo:1.0\"><unclosed>";
+    auto out = registrar.handle(r, kNowMs);
+    EXPECT_EQ(out.status, 400);
+    EXPECT_EQ(registrar.size(kNowMs), 0u);
+}
+
+TEST_F(RegistrarTest, ExpiresZeroRemovesAndShortIntervalIsRefused) {
+    const auto token = *issuer.issue(alice, "c", kNowMs / 1000);
+    ASSERT_EQ(registrar.handle(request(token), kNowMs).status, 200);
+    auto brief = request(token);
+    brief.expires_header = 5;
+    EXPECT_EQ(registrar.handle(brief, kNowMs).status, 423);
+    auto remove = request(token);
+    remove.expires_header = 0;
+    EXPECT_EQ(registrar.handle(remove, kNowMs).status, 200);
+    EXPECT_EQ(registrar.lookup(alice, kNowMs), nullptr);
+}
+
+TEST(ParseContact, NameAddrAndParams) {
+    auto c = parse_contact("<sip:a@1.2.3.4:5>;expires=60;+g.3gpp.mcptt");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->uri, "sip:a@1.2.3.4:5");
+    EXPECT_EQ(c->expires, 60u);
+    EXPECT_FALSE(parse_contact("<sip:a@b"));
+    EXPECT_FALSE(parse_contact("<http://x>"));
+    EXPECT_FALSE(parse_contact("<sip:a@b>;expires=soon"));
+}
+
+}  // namespace
+}  // namespace mcx::server

@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include "idms/keys.hpp"
+#include "idms/password.hpp"
+#include "idms/token.hpp"
+#include "idms/token_endpoint.hpp"
+
+namespace mcx::idms {
+namespace {
+
+constexpr std::int64_t kNow = 1'800'000'000;
+
+struct Tokens : ::testing::Test {
+    SigningKey key = *SigningKey::generate();
+    SigningKey other_key = *SigningKey::generate();
+    McServiceId alice = *McServiceId::parse("sip:alice@a.mcx");
+    TokenIssuer issuer{key, "mcx-idms:A", "mcx:A", 3600};
+    TokenVerifier verifier{"mcx:A"};
+    void SetUp() override { verifier.trust("mcx-idms:A", key.public_pem); }
+};
+
+TEST_F(Tokens, ValidTokenCarriesTheClaims) {
+    auto token = issuer.issue(alice, "client-1", kNow);
+    ASSERT_TRUE(token) << token.error().reason;
+    auto claims = verifier.verify(*token, kNow + 10);
+    ASSERT_TRUE(claims) << claims.error().reason;
+    EXPECT_EQ(claims->mc_service_id(), alice);
+    EXPECT_EQ(claims->issuer, "mcx-idms:A");
+    EXPECT_EQ(claims->audience, "mcx:A");
+    EXPECT_EQ(claims->client_id, "client-1");
+    EXPECT_EQ(claims->expires_at, kNow + 3600);
+}
+
+TEST_F(Tokens, ForgedSignatureIsRefused) {
+    TokenIssuer forger{other_key, "mcx-idms:A", "mcx:A", 3600};
+    auto token = forger.issue(alice, "c", kNow);
+    auto claims = verifier.verify(*token, kNow);
+    ASSERT_FALSE(claims);
+    EXPECT_EQ(claims.error().code, Errc::unauthorized);
+}
+
+TEST_F(Tokens, TamperedPayloadIsRefused) {
+    auto token = *issuer.issue(alice, "c", kNow);
+    auto bob_token = *issuer.issue(*McServiceId::parse("sip:bob@a.mcx"), "c", kNow);
+    // Alice's header and signature around bob's payload.
+    const auto d1 = token.find('.'), d2 = token.rfind('.');
+    const auto b1 = bob_token.find('.'), b2 = bob_token.rfind('.');
+    const auto spliced = token.substr(0, d1) + bob_token.substr(b1, b2 - b1) + token.substr(d2);
+    EXPECT_FALSE(verifier.verify(spliced, kNow));
+}
+
+TEST_F(Tokens, ExpiredTokenIsRefused) {
+    auto token = *issuer.issue(alice, "c", kNow);
+    EXPECT_TRUE(verifier.verify(token, kNow + 3600));
+    auto late = verifier.verify(token, kNow + 3600 + 31);  // past the 30 s skew allowance
+    ASSERT_FALSE(late);
+    EXPECT_NE(late.error().reason.find("expired"), std::string::npos);
+}
+
+TEST_F(Tokens, WrongAudienceIsRefused) {
+    TokenIssuer for_b{key, "mcx-idms:A", "mcx:B", 3600};
+    auto claims = verifier.verify(*for_b.issue(alice, "c", kNow), kNow);
+    ASSERT_FALSE(claims);
+    EXPECT_NE(claims.error().reason.find("mcx:B"), std::string::npos);
+}
+
+TEST_F(Tokens, UntrustedIssuerIsRefused) {
+    TokenIssuer stranger{key, "mcx-idms:Z", "mcx:A", 3600};
+    auto claims = verifier.verify(*stranger.issue(alice, "c", kNow), kNow);
+    ASSERT_FALSE(claims);
+    EXPECT_EQ(claims.error().code, Errc::forbidden);
+}
+
+TEST_F(Tokens, GarbageIsRefused) {
+    for (const char* bad :
+         {"", "abc", "a.b.c", "eyJhbGciOiJub25lIn0.eyJpc3MiOiJtY3gtaWRtczpBIn0."}) {
+        EXPECT_FALSE(verifier.verify(bad, kNow)) << bad;
+    }
+}
+
+TEST(Password, HashVerifiesAndIsSalted) {
+    const auto h1 = hash_password("secret");
+    const auto h2 = hash_password("secret");
+    EXPECT_NE(h1, h2);
+    EXPECT_EQ(h1.find("secret"), std::string::npos);
+    EXPECT_TRUE(verify_password("secret", h1));
+    EXPECT_FALSE(verify_password("Secret", h1));
+    EXPECT_FALSE(verify_password("secret", "plain"));
+    EXPECT_FALSE(verify_password("secret", "pbkdf2-sha256$0$aa$bb"));
+}
+
+struct FixedCredentials : CredentialStore {
+    std::string hash = hash_password("pw");
+    std::string password_hash(const McServiceId& user) const override {
+        return user.uri() == "sip:alice@a.mcx" ? hash : std::string{};
+    }
+};
+
+TEST_F(Tokens, TokenEndpointPasswordGrant) {
+    FixedCredentials credentials;
+    TokenEndpoint endpoint(credentials, issuer);
+    auto ok = endpoint.handle(
+        {{"grant_type", "password"}, {"username", "sip:alice@a.mcx"}, {"password", "pw"}}, kNow);
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_NE(ok.body.find("\"access_token\""), std::string::npos);
+    auto wrong = endpoint.handle(
+        {{"grant_type", "password"}, {"username", "sip:alice@a.mcx"}, {"password", "nope"}}, kNow);
+    EXPECT_EQ(wrong.status, 400);
+    EXPECT_NE(wrong.body.find("invalid_grant"), std::string::npos);
+    auto unknown = endpoint.handle(
+        {{"grant_type", "password"}, {"username", "sip:eve@a.mcx"}, {"password", "pw"}}, kNow);
+    EXPECT_EQ(unknown.body, wrong.body) << "no user enumeration";
+    auto grant = endpoint.handle({{"grant_type", "client_credentials"}}, kNow);
+    EXPECT_NE(grant.body.find("unsupported_grant_type"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mcx::idms
