@@ -2,8 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <set>
 #include <sstream>
 
@@ -41,6 +43,19 @@ Result<std::uint16_t> port_value(const toml::table& table, std::string_view key,
     return static_cast<std::uint16_t>(*v);
 }
 
+// A misspelt key must not be ignored silently.
+Result<void> only_known_keys(const toml::table& table,
+                             std::initializer_list<std::string_view> known,
+                             const std::string& where, const std::string& source) {
+    for (const auto& [key, node] : table) {
+        if (std::find(known.begin(), known.end(), key.str()) == known.end()) {
+            return tl::unexpected(config_error(
+                source, node.source(), "unknown key '" + std::string(key.str()) + "' in " + where));
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 const UserConfig* SystemConfig::find_user(const McServiceId& id) const {
@@ -61,6 +76,28 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                                                 ": " + std::string(e.description()));
     }
     SystemConfig config;
+    if (auto r = only_known_keys(root, {"system", "sip", "http", "idms", "private_call", "users"},
+                                 "the top level", source);
+        !r) {
+        return tl::unexpected(r.error());
+    }
+    struct Section {
+        const char* name;
+        std::initializer_list<std::string_view> keys;
+    };
+    for (const auto& section :
+         {Section{"system", {"id", "domain", "host"}},
+          Section{"sip", {"port", "registration_max_expires", "invite_timeout_seconds"}},
+          Section{"http", {"port"}}, Section{"idms", {"key_file", "token_lifetime_seconds"}},
+          Section{"private_call", {"max_calls_per_user"}}}) {
+        if (const auto* t = root[section.name].as_table()) {
+            if (auto r = only_known_keys(*t, section.keys, std::string("[") + section.name + "]",
+                                         source);
+                !r) {
+                return tl::unexpected(r.error());
+            }
+        }
+    }
     const auto* system = root["system"].as_table();
     if (!system)
         return fail(Errc::invalid_argument, source + ": missing [system] table");
@@ -130,6 +167,13 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             if (!table)
                 return tl::unexpected(
                     config_error(source, node.source(), "[[users]] entry is not a table"));
+            if (auto r = only_known_keys(
+                    *table,
+                    {"id", "password", "private_call", "private_call_targets", "may_be_called"},
+                    "[[users]]", source);
+                !r) {
+                return tl::unexpected(r.error());
+            }
             UserConfig user;
             const auto uri = (*table)["id"].value<std::string>();
             if (!uri)

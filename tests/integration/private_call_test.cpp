@@ -1,0 +1,150 @@
+// One MC system (real mcxd) and real `mcx client` processes: the on-network private call of
+// TS 23.379 10.7.2.2 with automatic and manual commencement, media through the server.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace mcx::test {
+namespace {
+
+class PrivateCall : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = test_output_dir();
+        McSystem::Options options;
+        options.users = {{"alice", "alice-pw", {"bob"}}, {"bob", "bob-pw", {"*"}}};
+        system_ = McSystem::start(options, dir_);
+        alice_ = ClientProcess::start(*system_, "alice", "alice-pw");
+        bob_ = ClientProcess::start(*system_, "bob", "bob-pw");
+        ASSERT_TRUE(alice_->wait("registered")) << "alice did not register";
+        ASSERT_TRUE(bob_->wait("registered")) << "bob did not register";
+    }
+
+    std::string dir_;
+    std::unique_ptr<McSystem> system_;
+    std::unique_ptr<ClientProcess> alice_;
+    std::unique_ptr<ClientProcess> bob_;
+};
+
+std::uint64_t rtp_received(ClientProcess& client) {
+    auto status = client.status();
+    if (!status || (*status)["calls"].empty())
+        return 0;
+    return (*status)["calls"][0]["rtp_received"].get<std::uint64_t>();
+}
+
+TEST_F(PrivateCall, AutomaticCommencementRelaysRtpBothWaysAndReleasesBoth) {
+    alice_->send("call bob");
+    auto alice_connected = alice_->wait("connected");
+    auto bob_connected = bob_->wait("connected");
+    ASSERT_TRUE(alice_connected) << "alice not connected";
+    ASSERT_TRUE(bob_connected) << "bob not connected";
+    EXPECT_EQ((*bob_connected)["peer"], system_->uri("alice"));
+    EXPECT_EQ((*alice_connected)["peer"], system_->uri("bob"));
+
+    auto status = system_->status();
+    ASSERT_EQ(status["active_calls"], 1);
+    EXPECT_EQ(status["calls"][0]["state"], "connected");
+
+    alice_->send("send-rtp 1 50");
+    bob_->send("send-rtp 1 50");
+    std::this_thread::sleep_for(1500ms);  // 50 packets at 20 ms
+    EXPECT_GE(rtp_received(*bob_), 48u) << "alice's RTP did not reach bob through mcxd";
+    EXPECT_GE(rtp_received(*alice_), 48u) << "bob's RTP did not reach alice through mcxd";
+    EXPECT_GE(system_->status()["calls"][0]["relayed_packets"].get<int>(), 96);
+
+    alice_->send("hangup");
+    auto alice_released = alice_->wait("released");
+    auto bob_released = bob_->wait("released");
+    ASSERT_TRUE(alice_released && bob_released);
+    EXPECT_EQ((*alice_released)["by"], "local");
+    EXPECT_EQ((*bob_released)["by"], "remote");
+    std::this_thread::sleep_for(100ms);
+    status = system_->status();
+    EXPECT_EQ(status["active_calls"], 0);
+    EXPECT_EQ(status["counters"]["calls_connected"], 1);
+    EXPECT_EQ(status["counters"]["calls_released"], 1);
+}
+
+TEST_F(PrivateCall, ManualCommencementRejectedThenAccepted) {
+    alice_->send("call bob --manual");
+    ASSERT_TRUE(bob_->wait("incoming")) << "bob's client did not alert its user";
+    ASSERT_TRUE(alice_->wait("ringing")) << "alice did not hear ringing (180)";
+    bob_->send("reject");
+    auto refused = alice_->wait("released");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ((*refused)["status"], 480);
+    EXPECT_EQ((*refused)["warning"], 110) << refused->dump();
+    EXPECT_NE((*refused)["reason"].get<std::string>().find("declined"), std::string::npos);
+
+    alice_->send("call bob --manual");
+    auto incoming = bob_->wait("incoming");
+    ASSERT_TRUE(incoming);
+    bob_->send("accept " + std::to_string((*incoming)["call"].get<int>()));
+    ASSERT_TRUE(alice_->wait("connected"));
+    ASSERT_TRUE(bob_->wait("connected"));
+    // The callee ends this one: BYE from either side ends both legs.
+    bob_->send("hangup");
+    auto alice_released = alice_->wait("released");
+    ASSERT_TRUE(alice_released);
+    EXPECT_EQ((*alice_released)["by"], "remote");
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(system_->status()["active_calls"], 0);
+}
+
+TEST_F(PrivateCall, CallerCancelsWhileCalleeRings) {
+    alice_->send("call bob --manual");
+    ASSERT_TRUE(bob_->wait("incoming"));
+    alice_->send("hangup");
+    auto bob_released = bob_->wait("released");
+    ASSERT_TRUE(bob_released);
+    EXPECT_EQ((*bob_released)["reason"], "cancelled by caller");
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(system_->status()["active_calls"], 0);
+}
+
+// tshark reads the pcap mcxd wrote: every frame is SIP, none malformed, and the INVITE
+// carries the mcptt-info body.
+TEST_F(PrivateCall, PcapDecodesAsSipInTshark) {
+    if (std::system("command -v tshark >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "tshark not installed";
+    alice_->send("call bob");
+    ASSERT_TRUE(alice_->wait("connected"));
+    alice_->send("hangup");
+    ASSERT_TRUE(bob_->wait("released"));
+    alice_.reset();
+    bob_.reset();
+    system_->stop();
+    const auto pcap = system_->pcap_path();
+    auto run = [](const std::string& cmd) {
+        std::string out;
+        if (FILE* p = popen(cmd.c_str(), "r")) {
+            char buf[4096];
+            while (auto n = fread(buf, 1, sizeof(buf), p))
+                out.append(buf, n);
+            pclose(p);
+        }
+        return out;
+    };
+    const auto total = run("tshark -r " + pcap + " 2>/dev/null | wc -l");
+    const auto sip = run("tshark -r " + pcap + " -Y sip 2>/dev/null | wc -l");
+    const auto malformed =
+        run("tshark -r " + pcap +
+            " -Y '_ws.malformed || _ws.expert.severity == \"error\"' 2>/dev/null | wc -l");
+    EXPECT_GT(std::stoi(total), 10);
+    EXPECT_EQ(std::stoi(sip), std::stoi(total)) << "every frame decodes as SIP";
+    EXPECT_EQ(std::stoi(malformed), 0);
+    const auto invite_parts = run("tshark -r " + pcap +
+                                  " -Y 'sip.Method == \"INVITE\"' -T fields -e "
+                                  "mime_multipart.header.content-type 2>/dev/null");
+    EXPECT_NE(invite_parts.find("application/vnd.3gpp.mcptt-info+xml"), std::string::npos)
+        << invite_parts;
+    EXPECT_NE(invite_parts.find("application/resource-lists+xml"), std::string::npos)
+        << invite_parts;
+}
+
+}  // namespace
+}  // namespace mcx::test

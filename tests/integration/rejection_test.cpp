@@ -1,0 +1,219 @@
+// Every refusal of TS 24.379 that issue 2 names gets its own status and Warning, and mcxd keeps
+// serving afterwards. Call refusals are driven by real clients; malformed requests by hand.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "harness.hpp"
+#include "proto/mcptt_info.hpp"
+#include "proto/multipart.hpp"
+#include "proto/resource_lists.hpp"
+
+namespace mcx::test {
+namespace {
+
+class Rejections : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        McSystem::Options options;
+        options.max_calls_per_user = 1;
+        options.users = {{"alice", "pw-a", {"bob"}},
+                         {"bob", "pw-b", {"*"}},
+                         {"carol", "pw-c", {"*"}},        // never registers
+                         {"dave", "pw-d", {"*"}, false},  // not authorised to make private calls
+                         {"erin", "pw-e", {"*"}},
+                         {"frank", "pw-f", {"*"}, true, false},  // may not be called
+                         {"raw", "pw-r", {"*"}}};
+        system_ = McSystem::start(options, test_output_dir());
+    }
+
+    std::unique_ptr<ClientProcess> client(const std::string& name, const std::string& pw) {
+        auto c = ClientProcess::start(*system_, name, pw);
+        EXPECT_TRUE(c->wait("registered")) << name << " did not register";
+        return c;
+    }
+
+    // The caller's `released` event for a refused call.
+    Json refused(ClientProcess& caller, const std::string& target) {
+        caller.send("call " + target);
+        auto event = caller.wait("released");
+        EXPECT_TRUE(event) << caller.name() << " -> " << target << ": no answer";
+        return event.value_or(Json{});
+    }
+
+    std::unique_ptr<McSystem> system_;
+};
+
+TEST_F(Rejections, CallRefusalsAreDistinctAndTheServerKeepsServing) {
+    auto alice = client("alice", "pw-a");
+    auto bob = client("bob", "pw-b");
+    auto dave = client("dave", "pw-d");
+    auto erin = client("erin", "pw-e");
+
+    auto unknown = refused(*bob, "nobody");
+    EXPECT_EQ(unknown["status"], 404);
+    EXPECT_EQ(unknown["warning"], 145);
+
+    auto unregistered = refused(*bob, "carol");
+    EXPECT_EQ(unregistered["status"], 480);
+    EXPECT_EQ(unregistered["warning"], 146);
+
+    auto not_authorised = refused(*dave, "bob");
+    EXPECT_EQ(not_authorised["status"], 403);
+    EXPECT_EQ(not_authorised["warning"], 107);
+
+    auto not_in_list = refused(*alice, "erin");
+    EXPECT_EQ(not_in_list["status"], 403);
+    EXPECT_EQ(not_in_list["warning"], 144);
+
+    auto not_callable = refused(*bob, "frank");
+    EXPECT_EQ(not_callable["status"], 403);
+    EXPECT_EQ(not_callable["warning"], 127);
+
+    // Busy: bob is in a call with alice and the system allows one call per user.
+    alice->send("call bob");
+    ASSERT_TRUE(alice->wait("connected"));
+    ASSERT_TRUE(bob->wait("connected"));
+    auto busy = refused(*erin, "bob");
+    EXPECT_EQ(busy["status"], 486);
+    EXPECT_EQ(busy["warning"], 124);
+    alice->send("hangup");
+    ASSERT_TRUE(bob->wait("released"));
+
+    // After all of that a call still works.
+    erin->send("call bob");
+    EXPECT_TRUE(erin->wait("connected"));
+    EXPECT_TRUE(bob->wait("connected"));
+    erin->send("hangup");
+    EXPECT_TRUE(bob->wait("released"));
+    EXPECT_EQ(system_->status()["counters"]["invite_rejected"], 6);
+}
+
+// Requests written by hand from one UDP socket.
+class HandWritten : public Rejections {
+  protected:
+    std::string request(const std::string& method, const std::string& ruri, const std::string& to,
+                        const std::string& extra, const std::string& content_type,
+                        const std::string& body) {
+        const auto n = std::to_string(++sequence_);
+        last_branch_ = "z9hG4bK-test-" + n;
+        last_call_id_ = "call-" + n + "@test";
+        std::string msg = method + " " + ruri + " SIP/2.0\r\n";
+        msg += "Via: SIP/2.0/UDP 127.0.0.1:" + std::to_string(sock_.port()) +
+               ";branch=" + last_branch_ + ";rport\r\n";
+        msg += "Max-Forwards: 70\r\n";
+        msg += "From: <" + system_->uri("raw") + ">;tag=t" + n + "\r\n";
+        msg += "To: <" + to + ">\r\n";
+        msg += "Call-ID: " + last_call_id_ + "\r\n";
+        msg += "CSeq: 1 " + method + "\r\n";
+        msg += "Contact: <sip:raw@127.0.0.1:" + std::to_string(sock_.port()) + ">\r\n";
+        msg += extra;
+        if (!body.empty())
+            msg += "Content-Type: " + content_type + "\r\n";
+        msg += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        return msg;
+    }
+
+    std::string send(const std::string& msg) {
+        sock_.send(system_->sip(), msg);
+        return sock_.receive_final();
+    }
+
+    std::string register_with(const std::string& content_type, const std::string& body) {
+        return send(request("REGISTER", "sip:" + system_->domain(), system_->uri("raw"),
+                            "Expires: 600\r\n", content_type, body));
+    }
+
+    std::string mcptt_info_with_token(const std::string& token) {
+        proto::McpttInfo info;
+        info.access_token = token;
+        info.client_id = "urn:uuid:00000000-0000-4000-8000-000000000001";
+        return proto::build_mcptt_info(info);
+    }
+
+    std::string invite(const std::string& content_type, const std::string& body) {
+        auto response =
+            send(request("INVITE", "sip:mcptt-orig@" + system_->domain(),
+                         "sip:mcptt-orig@" + system_->domain(), "", content_type, body));
+        return response;
+    }
+
+    std::string sdp() const {
+        return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+               "m=audio 40000 RTP/AVP 96\r\na=rtpmap:96 AMR-WB/16000\r\n";
+    }
+
+    RawSipSocket sock_;
+    int sequence_ = 0;
+    std::string last_branch_;
+    std::string last_call_id_;
+};
+
+TEST_F(HandWritten, RegisterWithoutTokenIsAskedForOne) {
+    auto response = register_with("", "");
+    EXPECT_EQ(status_of(response), 401) << response;
+    EXPECT_NE(header_of(response, "WWW-Authenticate").find("Bearer"), std::string::npos)
+        << response;
+    EXPECT_EQ(system_->status()["registrations"], 0);
+}
+
+TEST_F(HandWritten, RegisterWithBadTokensIsForbidden) {
+    for (const auto& token : {std::string("garbage"), system_->token("bob", "pw-b")}) {
+        auto response =
+            register_with("application/vnd.3gpp.mcptt-info+xml", mcptt_info_with_token(token));
+        EXPECT_EQ(status_of(response), 403) << response;
+        EXPECT_NE(header_of(response, "Warning").find("\"101 "), std::string::npos) << response;
+    }
+    EXPECT_EQ(system_->status()["registrations"], 0);
+}
+
+TEST_F(HandWritten, MalformedRequestsGetDistinctAnswers) {
+    auto registered = register_with("application/vnd.3gpp.mcptt-info+xml",
+                                    mcptt_info_with_token(system_->token("raw", "pw-r")));
+    ASSERT_EQ(status_of(registered), 200) << registered;
+    auto bob = client("bob", "pw-b");
+
+    // Malformed mcptt-info XML.
+    const auto lists = proto::build_resource_lists({system_->uri("bob")});
+    auto bad_xml =
+        proto::build_multipart({{"application/sdp", sdp()},
+                                {"application/vnd.3gpp.mcptt-info+xml",
+                                 "<mcpttinfo xmlns=\"urn:3gpp:ns:mcpttInfo:1.0\"><mcptt-Params>"},
+                                {"application/resource-lists+xml", lists}},
+                               "b");
+    auto response = invite("multipart/mixed;boundary=b", bad_xml);
+    EXPECT_EQ(status_of(response), 400) << response;
+    EXPECT_NE(header_of(response, "Warning").find("mcptt-info"), std::string::npos) << response;
+
+    // INVITE with only SDP (no multipart, so no resource-lists): the callee is unknown.
+    response = invite("application/sdp", sdp());
+    EXPECT_EQ(status_of(response), 403) << response;
+    EXPECT_NE(header_of(response, "Warning").find("\"145 "), std::string::npos) << response;
+
+    // A multipart body without its close delimiter.
+    response =
+        invite("multipart/mixed;boundary=b", "--b\r\nContent-Type: application/sdp\r\n\r\nv=0\r\n");
+    EXPECT_EQ(status_of(response), 400) << response;
+
+    // Garbage that is not SIP at all is dropped; the server keeps answering.
+    sock_.send(system_->sip(), std::string("\x00\x01garbage\r\n\r\n", 15));
+    response = send(
+        request("OPTIONS", "sip:" + system_->domain(), "sip:" + system_->domain(), "", "", ""));
+    EXPECT_EQ(status_of(response), 200) << response;
+
+    // And a well-formed private call from the same socket reaches bob.
+    proto::McpttInfo info;
+    info.session_type = "private";
+    auto good = proto::build_multipart(
+        {{"application/sdp", sdp()},
+         {"application/vnd.3gpp.mcptt-info+xml", proto::build_mcptt_info(info)},
+         {"application/resource-lists+xml", lists}},
+        "b");
+    response = invite("multipart/mixed;boundary=b", good);
+    EXPECT_EQ(status_of(response), 200) << response;
+    EXPECT_TRUE(bob->wait("connected"));
+    EXPECT_GE(system_->status()["counters"]["malformed_requests"].get<int>(), 2);
+}
+
+}  // namespace
+}  // namespace mcx::test

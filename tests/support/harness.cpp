@@ -1,0 +1,243 @@
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "net/http.hpp"
+
+namespace mcx::test {
+
+namespace fs = std::filesystem;
+
+std::string mcxd_binary() {
+    return MCX_TEST_MCXD;
+}
+std::string mcx_binary() {
+    return MCX_TEST_MCX;
+}
+std::string source_dir() {
+    return MCX_TEST_SOURCE_DIR;
+}
+
+std::string test_output_dir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "adhoc";
+    for (auto& c : name) {
+        if (c == '/')
+            c = '_';
+    }
+    const auto dir = fs::path(MCX_TEST_OUTPUT_DIR) / name;
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir.string();
+}
+
+std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::string& dir) {
+    auto system = std::unique_ptr<McSystem>(new McSystem());
+    system->options_ = options;
+    const auto config = fs::path(dir) / ("system-" + options.id + ".toml");
+    std::ofstream out(config);
+    out << "[system]\nid = \"" << options.id << "\"\ndomain = \"" << options.domain
+        << "\"\nhost = \"127.0.0.1\"\n\n[private_call]\nmax_calls_per_user = "
+        << options.max_calls_per_user << "\n\n";
+    for (const auto& u : options.users) {
+        out << "[[users]]\nid = \"sip:" << u.name << "@" << options.domain << "\"\npassword = \""
+            << u.password << "\"\nprivate_call = " << (u.private_call ? "true" : "false")
+            << "\nmay_be_called = " << (u.may_be_called ? "true" : "false")
+            << "\nprivate_call_targets = [";
+        for (std::size_t i = 0; i < u.targets.size(); ++i) {
+            const auto& t = u.targets[i];
+            out << (i ? ", " : "") << "\""
+                << (t == "*" || t.starts_with("sip:") ? t : "sip:" + t + "@" + options.domain)
+                << "\"";
+        }
+        out << "]\n\n";
+    }
+    out.close();
+    system->pcap_ = (fs::path(dir) / ("system-" + options.id + ".pcap")).string();
+    system->log_ = (fs::path(dir) / ("system-" + options.id + ".log")).string();
+    auto child = ChildProcess::spawn({mcxd_binary(), "--config", config.string(), "--pcap",
+                                      system->pcap_, "--log-level", "debug"},
+                                     system->log_);
+    if (!child)
+        throw std::runtime_error(child.error().reason);
+    system->process_ = std::move(*child);
+    auto line = system->process_.read_line(10s);
+    auto ready = Json::parse(line.value_or(""), nullptr, false);
+    if (ready.is_discarded() || ready.value("event", "") != "ready") {
+        throw std::runtime_error("mcxd did not start; see " + system->log_);
+    }
+    auto split = [](const std::string& hp) {
+        const auto colon = hp.rfind(':');
+        return net::Endpoint{hp.substr(0, colon),
+                             static_cast<std::uint16_t>(std::stoi(hp.substr(colon + 1)))};
+    };
+    system->sip_ = split(ready["sip"].get<std::string>());
+    system->http_ = split(ready["http"].get<std::string>());
+    return system;
+}
+
+McSystem::~McSystem() {
+    stop();
+}
+
+int McSystem::stop() {
+    return process_.stop();
+}
+
+Json McSystem::status() const {
+    auto r = net::http_get(http_url() + "/status", {}, 3s);
+    if (!r || r->status != 200)
+        return Json{};
+    return Json::parse(r->body, nullptr, false);
+}
+
+std::string McSystem::token(const std::string& user, const std::string& password) const {
+    auto r = net::http_post_form(
+        http_url() + "/idms/token",
+        {{"grant_type", "password"}, {"username", uri(user)}, {"password", password}}, 3s);
+    if (!r || r->status != 200)
+        return {};
+    return Json::parse(r->body)["access_token"].get<std::string>();
+}
+
+std::unique_ptr<ClientProcess> ClientProcess::start(const McSystem& system, const std::string& name,
+                                                    const std::string& password) {
+    auto client = std::unique_ptr<ClientProcess>(new ClientProcess());
+    client->name_ = name;
+    const auto log = fs::path(system.log_path()).parent_path() / ("client-" + name + ".log");
+    auto child =
+        ChildProcess::spawn({mcx_binary(), "client", "--script", "-", "--user", system.uri(name),
+                             "--password", password, "--sip-server", system.sip().to_string(),
+                             "--idms-url", system.http_url(), "--log-level", "debug"},
+                            log.string());
+    if (!child)
+        throw std::runtime_error(child.error().reason);
+    client->process_ = std::move(*child);
+    return client;
+}
+
+ClientProcess::~ClientProcess() {
+    send("quit");
+    process_.stop(3s);
+}
+
+void ClientProcess::send(const std::string& command) {
+    process_.write_line(command);
+}
+
+std::optional<Json> ClientProcess::wait(const std::function<bool(const Json&)>& pred,
+                                        std::chrono::milliseconds timeout) {
+    for (auto it = backlog_.begin(); it != backlog_.end(); ++it) {
+        if (pred(*it)) {
+            auto found = *it;
+            backlog_.erase(it);
+            return found;
+        }
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return std::nullopt;
+        auto line = process_.read_line(left);
+        if (!line)
+            return std::nullopt;
+        auto event = Json::parse(*line, nullptr, false);
+        if (event.is_discarded())
+            continue;
+        if (pred(event))
+            return event;
+        backlog_.push_back(std::move(event));
+    }
+}
+
+std::optional<Json> ClientProcess::wait(const std::string& event,
+                                        std::chrono::milliseconds timeout) {
+    return wait([&](const Json& e) { return e.value("event", "") == event; }, timeout);
+}
+
+std::optional<Json> ClientProcess::status() {
+    send("status");
+    return wait("status");
+}
+
+RawSipSocket::RawSipSocket() {
+    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+}
+
+RawSipSocket::~RawSipSocket() {
+    close(fd_);
+}
+
+void RawSipSocket::send(const net::Endpoint& to, const std::string& message) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    inet_pton(AF_INET, to.host.c_str(), &addr.sin_addr);
+    addr.sin_port = htons(to.port);
+    sendto(fd_, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&addr),
+           sizeof(addr));
+}
+
+std::string RawSipSocket::receive_final(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return {};
+        pollfd pfd{fd_, POLLIN, 0};
+        if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+            return {};
+        char buf[65536];
+        const auto n = recv(fd_, buf, sizeof(buf), 0);
+        if (n <= 0)
+            return {};
+        std::string msg(buf, static_cast<std::size_t>(n));
+        if (msg.starts_with("SIP/2.0 ") && status_of(msg) >= 200)
+            return msg;
+    }
+}
+
+int status_of(const std::string& response) {
+    if (!response.starts_with("SIP/2.0 ") || response.size() < 11)
+        return 0;
+    return std::stoi(response.substr(8, 3));
+}
+
+std::string header_of(const std::string& response, const std::string& name) {
+    std::istringstream in(response);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.back() == '\r')
+            line.pop_back();
+        if (line.empty())
+            break;
+        if (line.size() > name.size() && line.compare(0, name.size(), name) == 0 &&
+            line[name.size()] == ':') {
+            auto value = line.substr(name.size() + 1);
+            while (!value.empty() && value.front() == ' ')
+                value.erase(0, 1);
+            return value;
+        }
+    }
+    return {};
+}
+
+}  // namespace mcx::test

@@ -1,0 +1,112 @@
+#pragma once
+// Integration-test support: real mcxd and `mcx client` processes on 127.0.0.1 with ports
+// picked at run time, stopped when the test ends (also when it fails).
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/process.hpp"
+#include "net/endpoint.hpp"
+
+namespace mcx::test {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// A fresh directory under build/test-out/<suite>.<test>/ that stays for inspection.
+std::string test_output_dir();
+
+struct UserSpec {
+    std::string name;  // "alice" -> sip:alice@<domain>
+    std::string password;
+    std::vector<std::string> targets = {"*"};
+    bool private_call = true;
+    bool may_be_called = true;
+};
+
+class McSystem {
+  public:
+    struct Options {
+        std::string id = "A";
+        std::string domain = "a.mcx";
+        std::vector<UserSpec> users;
+        std::uint32_t max_calls_per_user = 4;
+    };
+    // Starts mcxd with a generated config and --pcap; waits for its ready line.
+    static std::unique_ptr<McSystem> start(const Options& options, const std::string& dir);
+    ~McSystem();
+
+    const net::Endpoint& sip() const { return sip_; }
+    std::string http_url() const { return "http://" + http_.to_string(); }
+    const std::string& domain() const { return options_.domain; }
+    const std::string& pcap_path() const { return pcap_; }
+    const std::string& log_path() const { return log_; }
+    std::string uri(const std::string& name) const { return "sip:" + name + "@" + options_.domain; }
+
+    Json status() const;  // GET /status
+    std::string token(const std::string& user, const std::string& password) const;
+    int stop();  // SIGTERM; the exit status
+
+  private:
+    Options options_;
+    ChildProcess process_;
+    net::Endpoint sip_;
+    net::Endpoint http_;
+    std::string pcap_;
+    std::string log_;
+};
+
+// `mcx client --script -` driven over stdin; its JSON events are read from stdout.
+class ClientProcess {
+  public:
+    static std::unique_ptr<ClientProcess> start(const McSystem& system, const std::string& name,
+                                                const std::string& password);
+    ~ClientProcess();
+
+    void send(const std::string& command);
+    // First event (oldest first) matching `pred`; consumed. nullopt after `timeout`.
+    std::optional<Json> wait(const std::function<bool(const Json&)>& pred,
+                             std::chrono::milliseconds timeout = 5s);
+    std::optional<Json> wait(const std::string& event, std::chrono::milliseconds timeout = 5s);
+    // Sends "status" and returns the status event.
+    std::optional<Json> status();
+    const std::string& name() const { return name_; }
+
+  private:
+    ChildProcess process_;
+    std::string name_;
+    std::deque<Json> backlog_;
+};
+
+// A SIP user agent written by hand for malformed and edge-case requests over UDP.
+class RawSipSocket {
+  public:
+    RawSipSocket();
+    ~RawSipSocket();
+    std::uint16_t port() const { return port_; }
+    void send(const net::Endpoint& to, const std::string& message);
+    // Next final response (status >= 200), skipping provisional ones; empty on timeout.
+    std::string receive_final(std::chrono::milliseconds timeout = 3s);
+
+  private:
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+};
+
+// Status code and a header of a raw SIP response.
+int status_of(const std::string& response);
+std::string header_of(const std::string& response, const std::string& name);
+
+// A binary of this build (set by CMake).
+std::string mcxd_binary();
+std::string mcx_binary();
+std::string source_dir();
+
+}  // namespace mcx::test

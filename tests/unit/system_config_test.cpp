@@ -1,0 +1,50 @@
+#include "common/system_config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace mcx {
+namespace {
+
+TEST(SystemConfig, ShippedExampleLoads) {
+    auto config = load_system_config(MCX_TEST_SOURCE_DIR "/config/system-a.toml");
+    ASSERT_TRUE(config) << config.error().reason;
+    EXPECT_EQ(config->system_id, "A");
+    EXPECT_EQ(config->sip_port, 5060);
+    ASSERT_EQ(config->users.size(), 2u);
+    const auto* alice = config->find_user(*McServiceId::parse("sip:alice@a.mcx"));
+    ASSERT_NE(alice, nullptr);
+    EXPECT_FALSE(alice->private_call_to_any_user);
+    ASSERT_EQ(alice->private_call_targets.size(), 1u);
+    EXPECT_EQ(alice->private_call_targets[0].uri(), "sip:bob@a.mcx");
+    EXPECT_TRUE(config->users[1].private_call_to_any_user);
+    EXPECT_EQ(config->idms_key_file, MCX_TEST_SOURCE_DIR "/config/a-idms-key.pem");
+}
+
+TEST(SystemConfig, ErrorsNameFileAndLine) {
+    struct Case {
+        const char* toml;
+        const char* expected;
+    };
+    const Case cases[] = {
+        {"[system]\nid = \"A\"\n", "domain is required"},
+        {"[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[sip]\nprot = 5060\n",
+         "t.toml:5: unknown key 'prot'"},
+        {"[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[sip]\nport = 70000\n", "not a port"},
+        {"[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[[users]]\nid = \"sip:bob@b.mcx\"\n",
+         "not in domain"},
+        {"[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[[users]]\nid = \"bob\"\n", "user id 'bob'"},
+        {"[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[[users]]\nid = \"sip:b@a.mcx\"\n[[users]]\nid "
+         "= \"sip:b@a.mcx\"\n",
+         "listed twice"},
+        {"[system\n", "t.toml:1"},
+    };
+    for (const auto& c : cases) {
+        auto config = parse_system_config(c.toml, "t.toml", ".");
+        ASSERT_FALSE(config) << c.toml;
+        EXPECT_NE(config.error().reason.find(c.expected), std::string::npos)
+            << config.error().reason << " lacks " << c.expected;
+    }
+}
+
+}  // namespace
+}  // namespace mcx
