@@ -47,26 +47,19 @@ mcx::Result<mcx::client::ClientConfig> build_config(const ClientOptions& o) {
     }
     if (!o.user.empty()) {
         auto id = mcx::McServiceId::parse(o.user);
-        if (!id)
-            return mcx::fail(mcx::Errc::invalid_argument, "--user: " + id.error().reason);
+        if (!id) return mcx::fail(mcx::Errc::invalid_argument, "--user: " + id.error().reason);
         config.user = *id;
     }
-    if (!o.password.empty())
-        config.password = o.password;
+    if (!o.password.empty()) config.password = o.password;
     if (!o.sip_server.empty()) {
         auto e = mcx::client::parse_endpoint(o.sip_server);
-        if (!e)
-            return mcx::fail(mcx::Errc::invalid_argument, "--sip-server: " + e.error().reason);
+        if (!e) return mcx::fail(mcx::Errc::invalid_argument, "--sip-server: " + e.error().reason);
         config.sip_server = *e;
     }
-    if (!o.idms_url.empty())
-        config.idms_url = o.idms_url;
-    if (!o.domain.empty())
-        config.domain = o.domain;
-    if (config.user.empty())
-        return mcx::fail(mcx::Errc::invalid_argument, "no user: give --user");
-    if (config.domain.empty())
-        config.domain = std::string(config.user.domain());
+    if (!o.idms_url.empty()) config.idms_url = o.idms_url;
+    if (!o.domain.empty()) config.domain = o.domain;
+    if (config.user.empty()) return mcx::fail(mcx::Errc::invalid_argument, "no user: give --user");
+    if (config.domain.empty()) config.domain = std::string(config.user.domain());
     if (config.sip_server.port == 0) {
         return mcx::fail(mcx::Errc::invalid_argument,
                          "no SIP server: give --sip-server or sip_server in the config");
@@ -113,8 +106,7 @@ int run_client(const ClientOptions& o) {
     int exit_code = 0;
     std::unique_ptr<mcx::client::CommandShell> shell;
     mcx::client::McClient client(loop, *config, [&shell](const mcx::client::ClientEvent& e) {
-        if (shell)
-            shell->on_event(e);
+        if (shell) shell->on_event(e);
     });
     if (auto r = client.open(); !r) {
         std::cerr << "mcx client: " << r.error().reason << "\n";
@@ -186,8 +178,7 @@ int main(int argc, char** argv) {
     if (*token_cmd) {
         setup_logging("warn");
         // The token command needs no SIP server.
-        if (token_opts.sip_server.empty())
-            token_opts.sip_server = "127.0.0.1:1";
+        if (token_opts.sip_server.empty()) token_opts.sip_server = "127.0.0.1:1";
         auto config = build_config(token_opts);
         if (!config) {
             std::cerr << "mcx token: " << config.error().reason << "\n";

@@ -33,8 +33,7 @@ class ConfigCredentials : public mcx::idms::CredentialStore {
   public:
     explicit ConfigCredentials(const mcx::SystemConfig& config) {
         for (const auto& user : config.users) {
-            if (!user.password.empty())
-                hashes_[user.id] = mcx::idms::hash_password(user.password);
+            if (!user.password.empty()) hashes_[user.id] = mcx::idms::hash_password(user.password);
         }
     }
     std::string password_hash(const mcx::McServiceId& user) const override {

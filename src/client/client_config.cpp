@@ -26,8 +26,7 @@ std::string random_client_id() {
     std::random_device rd;
     std::uniform_int_distribution<unsigned> byte(0, 255);
     unsigned char b[16];
-    for (auto& x : b)
-        x = static_cast<unsigned char>(byte(rd));
+    for (auto& x : b) x = static_cast<unsigned char>(byte(rd));
     b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
     b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
     char out[64];
@@ -47,33 +46,24 @@ Result<void> load_client_config(const std::string& path, ClientConfig& into) {
                                                 ": " + std::string(e.description()));
     }
     const auto* table = root["client"].as_table();
-    if (!table)
-        return fail(Errc::invalid_argument, path + ": missing [client] table");
+    if (!table) return fail(Errc::invalid_argument, path + ": missing [client] table");
     const auto& c = *table;
     if (auto v = c["user"].value<std::string>()) {
         auto id = McServiceId::parse(*v);
-        if (!id)
-            return fail(Errc::invalid_argument, path + ": user: " + id.error().reason);
+        if (!id) return fail(Errc::invalid_argument, path + ": user: " + id.error().reason);
         into.user = *id;
     }
-    if (auto v = c["password"].value<std::string>())
-        into.password = *v;
-    if (auto v = c["domain"].value<std::string>())
-        into.domain = *v;
+    if (auto v = c["password"].value<std::string>()) into.password = *v;
+    if (auto v = c["domain"].value<std::string>()) into.domain = *v;
     if (auto v = c["sip_server"].value<std::string>()) {
         auto e = parse_endpoint(*v);
-        if (!e)
-            return fail(Errc::invalid_argument, path + ": sip_server: " + e.error().reason);
+        if (!e) return fail(Errc::invalid_argument, path + ": sip_server: " + e.error().reason);
         into.sip_server = *e;
     }
-    if (auto v = c["idms_url"].value<std::string>())
-        into.idms_url = *v;
-    if (auto v = c["host"].value<std::string>())
-        into.host = *v;
-    if (auto v = c["psi"].value<std::string>())
-        into.psi = *v;
-    if (auto v = c["client_id"].value<std::string>())
-        into.client_id = *v;
+    if (auto v = c["idms_url"].value<std::string>()) into.idms_url = *v;
+    if (auto v = c["host"].value<std::string>()) into.host = *v;
+    if (auto v = c["psi"].value<std::string>()) into.psi = *v;
+    if (auto v = c["client_id"].value<std::string>()) into.client_id = *v;
     if (auto v = c["transport"].value<std::string>()) {
         if (*v == "udp") {
             into.transport = net::Transport::udp;

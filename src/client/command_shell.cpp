@@ -14,16 +14,14 @@ namespace {
 std::vector<std::string> split(const std::string& line) {
     std::istringstream in(line);
     std::vector<std::string> words;
-    for (std::string w; in >> w;)
-        words.push_back(w);
+    for (std::string w; in >> w;) words.push_back(w);
     return words;
 }
 
 std::optional<long> to_number(const std::string& s) {
     long v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size())
-        return std::nullopt;
+    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
     return v;
 }
 
@@ -91,10 +89,8 @@ void CommandShell::pump() {
 void CommandShell::print_result(const std::string& command, const std::string& error, long call) {
     if (json_) {
         nlohmann::json j{{"event", error.empty() ? "ok" : "error"}, {"command", command}};
-        if (call >= 0)
-            j["call"] = call;
-        if (!error.empty())
-            j["reason"] = error;
+        if (call >= 0) j["call"] = call;
+        if (!error.empty()) j["reason"] = error;
         output_(j.dump());
     } else if (!error.empty()) {
         output_("error: " + command + ": " + error);
@@ -105,16 +101,13 @@ void CommandShell::print_result(const std::string& command, const std::string& e
 
 std::optional<CallId> CommandShell::pick_call(const std::string& arg, bool incoming_only) const {
     if (!arg.empty()) {
-        if (auto n = to_number(arg); n && *n > 0)
-            return static_cast<CallId>(*n);
+        if (auto n = to_number(arg); n && *n > 0) return static_cast<CallId>(*n);
         return std::nullopt;
     }
     std::optional<CallId> found;
     for (const auto& c : client_.calls()) {
-        if (incoming_only && c.state != CallState::incoming)
-            continue;
-        if (found)
-            return std::nullopt;  // ambiguous
+        if (incoming_only && c.state != CallState::incoming) continue;
+        if (found) return std::nullopt;  // ambiguous
         found = c.id;
     }
     return found;
@@ -122,39 +115,32 @@ std::optional<CallId> CommandShell::pick_call(const std::string& arg, bool incom
 
 void CommandShell::execute(const std::string& line) {
     const auto words = split(line);
-    if (words.empty() || words[0].starts_with('#'))
-        return;
+    if (words.empty() || words[0].starts_with('#')) return;
     const auto& cmd = words[0];
     const std::string arg1 = words.size() > 1 ? words[1] : "";
     if (cmd == "help") {
         output_(json_ ? nlohmann::json{{"event", "help"}, {"text", help_text()}}.dump()
                       : help_text());
     } else if (cmd == "call") {
-        if (arg1.empty())
-            return print_result(cmd, "usage: call <user> [--manual]");
+        if (arg1.empty()) return print_result(cmd, "usage: call <user> [--manual]");
         const auto peer = expand_user(arg1);
-        if (peer.empty())
-            return print_result(cmd, "'" + arg1 + "' is not a user or MC service ID");
+        if (peer.empty()) return print_result(cmd, "'" + arg1 + "' is not a user or MC service ID");
         const bool manual = words.size() > 2 && words[2] == "--manual";
         auto id = client_.call(peer, manual ? Commencement::manual : Commencement::automatic);
-        if (!id)
-            return print_result(cmd, id.error().reason);
+        if (!id) return print_result(cmd, id.error().reason);
         print_result(cmd, "", static_cast<long>(*id));
     } else if (cmd == "accept" || cmd == "reject") {
         auto id = pick_call(arg1, true);
-        if (!id)
-            return print_result(cmd, "which call? give its id");
+        if (!id) return print_result(cmd, "which call? give its id");
         auto r = cmd == "accept" ? client_.accept(*id) : client_.reject(*id);
         print_result(cmd, r ? "" : r.error().reason, static_cast<long>(*id));
     } else if (cmd == "hangup") {
         if (arg1 == "all") {
-            for (const auto& c : client_.calls())
-                (void)client_.hangup(c.id);
+            for (const auto& c : client_.calls()) (void)client_.hangup(c.id);
             return print_result(cmd, "");
         }
         auto id = pick_call(arg1, false);
-        if (!id)
-            return print_result(cmd, "which call? give its id");
+        if (!id) return print_result(cmd, "which call? give its id");
         auto r = client_.hangup(*id);
         print_result(cmd, r ? "" : r.error().reason, static_cast<long>(*id));
     } else if (cmd == "send-rtp") {
@@ -162,23 +148,19 @@ void CommandShell::execute(const std::string& line) {
         unsigned count = 50;
         if (words.size() > 2) {
             auto n = to_number(words[2]);
-            if (!n || *n <= 0)
-                return print_result(cmd, "count must be a positive number");
+            if (!n || *n <= 0) return print_result(cmd, "count must be a positive number");
             count = static_cast<unsigned>(*n);
         }
         auto id = pick_call(id_arg, false);
-        if (!id)
-            return print_result(cmd, "which call? give its id");
+        if (!id) return print_result(cmd, "which call? give its id");
         auto r = client_.send_rtp(*id, count);
         print_result(cmd, r ? "" : r.error().reason, static_cast<long>(*id));
     } else if (cmd == "status") {
         print_status();
     } else if (cmd == "wait") {
-        if (arg1.empty())
-            return print_result(cmd, "usage: wait <event> [seconds]");
+        if (arg1.empty()) return print_result(cmd, "usage: wait <event> [seconds]");
         long seconds = 10;
-        if (words.size() > 2)
-            seconds = to_number(words[2]).value_or(10);
+        if (words.size() > 2) seconds = to_number(words[2]).value_or(10);
         waiting_for_ = arg1;
         wait_timer_.start(std::chrono::seconds(seconds), [this, arg1] {
             waiting_for_.reset();
@@ -190,8 +172,7 @@ void CommandShell::execute(const std::string& line) {
         wait_timer_.start(std::chrono::milliseconds(ms), [this] { pump(); });
     } else if (cmd == "quit" || cmd == "exit") {
         quitting_ = true;
-        for (const auto& c : client_.calls())
-            (void)client_.hangup(c.id);
+        for (const auto& c : client_.calls()) (void)client_.hangup(c.id);
         client_.unregister();
         quit_(0);
     } else {
@@ -233,30 +214,20 @@ void CommandShell::print_status() {
 void CommandShell::print_event(const ClientEvent& event) {
     if (json_) {
         nlohmann::json j{{"event", to_string(event.type)}};
-        if (event.call)
-            j["call"] = event.call;
-        if (!event.peer.empty())
-            j["peer"] = event.peer;
-        if (event.status)
-            j["status"] = event.status;
-        if (event.warning)
-            j["warning"] = *event.warning;
-        if (!event.reason.empty())
-            j["reason"] = event.reason;
-        if (!event.by.empty())
-            j["by"] = event.by;
+        if (event.call) j["call"] = event.call;
+        if (!event.peer.empty()) j["peer"] = event.peer;
+        if (event.status) j["status"] = event.status;
+        if (event.warning) j["warning"] = *event.warning;
+        if (!event.reason.empty()) j["reason"] = event.reason;
+        if (!event.by.empty()) j["by"] = event.by;
         output_(j.dump());
         return;
     }
     std::string text = "[" + clock_text() + "] " + to_string(event.type);
-    if (event.call)
-        text += ": call " + std::to_string(event.call);
-    if (!event.peer.empty() && event.call)
-        text += " with " + event.peer;
-    if (!event.reason.empty())
-        text += " (" + event.reason + ")";
-    if (event.type == ClientEventType::incoming)
-        text += " — type 'accept' or 'reject'";
+    if (event.call) text += ": call " + std::to_string(event.call);
+    if (!event.peer.empty() && event.call) text += " with " + event.peer;
+    if (!event.reason.empty()) text += " (" + event.reason + ")";
+    if (event.type == ClientEventType::incoming) text += " — type 'accept' or 'reject'";
     output_(text);
 }
 

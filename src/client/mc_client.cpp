@@ -80,41 +80,35 @@ struct McClient::Call {
 
 McClient::McClient(net::EventLoop& loop, ClientConfig config, Observer observer)
     : loop_(loop), config_(std::move(config)), observer_(std::move(observer)) {
-    if (config_.client_id.empty())
-        config_.client_id = random_client_id();
+    if (config_.client_id.empty()) config_.client_id = random_client_id();
 }
 
 McClient::~McClient() {
     for (auto& [id, call] : calls_) {
-        if (call->dialog)
-            call->dialog->hangup();
+        if (call->dialog) call->dialog->hangup();
     }
     calls_.clear();
     registration_.reset();
-    if (sip_)
-        sip_->set_request_handler(nullptr);
+    if (sip_) sip_->set_request_handler(nullptr);
 }
 
 Result<void> McClient::open() {
     auto stack = net::SipStack::create(loop_, {config_.host, 0, "mcx-client"});
-    if (!stack)
-        return tl::unexpected(stack.error());
+    if (!stack) return tl::unexpected(stack.error());
     sip_ = std::move(*stack);
     sip_->set_request_handler([this](const net::SipMessage& msg) { return on_request(msg); });
     return {};
 }
 
 Result<void> McClient::login() {
-    if (config_.idms_url.empty())
-        return fail(Errc::invalid_argument, "no IdMS URL configured");
+    if (config_.idms_url.empty()) return fail(Errc::invalid_argument, "no IdMS URL configured");
     auto response = net::http_post_form(config_.idms_url + "/idms/token",
                                         {{"grant_type", "password"},
                                          {"username", config_.user.uri()},
                                          {"password", config_.password},
                                          {"client_id", config_.client_id}},
                                         std::chrono::seconds(5));
-    if (!response)
-        return tl::unexpected(response.error());
+    if (!response) return tl::unexpected(response.error());
     auto json = nlohmann::json::parse(response->body, nullptr, false);
     if (response->status != 200) {
         std::string why = "HTTP " + std::to_string(response->status);
@@ -131,8 +125,7 @@ Result<void> McClient::login() {
 }
 
 Result<void> McClient::start_registration() {
-    if (!sip_)
-        return fail(Errc::invalid_argument, "client not open");
+    if (!sip_) return fail(Errc::invalid_argument, "client not open");
     proto::McpttInfo info;
     info.access_token = access_token_;
     info.client_id = config_.client_id;
@@ -176,15 +169,13 @@ Result<void> McClient::start_registration() {
             }
             emit(event);
         });
-    if (!reg)
-        return tl::unexpected(reg.error());
+    if (!reg) return tl::unexpected(reg.error());
     registration_ = std::move(*reg);
     return {};
 }
 
 void McClient::unregister() {
-    if (registration_)
-        registration_->stop();
+    if (registration_) registration_->stop();
 }
 
 McClient::Call* McClient::find(CallId id) {
@@ -216,12 +207,10 @@ Result<void> McClient::open_media(Call& call) {
     auto rtp = net::RtpSession::open(
         config_.host,
         [raw](const net::Ipv4Endpoint&, const net::RtpPacket&) { ++raw->rtp_received; });
-    if (!rtp)
-        return tl::unexpected(rtp.error());
+    if (!rtp) return tl::unexpected(rtp.error());
     call.rtp = std::move(*rtp);
     auto floor = net::UdpSocket::bind(config_.host, 0, {});
-    if (!floor)
-        return tl::unexpected(floor.error());
+    if (!floor) return tl::unexpected(floor.error());
     call.floor = std::move(*floor);
     return {};
 }
@@ -269,8 +258,7 @@ void McClient::apply_remote_sdp(Call& call, const proto::SessionDescription& sd)
 }
 
 Result<CallId> McClient::call(const McServiceId& peer, Commencement mode) {
-    if (!registered_)
-        return fail(Errc::invalid_argument, "not registered");
+    if (!registered_) return fail(Errc::invalid_argument, "not registered");
     if (active_calls() >= config_.max_calls) {
         return fail(Errc::forbidden, "already " + std::to_string(config_.max_calls) + " calls");
     }
@@ -278,11 +266,9 @@ Result<CallId> McClient::call(const McServiceId& peer, Commencement mode) {
     call->id = next_call_id_++;
     call->peer = peer;
     call->originated = true;
-    if (auto media = open_media(*call); !media)
-        return tl::unexpected(media.error());
+    if (auto media = open_media(*call); !media) return tl::unexpected(media.error());
     auto offer = net::encode_sdp(local_sdp(*call, nullptr));
-    if (!offer)
-        return tl::unexpected(offer.error());
+    if (!offer) return tl::unexpected(offer.error());
 
     proto::McpttInfo info;
     info.session_type = "private";
@@ -310,8 +296,7 @@ Result<CallId> McClient::call(const McServiceId& peer, Commencement mode) {
     auto dialog = net::InviteDialog::connect(
         *sip_, out,
         [this, id](net::DialogEvent e, const net::SipMessage* m) { on_dialog_event(id, e, m); });
-    if (!dialog)
-        return tl::unexpected(dialog.error());
+    if (!dialog) return tl::unexpected(dialog.error());
     call->dialog = std::move(*dialog);
     transition(*call, CallEvent::dial);
     calls_.emplace(id, std::move(call));
@@ -320,8 +305,7 @@ Result<CallId> McClient::call(const McServiceId& peer, Commencement mode) {
 }
 
 bool McClient::on_request(const net::SipMessage& msg) {
-    if (msg.method() != "INVITE")
-        return false;
+    if (msg.method() != "INVITE") return false;
     on_incoming_invite(msg);
     return true;
 }
@@ -329,8 +313,7 @@ bool McClient::on_request(const net::SipMessage& msg) {
 void McClient::on_incoming_invite(const net::SipMessage& msg) {
     auto refuse = [&](std::uint16_t status, const std::string& reason, const std::string& warning) {
         std::string headers;
-        if (!warning.empty())
-            headers = "Warning: " + warning + "\r\n";
+        if (!warning.empty()) headers = "Warning: " + warning + "\r\n";
         spdlog::info("incoming INVITE refused: {} {}", status, reason);
         (void)sip_->reply(msg, net::SipResponse{status, reason, headers, {}, {}});
     };
@@ -376,8 +359,7 @@ void McClient::on_incoming_invite(const net::SipMessage& msg) {
     auto dialog = net::InviteDialog::accept(
         *sip_, msg, user_part(config_.user), std::string(proto::kMcpttContactParams),
         [this, id](net::DialogEvent e, const net::SipMessage* m) { on_dialog_event(id, e, m); });
-    if (!dialog)
-        return refuse(500, "Server Internal Error", "");
+    if (!dialog) return refuse(500, "Server Internal Error", "");
     call->dialog = std::move(*dialog);
     auto* raw = call.get();
     calls_.emplace(id, std::move(call));
@@ -404,18 +386,15 @@ Result<void> McClient::accept(CallId id) {
                     "no incoming call " + std::to_string(id) + " to accept");
     }
     auto answer = net::encode_sdp(local_sdp(*call, &call->offer));
-    if (!answer)
-        return tl::unexpected(answer.error());
+    if (!answer) return tl::unexpected(answer.error());
     proto::McpttInfo info;
     info.called_party_id = config_.user.uri();  // TS 24.379 H.3: the answering client's ID
     const std::string body = proto::build_multipart(
         {{std::string(proto::kMimeSdp), *answer},
          {std::string(proto::kMimeMcpttInfo), proto::build_mcptt_info(info)}},
         proto::kMultipartBoundary);
-    if (auto sent = call->dialog->answer({}, multipart_type(), body); !sent)
-        return sent;
-    if (call->state == CallState::incoming)
-        transition(*call, CallEvent::user_accept);
+    if (auto sent = call->dialog->answer({}, multipart_type(), body); !sent) return sent;
+    if (call->state == CallState::incoming) transition(*call, CallEvent::user_accept);
     emit(make_event(ClientEventType::connected, id, call->peer.uri()));
     return {};
 }
@@ -441,8 +420,7 @@ Result<void> McClient::reject(CallId id) {
 
 Result<void> McClient::hangup(CallId id) {
     auto* call = find(id);
-    if (!call)
-        return fail(Errc::invalid_argument, "no call " + std::to_string(id));
+    if (!call) return fail(Errc::invalid_argument, "no call " + std::to_string(id));
     call->dialog->hangup();
     transition(*call, CallEvent::local_release);
     ClientEvent event = make_event(ClientEventType::released, id, call->peer.uri());
@@ -454,8 +432,7 @@ Result<void> McClient::hangup(CallId id) {
 
 void McClient::release(CallId id, ClientEvent event) {
     auto it = calls_.find(id);
-    if (it == calls_.end())
-        return;
+    if (it == calls_.end()) return;
     auto call = std::move(it->second);
     calls_.erase(it);
     call->rtp_pacer.cancel();
@@ -469,8 +446,7 @@ void McClient::release(CallId id, ClientEvent event) {
 void McClient::on_dialog_event(CallId id, net::DialogEvent dialog_event,
                                const net::SipMessage* msg) {
     auto* call = find(id);
-    if (!call)
-        return;
+    if (!call) return;
     switch (dialog_event) {
         case net::DialogEvent::provisional:
             if (msg && msg->status() == 180 && transition(*call, CallEvent::alerting)) {
@@ -534,16 +510,13 @@ Result<void> McClient::send_rtp(CallId id, unsigned count) {
     if (!call || call->state != CallState::connected) {
         return fail(Errc::invalid_argument, "no connected call " + std::to_string(id));
     }
-    if (!call->remote_rtp.valid())
-        return fail(Errc::invalid_argument, "peer has no RTP address");
+    if (!call->remote_rtp.valid()) return fail(Errc::invalid_argument, "peer has no RTP address");
     call->rtp_to_send += count;
-    if (call->rtp_pacer.running())
-        return {};
+    if (call->rtp_pacer.running()) return {};
     // Paced at the AMR-WB frame rate (20 ms).
     struct Pacer {
         static void step(Call* c) {
-            if (c->rtp_to_send == 0)
-                return;
+            if (c->rtp_to_send == 0) return;
             const bool first = c->rtp_sent == 0;
             if (c->rtp->send(c->remote_rtp, kAmrWbPayloadType, first, c->rtp_timestamp,
                              kAmrWbNoData)) {

@@ -103,8 +103,7 @@ class McClient {
     bool transition(Call& call, CallEvent event);
     void release(CallId id, ClientEvent event);
     void emit(const ClientEvent& event) {
-        if (observer_)
-            observer_(event);
+        if (observer_) observer_(event);
     }
     Call* find(CallId id);
     std::uint32_t active_calls() const;

@@ -23,10 +23,8 @@ template <class T>
 Result<T> optional_value(const toml::table& table, std::string_view key, T fallback,
                          const std::string& source) {
     const auto* node = table.get(key);
-    if (!node)
-        return fallback;
-    if (auto v = node->value<T>())
-        return *v;
+    if (!node) return fallback;
+    if (auto v = node->value<T>()) return *v;
     return tl::unexpected(
         config_error(source, node->source(), "'" + std::string(key) + "' has the wrong type"));
 }
@@ -34,8 +32,7 @@ Result<T> optional_value(const toml::table& table, std::string_view key, T fallb
 Result<std::uint16_t> port_value(const toml::table& table, std::string_view key,
                                  const std::string& source) {
     auto v = optional_value<std::int64_t>(table, key, 0, source);
-    if (!v)
-        return tl::unexpected(v.error());
+    if (!v) return tl::unexpected(v.error());
     if (*v < 0 || *v > 65535) {
         return tl::unexpected(config_error(source, table.get(key)->source(),
                                            "'" + std::string(key) + "' is not a port number"));
@@ -60,8 +57,7 @@ Result<void> only_known_keys(const toml::table& table,
 
 const UserConfig* SystemConfig::find_user(const McServiceId& id) const {
     for (const auto& user : users) {
-        if (user.id == id)
-            return &user;
+        if (user.id == id) return &user;
     }
     return nullptr;
 }
@@ -99,8 +95,7 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
         }
     }
     const auto* system = root["system"].as_table();
-    if (!system)
-        return fail(Errc::invalid_argument, source + ": missing [system] table");
+    if (!system) return fail(Errc::invalid_argument, source + ": missing [system] table");
     const auto id = (*system)["id"].value<std::string>();
     const auto domain = (*system)["domain"].value<std::string>();
     if (!id || id->empty())
@@ -118,45 +113,38 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
 
     if (const auto* sip = root["sip"].as_table()) {
         auto port = port_value(*sip, "port", source);
-        if (!port)
-            return tl::unexpected(port.error());
+        if (!port) return tl::unexpected(port.error());
         config.sip_port = *port;
         auto expires = optional_value<std::int64_t>(*sip, "registration_max_expires",
                                                     config.registration_max_expires, source);
-        if (!expires)
-            return tl::unexpected(expires.error());
+        if (!expires) return tl::unexpected(expires.error());
         config.registration_max_expires = static_cast<std::uint32_t>(*expires);
         auto timeout = optional_value<std::int64_t>(*sip, "invite_timeout_seconds",
                                                     config.invite_timeout_seconds, source);
-        if (!timeout)
-            return tl::unexpected(timeout.error());
+        if (!timeout) return tl::unexpected(timeout.error());
         config.invite_timeout_seconds = static_cast<std::uint32_t>(*timeout);
     }
     if (const auto* http = root["http"].as_table()) {
         auto port = port_value(*http, "port", source);
-        if (!port)
-            return tl::unexpected(port.error());
+        if (!port) return tl::unexpected(port.error());
         config.http_port = *port;
     }
     if (const auto* idms = root["idms"].as_table()) {
         auto key = optional_value<std::string>(*idms, "key_file", "", source);
-        if (!key)
-            return tl::unexpected(key.error());
+        if (!key) return tl::unexpected(key.error());
         config.idms_key_file = *key;
         if (!key->empty() && std::filesystem::path(*key).is_relative()) {
             config.idms_key_file = (std::filesystem::path(base_dir) / *key).string();
         }
         auto lifetime = optional_value<std::int64_t>(*idms, "token_lifetime_seconds",
                                                      config.token_lifetime_seconds, source);
-        if (!lifetime)
-            return tl::unexpected(lifetime.error());
+        if (!lifetime) return tl::unexpected(lifetime.error());
         config.token_lifetime_seconds = *lifetime;
     }
     if (const auto* calls = root["private_call"].as_table()) {
         auto max = optional_value<std::int64_t>(*calls, "max_calls_per_user",
                                                 config.max_private_calls_per_user, source);
-        if (!max)
-            return tl::unexpected(max.error());
+        if (!max) return tl::unexpected(max.error());
         config.max_private_calls_per_user = static_cast<std::uint32_t>(*max);
     }
 
@@ -228,8 +216,7 @@ Result<SystemConfig> load_system_config(const std::string& path) {
         return fail(Errc::not_found, "configuration file " + path + " does not exist");
     }
     std::ifstream in(path);
-    if (!in)
-        return fail(Errc::io, "cannot read configuration file " + path);
+    if (!in) return fail(Errc::io, "cannot read configuration file " + path);
     std::stringstream buffer;
     buffer << in.rdbuf();
     const auto base = std::filesystem::path(path).parent_path().string();

@@ -74,8 +74,7 @@ std::string find_mcxd() {
     if (!ec) {
         for (const auto& candidate :
              {self.parent_path() / "mcxd", self.parent_path().parent_path() / "mcxd" / "mcxd"}) {
-            if (fs::exists(candidate))
-                return candidate.string();
+            if (fs::exists(candidate)) return candidate.string();
         }
     }
     return "mcxd";
@@ -165,8 +164,7 @@ int run_demo(const DemoOptions& options) {
         timeline.say("connected: both clients report the call");
         loop.call([&] {
             (void)alice->send_rtp(*call, 50);
-            for (const auto& c : bob->calls())
-                (void)bob->send_rtp(c.id, 50);
+            for (const auto& c : bob->calls()) (void)bob->send_rtp(c.id, 50);
             return true;
         });
         std::this_thread::sleep_for(1300ms);
@@ -176,14 +174,12 @@ int run_demo(const DemoOptions& options) {
         const auto b_rx = b.empty() ? 0 : b[0].rtp_received;
         timeline.say("RTP through the MC server: alice received " + std::to_string(a_rx) +
                      "/50, bob received " + std::to_string(b_rx) + "/50");
-        if (a_rx < 45 || b_rx < 45)
-            ++failures;
+        if (a_rx < 45 || b_rx < 45) ++failures;
         loop.call([&] { return alice->hangup(*call).has_value(); });
         auto released = events.wait_for("bob", ClientEventType::released, 5s);
         timeline.say(released ? "alice hung up; bob released (" + released->event.reason + ")"
                               : "FAILED: bob was not released");
-        if (!released)
-            ++failures;
+        if (!released) ++failures;
         summary["calls"].push_back({{"mode", "automatic"},
                                     {"result", "connected"},
                                     {"rtp_received", {{"alice", a_rx}, {"bob", b_rx}}}});
@@ -209,8 +205,7 @@ int run_demo(const DemoOptions& options) {
             auto released = wait_call(events, "alice", ClientEventType::released, *id);
             timeline.say(released ? "bob rejected; alice is told: " + released->event.reason
                                   : "FAILED: alice not told");
-            if (!released || released->event.warning != 110)
-                ++failures;
+            if (!released || released->event.warning != 110) ++failures;
             summary["calls"].push_back({{"mode", "manual"},
                                         {"result", "rejected"},
                                         {"reason", released ? released->event.reason : ""}});
@@ -218,21 +213,18 @@ int run_demo(const DemoOptions& options) {
             loop.call([&] { return bob->accept(bob_call).has_value(); });
             auto ok = wait_call(events, "alice", ClientEventType::connected, *id);
             timeline.say(ok ? "bob accepted; connected" : "FAILED: not connected");
-            if (!ok)
-                ++failures;
+            if (!ok) ++failures;
             loop.call([&] { return bob->hangup(bob_call).has_value(); });
             auto released = wait_call(events, "alice", ClientEventType::released, *id);
             timeline.say(released ? "bob hung up; alice released" : "FAILED: alice not released");
-            if (!released)
-                ++failures;
+            if (!released) ++failures;
             summary["calls"].push_back(
                 {{"mode", "manual"}, {"result", ok ? "connected" : "failed"}});
         }
     }
 
     loop.call([&] {
-        for (auto& [name, c] : clients)
-            c->unregister();
+        for (auto& [name, c] : clients) c->unregister();
         return true;
     });
     std::this_thread::sleep_for(200ms);

@@ -22,8 +22,7 @@ std::optional<TaggedEvent> EventQueue::wait_for(const std::function<bool(const T
                 return found;
             }
         }
-        if (cv_.wait_until(lock, deadline) == std::cv_status::timeout)
-            return std::nullopt;
+        if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
     }
 }
 

@@ -43,16 +43,14 @@ Result<SigningKey> from_key(EVP_PKEY* key) {
 
 Result<SigningKey> SigningKey::generate() {
     KeyPtr key(EVP_EC_gen("P-256"));
-    if (!key)
-        return fail(Errc::internal, "cannot generate a P-256 key");
+    if (!key) return fail(Errc::internal, "cannot generate a P-256 key");
     return from_key(key.get());
 }
 
 Result<SigningKey> SigningKey::from_private_pem(const std::string& pem) {
     BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     KeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-    if (!key)
-        return fail(Errc::malformed, "not a PEM private key");
+    if (!key) return fail(Errc::malformed, "not a PEM private key");
     if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC) {
         return fail(Errc::unsupported, "IdMS key must be an EC P-256 key (ES256)");
     }
@@ -65,13 +63,11 @@ Result<SigningKey> SigningKey::load_or_create(const std::string& path) {
         std::stringstream text;
         text << in.rdbuf();
         auto key = from_private_pem(text.str());
-        if (!key)
-            return fail(key.error().code, path + ": " + key.error().reason);
+        if (!key) return fail(key.error().code, path + ": " + key.error().reason);
         return key;
     }
     auto key = generate();
-    if (!key)
-        return key;
+    if (!key) return key;
     const auto old_mask = umask(077);
     std::ofstream out(path);
     umask(old_mask);

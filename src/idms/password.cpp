@@ -52,8 +52,7 @@ bool verify_password(const std::string& password, const std::string& stored) {
     }
     int iterations = 0;
     auto [ptr, ec] = std::from_chars(stored.data() + p1 + 1, stored.data() + p2, iterations);
-    if (ec != std::errc() || iterations < 1 || iterations > 10'000'000)
-        return false;
+    if (ec != std::errc() || iterations < 1 || iterations > 10'000'000) return false;
     const auto expected = hash_password(password, stored.substr(p2 + 1, p3 - p2 - 1), iterations);
     return expected.size() == stored.size() &&
            CRYPTO_memcmp(expected.data(), stored.data(), stored.size()) == 0;

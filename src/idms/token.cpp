@@ -35,14 +35,12 @@ std::optional<std::string> base64url_decode(std::string_view in) {
         else if (c == '_')
             c = '/';
     }
-    while (b64.size() % 4 != 0)
-        b64 += '=';
+    while (b64.size() % 4 != 0) b64 += '=';
     std::string out(b64.size() / 4 * 3, '\0');
     const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                   reinterpret_cast<const unsigned char*>(b64.data()),
                                   static_cast<int>(b64.size()));
-    if (n < 0)
-        return std::nullopt;
+    if (n < 0) return std::nullopt;
     const auto padding = b64.size() - in.size();
     out.resize(static_cast<std::size_t>(n) - std::min<std::size_t>(padding, 2));
     return out;
@@ -56,8 +54,7 @@ Result<std::string> unverified_issuer(const std::string& token) {
         return fail(Errc::unauthorized, "access token is not a JWT");
     }
     auto payload = base64url_decode(std::string_view(token).substr(dot1 + 1, dot2 - dot1 - 1));
-    if (!payload)
-        return fail(Errc::unauthorized, "access token payload is not base64url");
+    if (!payload) return fail(Errc::unauthorized, "access token payload is not base64url");
     auto json = nlohmann::json::parse(*payload, nullptr, false);
     if (json.is_discarded() || !json.is_object() || !json.contains("iss") ||
         !json["iss"].is_string()) {
@@ -83,8 +80,7 @@ TokenIssuer::TokenIssuer(SigningKey key, std::string issuer, std::string audienc
 Result<std::string> TokenIssuer::issue(const McServiceId& subject, const std::string& client_id,
                                        std::int64_t now_seconds) const {
     jwt_t* raw = nullptr;
-    if (jwt_new(&raw) != 0)
-        return fail(Errc::internal, "jwt_new failed");
+    if (jwt_new(&raw) != 0) return fail(Errc::internal, "jwt_new failed");
     JwtPtr jwt(raw);
     int err = 0;
     err |= jwt_add_grant(jwt.get(), "iss", issuer_.c_str());
@@ -98,11 +94,9 @@ Result<std::string> TokenIssuer::issue(const McServiceId& subject, const std::st
     err |= jwt_set_alg(jwt.get(), JWT_ALG_ES256,
                        reinterpret_cast<const unsigned char*>(key_.private_pem.data()),
                        static_cast<int>(key_.private_pem.size()));
-    if (err != 0)
-        return fail(Errc::internal, "cannot build access token");
+    if (err != 0) return fail(Errc::internal, "cannot build access token");
     char* encoded = jwt_encode_str(jwt.get());
-    if (!encoded)
-        return fail(Errc::internal, "cannot sign access token");
+    if (!encoded) return fail(Errc::internal, "cannot sign access token");
     std::string token(encoded);
     std::free(encoded);
     return token;
@@ -114,13 +108,10 @@ void TokenVerifier::trust(const std::string& issuer, const std::string& public_p
 
 Result<AccessTokenClaims> TokenVerifier::verify(const std::string& token,
                                                 std::int64_t now_seconds) const {
-    if (token.empty())
-        return fail(Errc::unauthorized, "no access token");
-    if (token.size() > kMaxTokenBytes)
-        return fail(Errc::unauthorized, "access token too long");
+    if (token.empty()) return fail(Errc::unauthorized, "no access token");
+    if (token.size() > kMaxTokenBytes) return fail(Errc::unauthorized, "access token too long");
     auto issuer = unverified_issuer(token);
-    if (!issuer)
-        return tl::unexpected(issuer.error());
+    if (!issuer) return tl::unexpected(issuer.error());
     const auto key = trusted_.find(*issuer);
     if (key == trusted_.end()) {
         return fail(Errc::forbidden, "access token issuer '" + *issuer + "' is not trusted");
@@ -143,8 +134,7 @@ Result<AccessTokenClaims> TokenVerifier::verify(const std::string& token,
     claims.scope = grant(jwt.get(), "scope");
     claims.issued_at = jwt_get_grant_int(jwt.get(), "iat");
     claims.expires_at = jwt_get_grant_int(jwt.get(), "exp");
-    if (claims.issuer != *issuer)
-        return fail(Errc::unauthorized, "access token issuer changed");
+    if (claims.issuer != *issuer) return fail(Errc::unauthorized, "access token issuer changed");
     if (claims.audience != audience_) {
         return fail(Errc::unauthorized,
                     "access token is for '" + claims.audience + "', not '" + audience_ + "'");

@@ -24,8 +24,7 @@ std::string field(const std::map<std::string, std::string>& form, const char* na
 HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form,
                                 std::int64_t now) const {
     const auto grant_type = field(form, "grant_type");
-    if (grant_type.empty())
-        return error(400, "invalid_request", "grant_type is missing");
+    if (grant_type.empty()) return error(400, "invalid_request", "grant_type is missing");
     if (grant_type != "password") {
         return error(400, "unsupported_grant_type", "only grant_type=password is supported");
     }
@@ -36,16 +35,14 @@ HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form,
     }
     auto user = McServiceId::parse(username);
     // Same answer for unknown users and wrong passwords: no user enumeration.
-    if (!user)
-        return error(400, "invalid_grant", "unknown user or wrong password");
+    if (!user) return error(400, "invalid_grant", "unknown user or wrong password");
     const auto stored = credentials_.password_hash(*user);
     if (stored.empty() || !verify_password(password, stored)) {
         return error(400, "invalid_grant", "unknown user or wrong password");
     }
     const auto client_id = field(form, "client_id");
     auto token = issuer_.issue(*user, client_id, now);
-    if (!token)
-        return error(500, "server_error", token.error().reason);
+    if (!token) return error(500, "server_error", token.error().reason);
     nlohmann::json body{{"access_token", *token},
                         {"token_type", "Bearer"},
                         {"expires_in", issuer_.lifetime_seconds()},

@@ -32,8 +32,7 @@ class EventLoop {
         auto promise = std::make_shared<std::promise<T>>();
         auto future = promise->get_future();
         post([promise, fn = std::move(fn)]() mutable { promise->set_value(fn()); });
-        if (future.wait_for(timeout) != std::future_status::ready)
-            return std::nullopt;
+        if (future.wait_for(timeout) != std::future_status::ready) return std::nullopt;
         return future.get();
     }
 

@@ -23,10 +23,8 @@ HttpRequest convert(const httplib::Request& req) {
     HttpRequest out;
     out.method = req.method;
     out.path = req.path;
-    for (const auto& [k, v] : req.params)
-        out.params.emplace(k, v);
-    for (const auto& [k, v] : req.headers)
-        out.headers.emplace(lower(k), v);
+    for (const auto& [k, v] : req.params) out.params.emplace(k, v);
+    for (const auto& [k, v] : req.headers) out.headers.emplace(lower(k), v);
     out.body = req.body;
     out.remote = req.remote_addr + ":" + std::to_string(req.remote_port);
     return out;
@@ -34,8 +32,7 @@ HttpRequest convert(const httplib::Request& req) {
 
 void apply(const HttpResponse& from, httplib::Response& to) {
     to.status = from.status;
-    for (const auto& [k, v] : from.headers)
-        to.set_header(k, v);
+    for (const auto& [k, v] : from.headers) to.set_header(k, v);
     to.set_content(from.body, from.content_type);
 }
 
@@ -50,8 +47,7 @@ Result<SplitUrl> split_url(const std::string& url) {
         return fail(Errc::invalid_argument, "URL must start with http:// : " + url);
     }
     const auto path_start = url.find('/', scheme_end + 3);
-    if (path_start == std::string::npos)
-        return SplitUrl{url, "/"};
+    if (path_start == std::string::npos) return SplitUrl{url, "/"};
     return SplitUrl{url.substr(0, path_start), url.substr(path_start)};
 }
 
@@ -64,8 +60,7 @@ Result<HttpResponse> from_result(const httplib::Result& res, const std::string& 
     out.status = res->status;
     out.body = res->body;
     out.content_type = res->get_header_value("Content-Type");
-    for (const auto& [k, v] : res->headers)
-        out.headers.emplace_back(k, v);
+    for (const auto& [k, v] : res->headers) out.headers.emplace_back(k, v);
     return out;
 }
 
@@ -82,8 +77,7 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
         [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
             std::string what = "unknown error";
             try {
-                if (ep)
-                    std::rethrow_exception(ep);
+                if (ep) std::rethrow_exception(ep);
             } catch (const std::exception& e) {
                 what = e.what();
             } catch (...) {
@@ -135,8 +129,7 @@ Result<HttpResponse> http_post_form(const std::string& url,
                                     const std::map<std::string, std::string>& fields,
                                     std::chrono::milliseconds timeout) {
     auto split = split_url(url);
-    if (!split)
-        return tl::unexpected(split.error());
+    if (!split) return tl::unexpected(split.error());
     httplib::Client client(split->base);
     client.set_connection_timeout(timeout);
     client.set_read_timeout(timeout);
@@ -148,8 +141,7 @@ Result<HttpResponse> http_get(const std::string& url,
                               const std::map<std::string, std::string>& headers,
                               std::chrono::milliseconds timeout) {
     auto split = split_url(url);
-    if (!split)
-        return tl::unexpected(split.error());
+    if (!split) return tl::unexpected(split.error());
     httplib::Client client(split->base);
     client.set_connection_timeout(timeout);
     client.set_read_timeout(timeout);

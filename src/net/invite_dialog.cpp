@@ -100,8 +100,7 @@ Result<std::unique_ptr<InviteDialog>> InviteDialog::connect(SipStack& stack,
     }
     self->call_id_ = sip_dialog_callid(self->dialog_);
     std::string rest = out.headers;
-    if (!out.body.empty())
-        rest += "Content-Type: " + out.content_type + "\r\n";
+    if (!out.body.empty()) rest += "Content-Type: " + out.content_type + "\r\n";
     rest += "Content-Length: " + std::to_string(out.body.size()) + "\r\n\r\n" + out.body;
     if (int err =
             sip_drequestf(&self->invite_request_, stack.raw(), true, "INVITE", self->dialog_, 0,
@@ -161,8 +160,7 @@ std::string InviteDialog::response_rest(const std::string& headers, const std::s
                                         const std::string& body) const {
     std::string rest = SipStack::contact_header(invite_, contact_user_, contact_params_);
     rest += headers;
-    if (!body.empty())
-        rest += "Content-Type: " + content_type + "\r\n";
+    if (!body.empty()) rest += "Content-Type: " + content_type + "\r\n";
     rest += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     return rest;
 }
@@ -227,8 +225,7 @@ Result<void> InviteDialog::reject(std::uint16_t status, const std::string& reaso
                                 status, reason.c_str(), "%s", rest.c_str());
     server_transaction_ = nullptr;
     state_ = State::terminated;
-    if (err != 0)
-        return fail(Errc::io, "cannot send rejection");
+    if (err != 0) return fail(Errc::io, "cannot send rejection");
     return {};
 }
 
@@ -237,8 +234,7 @@ void InviteDialog::hangup() {
         case State::calling:
         case State::early:
             if (role_ == Role::uac) {
-                if (invite_request_)
-                    sip_request_cancel(invite_request_);
+                if (invite_request_) sip_request_cancel(invite_request_);
             } else {
                 (void)reject(480, "Temporarily Unavailable");
             }
@@ -256,8 +252,7 @@ void InviteDialog::hangup() {
 }
 
 void InviteDialog::send_bye() {
-    if (state_ == State::terminated)
-        return;
+    if (state_ == State::terminated) return;
     state_ = State::terminated;
     // Fire and forget: libre keeps the transaction alive until the final response.
     (void)sip_drequestf(nullptr, stack_.raw(), true, "BYE", dialog_, 0, nullptr, nullptr,
@@ -272,8 +267,7 @@ void InviteDialog::send_ack(const SipMessage& response) {
 }
 
 void InviteDialog::on_invite_response(int err, const SipMessage* msg) {
-    if (state_ == State::terminated)
-        return;
+    if (state_ == State::terminated) return;
     if (err != 0 || !msg) {
         state_ = State::terminated;
         handler_(DialogEvent::failed, nullptr);
@@ -281,8 +275,7 @@ void InviteDialog::on_invite_response(int err, const SipMessage* msg) {
     }
     const auto status = msg->status();
     if (status < 200) {
-        if (status == 100)
-            return;  // hop-by-hop, says nothing about the callee
+        if (status == 100) return;  // hop-by-hop, says nothing about the callee
         state_ = State::early;
         handler_(DialogEvent::provisional, msg);
         return;
@@ -328,8 +321,7 @@ void InviteDialog::on_request(const SipMessage& msg) {
     }
     if (method == "BYE") {
         (void)stack_.reply(msg, SipResponse{200, "OK", {}, {}, {}});
-        if (state_ == State::terminated)
-            return;
+        if (state_ == State::terminated) return;
         if (server_transaction_) {
             (void)sip_treply(&server_transaction_, stack_.raw(), invite_.raw(), 487,
                              "Request Terminated");

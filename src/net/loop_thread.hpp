@@ -42,14 +42,12 @@ class LoopThread {
     template <class Fn>
     auto call(Fn fn, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
         auto result = loop_->call(std::move(fn), timeout);
-        if (!result)
-            throw std::runtime_error("event loop did not answer in time");
+        if (!result) throw std::runtime_error("event loop did not answer in time");
         return std::move(*result);
     }
 
     void stop() {
-        if (!thread_.joinable())
-            return;
+        if (!thread_.joinable()) return;
         loop_->stop();
         thread_.join();
     }

@@ -22,10 +22,8 @@ void put(std::uint8_t*& p, T value) {
 
 std::uint16_t ip_checksum(const std::uint8_t* header, std::size_t len) {
     std::uint32_t sum = 0;
-    for (std::size_t i = 0; i + 1 < len; i += 2)
-        sum += (header[i] << 8) | header[i + 1];
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
+    for (std::size_t i = 0; i + 1 < len; i += 2) sum += (header[i] << 8) | header[i + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<std::uint16_t>(~sum);
 }
 
@@ -55,13 +53,10 @@ PcapWriter::~PcapWriter() {
 }
 
 void PcapWriter::write(const Endpoint& src, const Endpoint& dst, std::string_view payload) {
-    if (payload.size() > kMaxPayload)
-        payload = payload.substr(0, kMaxPayload);
+    if (payload.size() > kMaxPayload) payload = payload.substr(0, kMaxPayload);
     in_addr src_ip{}, dst_ip{};
-    if (inet_pton(AF_INET, src.host.c_str(), &src_ip) != 1)
-        src_ip.s_addr = htonl(INADDR_LOOPBACK);
-    if (inet_pton(AF_INET, dst.host.c_str(), &dst_ip) != 1)
-        dst_ip.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, src.host.c_str(), &src_ip) != 1) src_ip.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, dst.host.c_str(), &dst_ip) != 1) dst_ip.s_addr = htonl(INADDR_LOOPBACK);
 
     const auto total = static_cast<std::uint16_t>(20 + 8 + payload.size());
     std::array<std::uint8_t, 28> ip_udp{};

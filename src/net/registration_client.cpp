@@ -44,8 +44,7 @@ Result<std::unique_ptr<RegistrationClient>> RegistrationClient::start(SipStack& 
         err != 0) {
         return fail(Errc::invalid_argument, "cannot build REGISTER for " + o.aor);
     }
-    if (auto sent = self->send(o.expires); !sent)
-        return tl::unexpected(sent.error());
+    if (auto sent = self->send(o.expires); !sent) return tl::unexpected(sent.error());
     return self;
 }
 
@@ -55,11 +54,9 @@ RegistrationClient::~RegistrationClient() {
 }
 
 Result<void> RegistrationClient::send(std::uint32_t expires) {
-    if (request_)
-        return fail(Errc::invalid_argument, "REGISTER already in progress");
+    if (request_) return fail(Errc::invalid_argument, "REGISTER already in progress");
     std::string rest = "Expires: " + std::to_string(expires) + "\r\n" + opts_.headers;
-    if (!opts_.body.empty())
-        rest += "Content-Type: " + opts_.content_type + "\r\n";
+    if (!opts_.body.empty()) rest += "Content-Type: " + opts_.content_type + "\r\n";
     rest += "Content-Length: " + std::to_string(opts_.body.size()) + "\r\n\r\n" + opts_.body;
     if (int err = sip_drequestf(&request_, stack_.raw(), true, "REGISTER", dialog_, 0, nullptr,
                                 &RegistrationCallbacks::send, &RegistrationCallbacks::response,
@@ -75,13 +72,11 @@ void RegistrationClient::stop() {
     stopping_ = true;
     mem_deref(request_);
     request_ = nullptr;
-    if (!send(0))
-        handler_(RegistrationEvent::unregistered, nullptr);
+    if (!send(0)) handler_(RegistrationEvent::unregistered, nullptr);
 }
 
 void RegistrationClient::on_response(int err, const SipMessage* msg) {
-    if (msg && msg->status() < 200)
-        return;
+    if (msg && msg->status() < 200) return;
     if (stopping_) {
         handler_(RegistrationEvent::unregistered, msg);
         return;
@@ -96,8 +91,7 @@ void RegistrationClient::on_response(int err, const SipMessage* msg) {
     if (auto h = msg->header("Expires")) {
         std::uint32_t value = 0;
         auto [p, ec] = std::from_chars(h->data(), h->data() + h->size(), value);
-        if (ec == std::errc() && value > 0)
-            granted_expires_ = value;
+        if (ec == std::errc() && value > 0) granted_expires_ = value;
     }
     refresh_.start(std::chrono::seconds(std::max<std::uint32_t>(granted_expires_ / 2, 1)), [this] {
         if (auto sent = send(opts_.expires); !sent) {

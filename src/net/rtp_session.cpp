@@ -13,8 +13,7 @@ struct Deref {
 };
 
 Ipv4Endpoint from_sa(const sa* src) {
-    if (sa_af(src) != AF_INET)
-        return {};
+    if (sa_af(src) != AF_INET) return {};
     return Ipv4Endpoint{src->u.in.sin_addr.s_addr, sa_port(src)};
 }
 
@@ -23,8 +22,7 @@ Ipv4Endpoint from_sa(const sa* src) {
 struct RtpSessionCallbacks {
     static void on_rtp(const sa* src, const rtp_header* hdr, mbuf* mb, void* arg) {
         auto* self = static_cast<RtpSession*>(arg);
-        if (!self->on_rtp_)
-            return;
+        if (!self->on_rtp_) return;
         RtpPacket packet;
         packet.payload_type = hdr->pt;
         packet.marker = hdr->m;
@@ -36,8 +34,7 @@ struct RtpSessionCallbacks {
     }
     static void on_rtcp(const sa* src, rtcp_msg*, void* arg) {
         auto* self = static_cast<RtpSession*>(arg);
-        if (self->on_rtcp_)
-            self->on_rtcp_(from_sa(src));
+        if (self->on_rtcp_) self->on_rtcp_(from_sa(src));
     }
 };
 
@@ -72,8 +69,7 @@ std::uint32_t RtpSession::ssrc() const {
 Result<void> RtpSession::send(const Ipv4Endpoint& to, std::uint8_t payload_type, bool marker,
                               std::uint32_t timestamp, std::span<const std::uint8_t> payload) {
     std::unique_ptr<mbuf, Deref> mb(mbuf_alloc(RTP_HEADER_SIZE + payload.size()));
-    if (!mb)
-        return fail(Errc::internal, "out of memory");
+    if (!mb) return fail(Errc::internal, "out of memory");
     mb->pos = RTP_HEADER_SIZE;
     mbuf_write_mem(mb.get(), payload.data(), payload.size());
     mb->pos = RTP_HEADER_SIZE;

@@ -16,8 +16,7 @@ using SessionPtr = std::unique_ptr<sdp_session, Deref>;
 using MbufPtr = std::unique_ptr<mbuf, Deref>;
 
 std::string address_of(const sa* addr) {
-    if (!sa_isset(addr, SA_ADDR))
-        return {};
+    if (!sa_isset(addr, SA_ADDR)) return {};
     char host[64] = {};
     sa_ntop(addr, host, sizeof(host));
     return host;
@@ -61,13 +60,11 @@ bool collect_attribute(const char* name, const char* value, void* arg) {
 }  // namespace
 
 Result<proto::SessionDescription> decode_sdp(std::string_view text) {
-    if (text.size() > proto::kMaxSipBodyBytes)
-        return fail(Errc::malformed, "SDP: too large");
+    if (text.size() > proto::kMaxSipBodyBytes) return fail(Errc::malformed, "SDP: too large");
     sa any;
     sa_set_str(&any, "0.0.0.0", 0);
     sdp_session* raw = nullptr;
-    if (sdp_session_alloc(&raw, &any) != 0)
-        return fail(Errc::internal, "SDP: out of memory");
+    if (sdp_session_alloc(&raw, &any) != 0) return fail(Errc::internal, "SDP: out of memory");
     SessionPtr session(raw);
     MbufPtr mb(mbuf_alloc(text.size() + 1));
     mbuf_write_mem(mb.get(), reinterpret_cast<const uint8_t*>(text.data()), text.size());
@@ -107,8 +104,7 @@ Result<proto::SessionDescription> decode_sdp(std::string_view text) {
         sdp_media_rattr_apply(m, nullptr, &collect_attribute, &media.attributes);
         sd.media.push_back(std::move(media));
     }
-    if (sd.media.empty())
-        return fail(Errc::malformed, "SDP: no m= line");
+    if (sd.media.empty()) return fail(Errc::malformed, "SDP: no m= line");
     return sd;
 }
 
@@ -118,8 +114,7 @@ Result<std::string> encode_sdp(const proto::SessionDescription& sd) {
         return fail(Errc::invalid_argument, "SDP: session address is not an IP literal");
     }
     sdp_session* raw = nullptr;
-    if (sdp_session_alloc(&raw, &laddr) != 0)
-        return fail(Errc::internal, "SDP: out of memory");
+    if (sdp_session_alloc(&raw, &laddr) != 0) return fail(Errc::internal, "SDP: out of memory");
     SessionPtr session(raw);
     for (const auto& media : sd.media) {
         sdp_media* m = nullptr;
@@ -134,8 +129,7 @@ Result<std::string> encode_sdp(const proto::SessionDescription& sd) {
             }
             sdp_media_set_laddr(m, &maddr);
         }
-        if (media.rtcp_port)
-            sdp_media_set_lport_rtcp(m, *media.rtcp_port);
+        if (media.rtcp_port) sdp_media_set_lport_rtcp(m, *media.rtcp_port);
         sdp_media_set_ldir(m, to_libre(media.direction));
         for (const auto& fmt : media.formats) {
             const bool has_rtpmap = !fmt.name.empty();

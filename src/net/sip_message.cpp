@@ -9,8 +9,7 @@ namespace mcx::net {
 namespace {
 
 bool name_equals(const pl& name, std::string_view wanted) {
-    if (name.l != wanted.size())
-        return false;
+    if (name.l != wanted.size()) return false;
     for (size_t i = 0; i < name.l; ++i) {
         if (std::tolower(static_cast<unsigned char>(name.p[i])) !=
             std::tolower(static_cast<unsigned char>(wanted[i]))) {
@@ -125,8 +124,7 @@ std::string_view SipMessage::to_tag() const {
 
 std::string_view SipMessage::content_type() const {
     auto ct = header("Content-Type");
-    if (!ct)
-        ct = header("c");
+    if (!ct) ct = header("c");
     return ct ? *ct : std::string_view{};
 }
 

@@ -36,8 +36,7 @@ struct SipStackCallbacks {
     static void on_trace(bool tx, enum sip_transp tp, const sa* src, const sa* dst,
                          const uint8_t* pkt, size_t len, void* arg) {
         auto* self = static_cast<SipStack*>(arg);
-        if (!self->trace_handler_)
-            return;
+        if (!self->trace_handler_) return;
         self->trace_handler_(tx, tp == SIP_TRANSP_TCP ? Transport::tcp : Transport::udp,
                              to_endpoint(src), to_endpoint(dst),
                              std::string_view(reinterpret_cast<const char*>(pkt), len));
@@ -99,8 +98,7 @@ SipStack::~SipStack() {
 
 Result<void> SipStack::reply(const SipMessage& request, const SipResponse& r) {
     std::string rest = r.headers;
-    if (!r.body.empty())
-        rest += "Content-Type: " + r.content_type + "\r\n";
+    if (!r.body.empty()) rest += "Content-Type: " + r.content_type + "\r\n";
     rest += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n";
     rest += r.body;
     const int err = sip_treplyf(nullptr, nullptr, sip_, request.raw(), false, r.status,
@@ -117,8 +115,7 @@ std::string SipStack::contact_header(const SipMessage& received, std::string_vie
     std::string out = "Contact: <sip:";
     out += user;
     out += "@" + local.host + ":" + std::to_string(local.port);
-    if (received.transport() == Transport::tcp)
-        out += ";transport=tcp";
+    if (received.transport() == Transport::tcp) out += ";transport=tcp";
     out += ">";
     out += params;
     out += "\r\n";
@@ -142,8 +139,7 @@ void SipStack::detach(InviteDialog* dialog) {
 InviteDialog* SipStack::find_dialog(const SipMessage& msg) const {
     auto [first, last] = dialogs_->by_call_id.equal_range(std::string(msg.call_id()));
     for (auto it = first; it != last; ++it) {
-        if (it->second->matches(msg))
-            return it->second;
+        if (it->second->matches(msg)) return it->second;
     }
     return nullptr;
 }
@@ -156,8 +152,7 @@ bool SipStack::dispatch_request(const SipMessage& msg) {
             dialog->on_request(msg);
             return true;
         }
-        if (method == "ACK")
-            return true;  // stray ACK: nothing to answer
+        if (method == "ACK") return true;  // stray ACK: nothing to answer
         (void)reply(msg, SipResponse{481, "Call/Transaction Does Not Exist", {}, {}, {}});
         return true;
     }
@@ -166,8 +161,7 @@ bool SipStack::dispatch_request(const SipMessage& msg) {
         (void)reply(msg, SipResponse{481, "Call/Transaction Does Not Exist", {}, {}, {}});
         return true;
     }
-    if (request_handler_ && request_handler_(msg))
-        return true;
+    if (request_handler_ && request_handler_(msg)) return true;
     (void)reply(
         msg,
         SipResponse{

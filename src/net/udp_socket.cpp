@@ -10,8 +10,7 @@ namespace mcx::net {
 
 Ipv4Endpoint to_ipv4(const Endpoint& e) {
     in_addr addr{};
-    if (inet_pton(AF_INET, e.host.c_str(), &addr) != 1)
-        return {};
+    if (inet_pton(AF_INET, e.host.c_str(), &addr) != 1) return {};
     return Ipv4Endpoint{addr.s_addr, e.port};
 }
 
@@ -26,8 +25,7 @@ Endpoint to_endpoint(const Ipv4Endpoint& e) {
 struct UdpSocketCallbacks {
     static void on_receive(const sa* src, mbuf* mb, void* arg) {
         auto* self = static_cast<UdpSocket*>(arg);
-        if (!self->handler_ || sa_af(src) != AF_INET)
-            return;
+        if (!self->handler_ || sa_af(src) != AF_INET) return;
         const Ipv4Endpoint from{src->u.in.sin_addr.s_addr, sa_port(src)};
         self->handler_(from, std::span<const std::uint8_t>(mbuf_buf(mb), mbuf_get_left(mb)));
     }
@@ -60,11 +58,9 @@ Result<std::pair<std::unique_ptr<UdpSocket>, std::unique_ptr<UdpSocket>>> UdpSoc
         // Even ports in the dynamic range (RFC 6335).
         const auto port = static_cast<std::uint16_t>(49152 + 2 * (random() % 8000));
         auto rtp = bind(host, port, rtp_handler);
-        if (!rtp)
-            continue;
+        if (!rtp) continue;
         auto rtcp = bind(host, static_cast<std::uint16_t>(port + 1), rtcp_handler);
-        if (!rtcp)
-            continue;
+        if (!rtcp) continue;
         return std::make_pair(std::move(*rtp), std::move(*rtcp));
     }
     return fail(Errc::io, "no free even/odd UDP port pair on " + host);

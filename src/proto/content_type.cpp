@@ -8,10 +8,8 @@ namespace mcx::proto {
 namespace {
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
 }
 
@@ -85,8 +83,7 @@ Result<ContentType> ContentType::parse(std::string_view value) {
 
 std::optional<std::string> ContentType::param(std::string_view name) const {
     for (const auto& [key, value] : params) {
-        if (key == name)
-            return value;
+        if (key == name) return value;
     }
     return std::nullopt;
 }

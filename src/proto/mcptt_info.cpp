@@ -13,8 +13,7 @@ constexpr const char* kWhat = "mcptt-info";
 // contentType (F.1): a choice of <mcpttURI>, <mcpttString>, <mcpttBoolean>, or flat text.
 Result<std::string> content_value(const pugi::xml_node& element) {
     for (const auto* choice : {"mcpttURI", "mcpttString", "mcpttBoolean"}) {
-        if (auto c = xml::child(element, choice))
-            return std::string(c.text().get());
+        if (auto c = xml::child(element, choice)) return std::string(c.text().get());
     }
     if (xml::child(element, "EncryptedData") ||
         element.first_child().type() == pugi::node_element) {
@@ -26,18 +25,15 @@ Result<std::string> content_value(const pugi::xml_node& element) {
 
 Result<std::optional<std::string>> optional_value(const pugi::xml_node& params, const char* local) {
     auto element = xml::child(params, local);
-    if (!element)
-        return std::optional<std::string>{};
+    if (!element) return std::optional<std::string>{};
     auto v = content_value(element);
-    if (!v)
-        return tl::unexpected(v.error());
+    if (!v) return tl::unexpected(v.error());
     return std::optional<std::string>{std::move(*v)};
 }
 
 void add_content(pugi::xml_node& params, const char* name, const char* choice,
                  const std::optional<std::string>& value) {
-    if (!value)
-        return;
+    if (!value) return;
     auto element = params.append_child(name);
     element.append_attribute("type") = "Normal";
     element.append_child(choice).text().set(value->c_str());
@@ -47,8 +43,7 @@ void add_content(pugi::xml_node& params, const char* name, const char* choice,
 
 Result<McpttInfo> parse_mcptt_info(std::string_view text) {
     pugi::xml_document doc;
-    if (auto r = xml::parse(doc, text, kWhat); !r)
-        return tl::unexpected(r.error());
+    if (auto r = xml::parse(doc, text, kWhat); !r) return tl::unexpected(r.error());
     const auto root = doc.document_element();
     if (xml::local_name(root) != "mcpttinfo") {
         return fail(Errc::malformed, std::string(kWhat) + ": root element is not <mcpttinfo>");
@@ -59,8 +54,7 @@ Result<McpttInfo> parse_mcptt_info(std::string_view text) {
     }
     McpttInfo info;
     const auto params = xml::child(root, "mcptt-Params");
-    if (!params)
-        return info;
+    if (!params) return info;
 
     struct Field {
         const char* element;
@@ -76,13 +70,11 @@ Result<McpttInfo> parse_mcptt_info(std::string_view text) {
     };
     for (const auto& field : fields) {
         auto v = optional_value(params, field.element);
-        if (!v)
-            return tl::unexpected(v.error());
+        if (!v) return tl::unexpected(v.error());
         info.*field.member = std::move(*v);
     }
     auto emergency = optional_value(params, "emergency-ind");
-    if (!emergency)
-        return tl::unexpected(emergency.error());
+    if (!emergency) return tl::unexpected(emergency.error());
     if (*emergency) {
         if (**emergency == "true" || **emergency == "1") {
             info.emergency = true;

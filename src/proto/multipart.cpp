@@ -18,10 +18,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 // Position just after the line end at `pos` (CRLF, or a bare LF from lenient senders).
 std::size_t skip_line_end(std::string_view s, std::size_t pos) {
-    if (pos < s.size() && s[pos] == '\r')
-        ++pos;
-    if (pos < s.size() && s[pos] == '\n')
-        ++pos;
+    if (pos < s.size() && s[pos] == '\r') ++pos;
+    if (pos < s.size() && s[pos] == '\n') ++pos;
     return pos;
 }
 
@@ -30,10 +28,8 @@ std::size_t find_delimiter(std::string_view body, std::string_view dash_boundary
                            std::size_t from) {
     while (true) {
         const auto pos = body.find(dash_boundary, from);
-        if (pos == std::string_view::npos)
-            return pos;
-        if (pos == 0 || body[pos - 1] == '\n')
-            return pos;
+        if (pos == std::string_view::npos) return pos;
+        if (pos == 0 || body[pos - 1] == '\n') return pos;
         from = pos + 1;
     }
 }
@@ -48,11 +44,9 @@ Result<BodyPart> parse_part(std::string_view text) {
             return fail(Errc::malformed, "multipart: part headers not terminated by empty line");
         }
         auto line = text.substr(pos, eol - pos);
-        if (!line.empty() && line.back() == '\r')
-            line.remove_suffix(1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         pos = eol + 1;
-        if (line.empty())
-            break;
+        if (line.empty()) break;
         const auto colon = line.find(':');
         if (colon == std::string_view::npos) {
             return fail(Errc::malformed, "multipart: part header without ':'");
@@ -98,8 +92,7 @@ Result<std::vector<BodyPart>> parse_multipart(std::string_view body, std::string
             break;  // close delimiter
         }
         // Transport padding (spaces) may follow the delimiter (RFC 2046 5.1.1).
-        while (after < body.size() && (body[after] == ' ' || body[after] == '\t'))
-            ++after;
+        while (after < body.size() && (body[after] == ' ' || body[after] == '\t')) ++after;
         if (after >= body.size() || (body[after] != '\r' && body[after] != '\n')) {
             return fail(Errc::malformed, "multipart: delimiter not followed by a line end");
         }
@@ -110,16 +103,13 @@ Result<std::vector<BodyPart>> parse_multipart(std::string_view body, std::string
         }
         // The line end before a delimiter belongs to the delimiter.
         auto end = next;
-        if (end > start && body[end - 1] == '\n')
-            --end;
-        if (end > start && body[end - 1] == '\r')
-            --end;
+        if (end > start && body[end - 1] == '\n') --end;
+        if (end > start && body[end - 1] == '\r') --end;
         if (parts.size() == kMaxMultipartParts) {
             return fail(Errc::malformed, "multipart: too many parts");
         }
         auto part = parse_part(body.substr(start, end - start));
-        if (!part)
-            return tl::unexpected(part.error());
+        if (!part) return tl::unexpected(part.error());
         parts.push_back(std::move(*part));
         pos = next;
     }
@@ -148,8 +138,7 @@ std::string build_multipart(const std::vector<BodyPart>& parts, std::string_view
 
 Result<std::vector<BodyPart>> split_body(std::string_view content_type, std::string_view body) {
     auto ct = ContentType::parse(content_type);
-    if (!ct)
-        return tl::unexpected(ct.error());
+    if (!ct) return tl::unexpected(ct.error());
     if (ct->is(kMimeMultipartMixed)) {
         const auto boundary = ct->param("boundary");
         if (!boundary) {
@@ -163,8 +152,7 @@ Result<std::vector<BodyPart>> split_body(std::string_view content_type, std::str
 const BodyPart* find_part(const std::vector<BodyPart>& parts, std::string_view media_type) {
     for (const auto& part : parts) {
         auto ct = ContentType::parse(part.content_type);
-        if (ct && ct->is(media_type))
-            return &part;
+        if (ct && ct->is(media_type)) return &part;
     }
     return nullptr;
 }

@@ -9,8 +9,7 @@ namespace mcx::proto {
 
 Result<std::vector<std::string>> parse_resource_lists(std::string_view text) {
     pugi::xml_document doc;
-    if (auto r = xml::parse(doc, text, "resource-lists"); !r)
-        return tl::unexpected(r.error());
+    if (auto r = xml::parse(doc, text, "resource-lists"); !r) return tl::unexpected(r.error());
     const auto root = doc.document_element();
     if (xml::local_name(root) != "resource-lists" ||
         xml::namespace_uri(root) != kResourceListsNamespace) {
@@ -19,11 +18,9 @@ Result<std::vector<std::string>> parse_resource_lists(std::string_view text) {
     }
     std::vector<std::string> uris;
     for (auto list : root.children()) {
-        if (list.type() != pugi::node_element || xml::local_name(list) != "list")
-            continue;
+        if (list.type() != pugi::node_element || xml::local_name(list) != "list") continue;
         for (auto entry : list.children()) {
-            if (entry.type() != pugi::node_element || xml::local_name(entry) != "entry")
-                continue;
+            if (entry.type() != pugi::node_element || xml::local_name(entry) != "entry") continue;
             const auto uri = entry.attribute("uri");
             if (!uri || uri.value()[0] == '\0') {
                 return fail(Errc::malformed, "resource-lists: <entry> without uri attribute");
@@ -45,8 +42,7 @@ std::string build_resource_lists(const std::vector<std::string>& uris) {
     auto root = doc.append_child("resource-lists");
     root.append_attribute("xmlns") = kResourceListsNamespace.data();
     auto list = root.append_child("list");
-    for (const auto& uri : uris)
-        list.append_child("entry").append_attribute("uri") = uri.c_str();
+    for (const auto& uri : uris) list.append_child("entry").append_attribute("uri") = uri.c_str();
     return xml::to_string(doc);
 }
 

@@ -56,8 +56,7 @@ inline bool is_floor_control(const SdpMedia& m) {
 
 inline SdpMedia* find_audio(SessionDescription& sd) {
     for (auto& m : sd.media) {
-        if (m.type == "audio" && m.port != 0)
-            return &m;
+        if (m.type == "audio" && m.port != 0) return &m;
     }
     return nullptr;
 }
@@ -67,8 +66,7 @@ inline const SdpMedia* find_audio(const SessionDescription& sd) {
 
 inline SdpMedia* find_floor_control(SessionDescription& sd) {
     for (auto& m : sd.media) {
-        if (is_floor_control(m) && m.port != 0)
-            return &m;
+        if (is_floor_control(m) && m.port != 0) return &m;
     }
     return nullptr;
 }

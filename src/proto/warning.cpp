@@ -43,8 +43,7 @@ std::string format_warning(std::string_view host, McWarning code, std::string_vi
     }
     // warn-text is a quoted-string: no raw quotes or backslashes inside.
     for (auto& c : text) {
-        if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20)
-            c = '\'';
+        if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '\'';
     }
     return "399 " + std::string(host) + " \"" + text + "\"";
 }
@@ -60,8 +59,7 @@ std::optional<ParsedWarning> parse_warning(std::string_view value) {
                                                (value[2] - '0'));
     const auto open = value.find('"');
     const auto close = value.rfind('"');
-    if (open == std::string_view::npos || close == open)
-        return std::nullopt;
+    if (open == std::string_view::npos || close == open) return std::nullopt;
     auto text = value.substr(open + 1, close - open - 1);
     if (text.size() >= 4 && std::isdigit(static_cast<unsigned char>(text[0])) &&
         std::isdigit(static_cast<unsigned char>(text[1])) &&

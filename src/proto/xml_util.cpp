@@ -33,16 +33,14 @@ std::string namespace_uri(const pugi::xml_node& node) {
                                  ? std::string("xmlns")
                                  : "xmlns:" + std::string(name.substr(0, colon));
     for (auto n = node; n; n = n.parent()) {
-        if (auto a = n.attribute(attr.c_str()))
-            return a.value();
+        if (auto a = n.attribute(attr.c_str())) return a.value();
     }
     return {};
 }
 
 pugi::xml_node child(const pugi::xml_node& parent, std::string_view local) {
     for (auto c : parent.children()) {
-        if (c.type() == pugi::node_element && local_name(c) == local)
-            return c;
+        if (c.type() == pugi::node_element && local_name(c) == local) return c;
     }
     return {};
 }

@@ -18,12 +18,10 @@ namespace mcx::server {
 namespace {
 
 std::optional<std::uint32_t> parse_expires(std::optional<std::string_view> header) {
-    if (!header)
-        return std::nullopt;
+    if (!header) return std::nullopt;
     std::uint32_t value = 0;
     auto [p, ec] = std::from_chars(header->data(), header->data() + header->size(), value);
-    if (ec != std::errc())
-        return std::nullopt;
+    if (ec != std::errc()) return std::nullopt;
     return value;
 }
 
@@ -50,8 +48,10 @@ McServer::McServer(const SystemConfig& config, net::SipStack& sip,
 
 McServer::~McServer() {
     sip_.set_request_handler(nullptr);
-    for (auto& [id, call] : calls_)
-        call->release("server shutting down");
+    // Releasing a call erases it from calls_: walk a moved-out copy.
+    auto calls = std::move(calls_);
+    calls_.clear();
+    for (auto& [id, call] : calls) call->release("server shutting down");
 }
 
 bool McServer::on_request(const net::SipMessage& msg) {
@@ -92,8 +92,7 @@ void McServer::reject(const net::SipMessage& msg, const Rejection& rejection) {
     } else if (!rejection.detail.empty()) {
         std::string text = rejection.detail;
         for (auto& c : text) {
-            if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20)
-                c = '\'';
+            if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '\'';
         }
         headers = "Warning: 399 " + config_.domain + " \"" + text + "\"\r\n";
     }
@@ -169,40 +168,33 @@ void McServer::on_invite(const net::SipMessage& msg) {
                       "INVITE has no body: multipart/mixed with resource-lists required"});
     }
     auto parts = proto::split_body(msg.content_type(), msg.body());
-    if (!parts)
-        return malformed(parts.error().reason);
+    if (!parts) return malformed(parts.error().reason);
     const auto* lists = proto::find_part(*parts, proto::kMimeResourceLists);
     if (!lists) {
         return refuse(Rejection{403, "Forbidden", McWarning::unable_to_determine_called_party,
                                 "INVITE has no resource-lists body (multipart/mixed required)"});
     }
     const auto* info_part = proto::find_part(*parts, proto::kMimeMcpttInfo);
-    if (!info_part)
-        return malformed("INVITE has no mcptt-info body");
+    if (!info_part) return malformed("INVITE has no mcptt-info body");
     auto info = proto::parse_mcptt_info(info_part->body);
-    if (!info)
-        return malformed("mcptt-info: " + info.error().reason);
+    if (!info) return malformed("mcptt-info: " + info.error().reason);
     if (info->session_type && *info->session_type != "private") {
         return refuse(Rejection{403, "Forbidden", McWarning::function_not_allowed,
                                 "session-type " + *info->session_type + " is not served"});
     }
     auto callees = proto::parse_resource_lists(lists->body);
-    if (!callees)
-        return malformed(callees.error().reason);
+    if (!callees) return malformed(callees.error().reason);
     const auto* sdp_part = proto::find_part(*parts, proto::kMimeSdp);
-    if (!sdp_part)
-        return malformed("INVITE has no SDP offer");
+    if (!sdp_part) return malformed("INVITE has no SDP offer");
     auto offer = net::decode_sdp(sdp_part->body);
-    if (!offer)
-        return malformed(offer.error().reason);
+    if (!offer) return malformed(offer.error().reason);
     if (!proto::find_audio(*offer)) {
         return refuse(
             Rejection{488, "Not Acceptable Here", std::nullopt, "SDP offer has no audio"});
     }
 
     auto decision = policy_.authorise(PrivateCallRequest{*caller, *callees});
-    if (auto* rejection = std::get_if<Rejection>(&decision))
-        return refuse(*rejection);
+    if (auto* rejection = std::get_if<Rejection>(&decision)) return refuse(*rejection);
     const auto callee = std::get<McServiceId>(decision);
     const auto* callee_binding = registrar_.lookup(callee, clock_());
 
@@ -241,8 +233,7 @@ void McServer::on_call_released(PrivateCall& call) {
         }
     }
     auto it = calls_.find(call.id());
-    if (it == calls_.end())
-        return;
+    if (it == calls_.end()) return;
     spdlog::info("call {}: released", call.id());
     // Released from inside one of its own callbacks: delete it in a later loop turn.
     sip_.loop().defer_delete(std::move(it->second));

@@ -27,11 +27,9 @@ Result<std::unique_ptr<MediaRelay>> MediaRelay::create(const std::string& host) 
         };
         auto pair = net::UdpSocket::bind_pair(host, handler(MediaKind::audio_rtp),
                                               handler(MediaKind::audio_rtcp));
-        if (!pair)
-            return tl::unexpected(pair.error());
+        if (!pair) return tl::unexpected(pair.error());
         auto floor = net::UdpSocket::bind(host, 0, handler(MediaKind::floor_control));
-        if (!floor)
-            return tl::unexpected(floor.error());
+        if (!floor) return tl::unexpected(floor.error());
         relay->sockets_[idx(leg)][idx(MediaKind::audio_rtp)] = std::move(pair->first);
         relay->sockets_[idx(leg)][idx(MediaKind::audio_rtcp)] = std::move(pair->second);
         relay->sockets_[idx(leg)][idx(MediaKind::floor_control)] = std::move(*floor);

@@ -52,21 +52,18 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
     std::unique_ptr<PrivateCall> call(new PrivateCall(std::move(context), id, std::move(setup)));
     auto* self = call.get();
     auto relay = MediaRelay::create(call->context_.host);
-    if (!relay)
-        return tl::unexpected(relay.error());
+    if (!relay) return tl::unexpected(relay.error());
     call->relay_ = std::move(*relay);
     call->relay_->set_remote(Leg::caller, media_destinations(call->setup_.caller_offer));
 
     auto callee_offer = net::encode_sdp(anchor_sdp(call->setup_.caller_offer, call->context_.host,
                                                    ports_for(*call->relay_, Leg::callee)));
-    if (!callee_offer)
-        return tl::unexpected(callee_offer.error());
+    if (!callee_offer) return tl::unexpected(callee_offer.error());
 
     auto caller_leg = net::InviteDialog::accept(
         call->context_.sip, invite, kServerContactUser, std::string(proto::kMcpttContactParams),
         [self](net::DialogEvent e, const net::SipMessage* m) { self->on_caller_event(e, m); });
-    if (!caller_leg)
-        return tl::unexpected(caller_leg.error());
+    if (!caller_leg) return tl::unexpected(caller_leg.error());
     call->caller_leg_ = std::move(*caller_leg);
 
     // Callee leg (CF -> T-PF -> callee client, TS 24.379 H.3): the caller's and the callee's
@@ -123,17 +120,14 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
 PrivateCall::~PrivateCall() = default;
 
 void PrivateCall::set_state(State state) {
-    if (state_ == state)
-        return;
+    if (state_ == state) return;
     spdlog::debug("call {}: {} -> {}", id_, to_string(state_), to_string(state));
     state_ = state;
-    if (context_.on_state)
-        context_.on_state(*this, state);
+    if (context_.on_state) context_.on_state(*this, state);
 }
 
 void PrivateCall::finish() {
-    if (state_ == State::released)
-        return;
+    if (state_ == State::released) return;
     no_answer_timer_.cancel();
     set_state(State::released);
     context_.on_released(*this);
@@ -229,19 +223,15 @@ void PrivateCall::on_callee_answer(const net::SipMessage& msg) {
         finish();
     };
     auto parts = proto::split_body(msg.content_type(), msg.body());
-    if (!parts)
-        return fail_call(parts.error().reason);
+    if (!parts) return fail_call(parts.error().reason);
     const auto* sdp_part = proto::find_part(*parts, proto::kMimeSdp);
-    if (!sdp_part)
-        return fail_call("no SDP answer");
+    if (!sdp_part) return fail_call("no SDP answer");
     auto answer = net::decode_sdp(sdp_part->body);
-    if (!answer)
-        return fail_call(answer.error().reason);
+    if (!answer) return fail_call(answer.error().reason);
     relay_->set_remote(Leg::callee, media_destinations(*answer));
     auto caller_answer =
         net::encode_sdp(anchor_sdp(*answer, context_.host, ports_for(*relay_, Leg::caller)));
-    if (!caller_answer)
-        return fail_call(caller_answer.error().reason);
+    if (!caller_answer) return fail_call(caller_answer.error().reason);
 
     proto::McpttInfo info;
     info.session_type = "private";

@@ -25,8 +25,7 @@ RegisterOutcome reject(std::uint16_t status, std::string reason,
 std::optional<std::uint32_t> parse_uint(std::string_view text) {
     std::uint32_t value = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || p != text.data() + text.size())
-        return std::nullopt;
+    if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
     return value;
 }
 
@@ -38,27 +37,22 @@ std::optional<ContactValue> parse_contact(std::string_view value) {
     std::string_view params;
     if (open != std::string_view::npos) {
         const auto close = value.find('>', open);
-        if (close == std::string_view::npos)
-            return std::nullopt;
+        if (close == std::string_view::npos) return std::nullopt;
         out.uri = std::string(value.substr(open + 1, close - open - 1));
         params = value.substr(close + 1);
     } else {
         const auto semi = value.find(';');
         out.uri = std::string(value.substr(0, semi));
-        if (semi != std::string_view::npos)
-            params = value.substr(semi);
-        while (!out.uri.empty() && out.uri.back() == ' ')
-            out.uri.pop_back();
+        if (semi != std::string_view::npos) params = value.substr(semi);
+        while (!out.uri.empty() && out.uri.back() == ' ') out.uri.pop_back();
     }
-    if (out.uri.rfind("sip:", 0) != 0 || out.uri.size() < 5)
-        return std::nullopt;
+    if (out.uri.rfind("sip:", 0) != 0 || out.uri.size() < 5) return std::nullopt;
     const auto pos = params.find(";expires=");
     if (pos != std::string_view::npos) {
         auto rest = params.substr(pos + 9);
         rest = rest.substr(0, rest.find_first_of(";, "));
         out.expires = parse_uint(rest);
-        if (!out.expires)
-            return std::nullopt;
+        if (!out.expires) return std::nullopt;
     }
     return out;
 }
@@ -77,8 +71,7 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
         return out;
     }
     auto parts = proto::split_body(request.content_type, request.body);
-    if (!parts)
-        return reject(400, "Bad Request", std::nullopt, parts.error().reason);
+    if (!parts) return reject(400, "Bad Request", std::nullopt, parts.error().reason);
     const auto* info_part = proto::find_part(*parts, proto::kMimeMcpttInfo);
     if (!info_part) {
         auto out = reject(401, "Unauthorized", proto::McWarning::service_authorisation_failed,
@@ -87,8 +80,7 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
         return out;
     }
     auto info = proto::parse_mcptt_info(info_part->body);
-    if (!info)
-        return reject(400, "Bad Request", std::nullopt, info.error().reason);
+    if (!info) return reject(400, "Bad Request", std::nullopt, info.error().reason);
     if (!info->access_token || info->access_token->empty()) {
         auto out = reject(401, "Unauthorized", proto::McWarning::service_authorisation_failed,
                           "mcptt-info has no <mcptt-access-token>");
@@ -117,8 +109,7 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
     std::optional<ContactValue> contact;
     if (request.contact != "*") {
         contact = parse_contact(request.contact);
-        if (!contact)
-            return reject(400, "Bad Request", std::nullopt, "Contact is not a SIP URI");
+        if (!contact) return reject(400, "Bad Request", std::nullopt, "Contact is not a SIP URI");
     }
     std::uint32_t expires = max_expires_;
     if (contact && contact->expires) {
@@ -131,8 +122,7 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
         RegisterOutcome out;
         return out;
     }
-    if (!contact)
-        return reject(400, "Bad Request", std::nullopt, "Contact: * needs Expires: 0");
+    if (!contact) return reject(400, "Bad Request", std::nullopt, "Contact: * needs Expires: 0");
     if (expires < kMinExpires) {
         auto out = reject(423, "Interval Too Brief", std::nullopt, "");
         out.expires = kMinExpires;
@@ -155,8 +145,7 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
 
 const Binding* Registrar::lookup(const McServiceId& user, std::int64_t now_ms) const {
     auto it = bindings_.find(user);
-    if (it == bindings_.end() || it->second.expires_at_ms <= now_ms)
-        return nullptr;
+    if (it == bindings_.end() || it->second.expires_at_ms <= now_ms) return nullptr;
     return &it->second;
 }
 

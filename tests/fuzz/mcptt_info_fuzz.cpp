@@ -7,8 +7,7 @@
 #include "proto/mcptt_info.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size > mcx::proto::kMaxXmlBytes)
-        return 0;
+    if (size > mcx::proto::kMaxXmlBytes) return 0;
     auto info =
         mcx::proto::parse_mcptt_info(std::string_view(reinterpret_cast<const char*>(data), size));
     if (info) {
@@ -16,8 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!again || !(*again == *info)) {
             // Values with characters XML cannot carry (e.g. control bytes) may not round-trip;
             // only structural failure is a bug.
-            if (!again && again.error().code != mcx::Errc::malformed)
-                __builtin_trap();
+            if (!again && again.error().code != mcx::Errc::malformed) __builtin_trap();
         }
     }
     return 0;

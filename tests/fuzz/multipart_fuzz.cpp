@@ -7,8 +7,7 @@
 #include "proto/multipart.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size > mcx::proto::kMaxSipBodyBytes)
-        return 0;
+    if (size > mcx::proto::kMaxSipBodyBytes) return 0;
     std::string_view input(reinterpret_cast<const char*>(data), size);
     const auto eol = input.find('\n');
     const auto content_type = input.substr(0, eol);
@@ -17,8 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (parts) {
         for (const auto& part : *parts) {
             // Every part lies within the input.
-            if (part.body.size() > body.size())
-                __builtin_trap();
+            if (part.body.size() > body.size()) __builtin_trap();
         }
         (void)mcx::proto::find_part(*parts, mcx::proto::kMimeSdp);
     }

@@ -31,8 +31,7 @@ class PrivateCall : public ::testing::Test {
 
 std::uint64_t rtp_received(ClientProcess& client) {
     auto status = client.status();
-    if (!status || (*status)["calls"].empty())
-        return 0;
+    if (!status || (*status)["calls"].empty()) return 0;
     return (*status)["calls"][0]["rtp_received"].get<std::uint64_t>();
 }
 
@@ -106,6 +105,18 @@ TEST_F(PrivateCall, CallerCancelsWhileCalleeRings) {
     EXPECT_EQ(system_->status()["active_calls"], 0);
 }
 
+TEST_F(PrivateCall, ServerShutdownReleasesActiveCallsCleanly) {
+    alice_->send("call bob");
+    ASSERT_TRUE(alice_->wait("connected"));
+    ASSERT_TRUE(bob_->wait("connected"));
+    EXPECT_EQ(system_->stop(), 0) << "mcxd must exit cleanly on SIGTERM with a call up";
+    auto alice_released = alice_->wait("released");
+    auto bob_released = bob_->wait("released");
+    ASSERT_TRUE(alice_released && bob_released) << "the server's BYEs did not arrive";
+    EXPECT_EQ((*alice_released)["by"], "remote");
+    EXPECT_EQ((*bob_released)["by"], "remote");
+}
+
 // tshark reads the pcap mcxd wrote: every frame is SIP, none malformed, and the INVITE
 // carries the mcptt-info body.
 TEST_F(PrivateCall, PcapDecodesAsSipInTshark) {
@@ -123,8 +134,7 @@ TEST_F(PrivateCall, PcapDecodesAsSipInTshark) {
         std::string out;
         if (FILE* p = popen(cmd.c_str(), "r")) {
             char buf[4096];
-            while (auto n = fread(buf, 1, sizeof(buf), p))
-                out.append(buf, n);
+            while (auto n = fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
             pclose(p);
         }
         return out;

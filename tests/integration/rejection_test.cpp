@@ -108,8 +108,7 @@ class HandWritten : public Rejections {
         msg += "CSeq: 1 " + method + "\r\n";
         msg += "Contact: <sip:raw@127.0.0.1:" + std::to_string(sock_.port()) + ">\r\n";
         msg += extra;
-        if (!body.empty())
-            msg += "Content-Type: " + content_type + "\r\n";
+        if (!body.empty()) msg += "Content-Type: " + content_type + "\r\n";
         msg += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
         return msg;
     }

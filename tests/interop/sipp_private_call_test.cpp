@@ -32,16 +32,14 @@ int run_sipp(const std::string& dir, const std::string& scenario, std::uint16_t 
     std::string cmd = "cd " + dir + " && sipp -sf " + source_dir() + "/tests/interop/sipp/" +
                       scenario + " -i 127.0.0.1 -p " + std::to_string(port) +
                       " -m 1 -nostdin -timeout 20s -timeout_error -trace_err";
-    for (const auto& [k, v] : keys)
-        cmd += " -key " + k + " '" + v + "'";
+    for (const auto& [k, v] : keys) cmd += " -key " + k + " '" + v + "'";
     cmd += " " + target.to_string() + " > sipp-" + scenario + ".out 2>&1";
     const int rc = std::system(cmd.c_str());
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
 TEST(SippInterop, SippMcpttClientCallsRealMcxClient) {
-    if (std::system("command -v sipp >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "sipp not installed";
+    if (std::system("command -v sipp >/dev/null 2>&1") != 0) GTEST_SKIP() << "sipp not installed";
     const auto dir = test_output_dir();
     McSystem::Options options;
     options.users = {{"sipp", "sipp-pw", {"*"}}, {"bob", "bob-pw", {"*"}}};

@@ -32,8 +32,7 @@ std::string test_output_dir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "adhoc";
     for (auto& c : name) {
-        if (c == '/')
-            c = '_';
+        if (c == '/') c = '_';
     }
     const auto dir = fs::path(MCX_TEST_OUTPUT_DIR) / name;
     fs::remove_all(dir);
@@ -68,8 +67,7 @@ std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::str
     auto child = ChildProcess::spawn({mcxd_binary(), "--config", config.string(), "--pcap",
                                       system->pcap_, "--log-level", "debug"},
                                      system->log_);
-    if (!child)
-        throw std::runtime_error(child.error().reason);
+    if (!child) throw std::runtime_error(child.error().reason);
     system->process_ = std::move(*child);
     auto line = system->process_.read_line(10s);
     auto ready = Json::parse(line.value_or(""), nullptr, false);
@@ -96,8 +94,7 @@ int McSystem::stop() {
 
 Json McSystem::status() const {
     auto r = net::http_get(http_url() + "/status", {}, 3s);
-    if (!r || r->status != 200)
-        return Json{};
+    if (!r || r->status != 200) return Json{};
     return Json::parse(r->body, nullptr, false);
 }
 
@@ -105,8 +102,7 @@ std::string McSystem::token(const std::string& user, const std::string& password
     auto r = net::http_post_form(
         http_url() + "/idms/token",
         {{"grant_type", "password"}, {"username", uri(user)}, {"password", password}}, 3s);
-    if (!r || r->status != 200)
-        return {};
+    if (!r || r->status != 200) return {};
     return Json::parse(r->body)["access_token"].get<std::string>();
 }
 
@@ -120,8 +116,7 @@ std::unique_ptr<ClientProcess> ClientProcess::start(const McSystem& system, cons
                              "--password", password, "--sip-server", system.sip().to_string(),
                              "--idms-url", system.http_url(), "--log-level", "debug"},
                             log.string());
-    if (!child)
-        throw std::runtime_error(child.error().reason);
+    if (!child) throw std::runtime_error(child.error().reason);
     client->process_ = std::move(*child);
     return client;
 }
@@ -148,16 +143,12 @@ std::optional<Json> ClientProcess::wait(const std::function<bool(const Json&)>& 
     while (true) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            return std::nullopt;
+        if (left.count() <= 0) return std::nullopt;
         auto line = process_.read_line(left);
-        if (!line)
-            return std::nullopt;
+        if (!line) return std::nullopt;
         auto event = Json::parse(*line, nullptr, false);
-        if (event.is_discarded())
-            continue;
-        if (pred(event))
-            return event;
+        if (event.is_discarded()) continue;
+        if (pred(event)) return event;
         backlog_.push_back(std::move(event));
     }
 }
@@ -201,39 +192,31 @@ std::string RawSipSocket::receive_final(std::chrono::milliseconds timeout) {
     while (true) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            return {};
+        if (left.count() <= 0) return {};
         pollfd pfd{fd_, POLLIN, 0};
-        if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
-            return {};
+        if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return {};
         char buf[65536];
         const auto n = recv(fd_, buf, sizeof(buf), 0);
-        if (n <= 0)
-            return {};
+        if (n <= 0) return {};
         std::string msg(buf, static_cast<std::size_t>(n));
-        if (msg.starts_with("SIP/2.0 ") && status_of(msg) >= 200)
-            return msg;
+        if (msg.starts_with("SIP/2.0 ") && status_of(msg) >= 200) return msg;
     }
 }
 
 int status_of(const std::string& response) {
-    if (!response.starts_with("SIP/2.0 ") || response.size() < 11)
-        return 0;
+    if (!response.starts_with("SIP/2.0 ") || response.size() < 11) return 0;
     return std::stoi(response.substr(8, 3));
 }
 
 std::string header_of(const std::string& response, const std::string& name) {
     std::istringstream in(response);
     for (std::string line; std::getline(in, line);) {
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        if (line.empty())
-            break;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) break;
         if (line.size() > name.size() && line.compare(0, name.size(), name) == 0 &&
             line[name.size()] == ':') {
             auto value = line.substr(name.size() + 1);
-            while (!value.empty() && value.front() == ' ')
-                value.erase(0, 1);
+            while (!value.empty() && value.front() == ' ') value.erase(0, 1);
             return value;
         }
     }

@@ -60,14 +60,12 @@ TEST(CallState, DotDiagramMatchesTheCode) {
     std::set<std::tuple<std::string, std::string, std::string>> drawn;
     for (std::string line; std::getline(dot, line);) {
         std::smatch m;
-        if (std::regex_search(line, m, edge))
-            drawn.insert({m[1], m[2], m[3]});
+        if (std::regex_search(line, m, edge)) drawn.insert({m[1], m[2], m[3]});
     }
     auto dot_name = [](const char* s) {
         std::string n = s;
         for (auto& c : n) {
-            if (c == '-')
-                c = '_';
+            if (c == '-') c = '_';
         }
         return n;
     };

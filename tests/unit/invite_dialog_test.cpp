@@ -53,15 +53,13 @@ TEST_P(InviteDialogTransport, AnswerAckAndByeFromCaller) {
     std::unique_ptr<InviteDialog> uac;
     std::string received_contact, received_body;
     callee->set_request_handler([&](const SipMessage& msg) {
-        if (msg.method() != "INVITE")
-            return false;
+        if (msg.method() != "INVITE") return false;
         received_contact = std::string(msg.header("Contact").value_or(""));
         received_body = std::string(msg.body());
         auto d = InviteDialog::accept(*callee, msg, "bob", ";+g.3gpp.mcptt",
                                       [&](DialogEvent e, const SipMessage*) {
                                           ladder.push_back(std::string("uas ") + to_string(e));
-                                          if (e == DialogEvent::bye)
-                                              loop.stop();
+                                          if (e == DialogEvent::bye) loop.stop();
                                       });
         EXPECT_TRUE(d);
         uas = std::move(*d);

@@ -24,8 +24,7 @@ struct PolicyTest : ::testing::Test {
         UserConfig carol{id("sip:carol@a.mcx"), "", false, false, {}, true};
         UserConfig dave{id("sip:dave@a.mcx"), "", true, true, {}, false};
         config.users = {alice, bob, carol, dave};
-        for (const auto& u : config.users)
-            state[u.id.uri()].registered = true;
+        for (const auto& u : config.users) state[u.id.uri()].registered = true;
     }
 
     Rejection rejected(const char* caller, std::vector<std::string> callees) {
