@@ -1,0 +1,2 @@
+// Speech media tests (AMR-WB, WAV, correlation): being written.
+#include <gtest/gtest.h>
