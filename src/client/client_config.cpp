@@ -78,6 +78,14 @@ Result<void> load_client_config(const std::string& path, ClientConfig& into) {
     }
     if (auto v = c["max_calls"].value<std::int64_t>())
         into.max_calls = static_cast<std::uint32_t>(*v);
+    if (auto v = c["implicit_floor_request"].value<bool>()) into.implicit_floor_request = *v;
+    if (auto v = c["floor_queueing"].value<bool>()) into.floor_queueing = *v;
+    if (auto v = c["floor_priority"].value<std::int64_t>()) {
+        if (*v < 1 || *v > 255) {
+            return fail(Errc::invalid_argument, path + ": floor_priority must be 1..255");
+        }
+        into.floor_priority = static_cast<std::uint8_t>(*v);
+    }
     return {};
 }
 

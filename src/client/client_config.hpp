@@ -22,7 +22,10 @@ struct ClientConfig {
     std::string psi;        // Request-URI of private calls; default sip:mcptt-orig@domain
     std::string client_id;  // MCPTT client ID; default: a random urn:uuid
     std::uint32_t register_expires = 600;
-    std::uint32_t max_calls = 4;  // busy above this (N10)
+    std::uint32_t max_calls = 4;         // busy above this (N10)
+    bool implicit_floor_request = true;  // mc_implicit_request in our offers (TS 24.380 6.2.1)
+    bool floor_queueing = true;          // mc_queueing: we accept to wait in the queue
+    std::uint8_t floor_priority = 1;     // mc_priority we ask for
 
     std::string private_call_psi() const { return psi.empty() ? "sip:mcptt-orig@" + domain : psi; }
 };

@@ -46,11 +46,16 @@ CommandShell::CommandShell(McClient& client, bool json, Output output, Quit quit
 
 std::string CommandShell::help_text() {
     return "commands:\n"
-           "  call <user> [--manual]   private call; --manual asks the callee's user to accept\n"
+           "  call <user> [--manual] [--full-duplex]\n"
+           "                           private call; --manual: the callee's user accepts;\n"
+           "                           --full-duplex: without floor control\n"
+           "  ptt [id]                 ask for the floor (push to talk)\n"
+           "  release [id]             release the floor (or withdraw the request)\n"
            "  accept [id]              accept an incoming call (manual commencement)\n"
            "  reject [id]              reject an incoming call\n"
            "  hangup [id|all]          end a call (the only one when no id is given)\n"
-           "  send-rtp [id] [count]    send count RTP packets (default 50, one per 20 ms)\n"
+           "  send-rtp [id] [count]    send count RTP packets (default 50, one per 20 ms);\n"
+           "                           with floor control only while holding the floor\n"
            "  status                   registration and calls with RTP counters\n"
            "  wait <event> [seconds]   hold the next commands until the event (scripts)\n"
            "  sleep <ms>               pause the next commands\n"
@@ -122,13 +127,27 @@ void CommandShell::execute(const std::string& line) {
         output_(json_ ? nlohmann::json{{"event", "help"}, {"text", help_text()}}.dump()
                       : help_text());
     } else if (cmd == "call") {
-        if (arg1.empty()) return print_result(cmd, "usage: call <user> [--manual]");
+        if (arg1.empty()) return print_result(cmd, "usage: call <user> [--manual] [--full-duplex]");
         const auto peer = expand_user(arg1);
         if (peer.empty()) return print_result(cmd, "'" + arg1 + "' is not a user or MC service ID");
-        const bool manual = words.size() > 2 && words[2] == "--manual";
-        auto id = client_.call(peer, manual ? Commencement::manual : Commencement::automatic);
+        CallOptions options;
+        for (std::size_t i = 2; i < words.size(); ++i) {
+            if (words[i] == "--manual") {
+                options.commencement = Commencement::manual;
+            } else if (words[i] == "--full-duplex") {
+                options.floor_control = false;
+            } else {
+                return print_result(cmd, "unknown option " + words[i]);
+            }
+        }
+        auto id = client_.call(peer, options);
         if (!id) return print_result(cmd, id.error().reason);
         print_result(cmd, "", static_cast<long>(*id));
+    } else if (cmd == "ptt" || cmd == "release") {
+        auto id = pick_call(arg1, false);
+        if (!id) return print_result(cmd, "which call? give its id");
+        auto r = cmd == "ptt" ? client_.press(*id) : client_.release_floor(*id);
+        print_result(cmd, r ? "" : r.error().reason, static_cast<long>(*id));
     } else if (cmd == "accept" || cmd == "reject") {
         auto id = pick_call(arg1, true);
         if (!id) return print_result(cmd, "which call? give its id");
@@ -190,7 +209,8 @@ void CommandShell::print_status() {
                             {"state", to_string(c.state)},
                             {"originated", c.originated},
                             {"rtp_sent", c.rtp_sent},
-                            {"rtp_received", c.rtp_received}});
+                            {"rtp_received", c.rtp_received},
+                            {"floor", c.floor_control ? c.floor_state : "none"}});
         }
         output_(nlohmann::json{
             {"event", "status"},
@@ -205,8 +225,9 @@ void CommandShell::print_status() {
                        std::to_string(calls.size()) + " call(s)";
     for (const auto& c : calls) {
         text += "\n  call " + std::to_string(c.id) + " " + (c.originated ? "to " : "from ") +
-                c.peer + ": " + to_string(c.state) + ", RTP sent " + std::to_string(c.rtp_sent) +
-                ", received " + std::to_string(c.rtp_received);
+                c.peer + ": " + to_string(c.state) + ", floor " +
+                (c.floor_control ? c.floor_state : "none (full duplex)") + ", RTP sent " +
+                std::to_string(c.rtp_sent) + ", received " + std::to_string(c.rtp_received);
     }
     output_(text);
 }
@@ -220,12 +241,18 @@ void CommandShell::print_event(const ClientEvent& event) {
         if (event.warning) j["warning"] = *event.warning;
         if (!event.reason.empty()) j["reason"] = event.reason;
         if (!event.by.empty()) j["by"] = event.by;
+        if (!event.talker.empty()) j["talker"] = event.talker;
+        if (event.cause) j["cause"] = event.cause;
+        if (event.position) j["position"] = event.position;
         output_(j.dump());
         return;
     }
     std::string text = "[" + clock_text() + "] " + to_string(event.type);
     if (event.call) text += ": call " + std::to_string(event.call);
     if (!event.peer.empty() && event.call) text += " with " + event.peer;
+    if (!event.talker.empty()) text += ": " + event.talker + " talks";
+    if (event.position) text += ": position " + std::to_string(event.position);
+    if (event.cause) text += ": cause " + std::to_string(event.cause);
     if (!event.reason.empty()) text += " (" + event.reason + ")";
     if (event.type == ClientEventType::incoming) text += " — type 'accept' or 'reject'";
     output_(text);

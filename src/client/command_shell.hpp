@@ -2,7 +2,8 @@
 // The `mcx client` command language, for people (interactive prompt) and for scripts and
 // tests (one JSON event per line). Runs on the event loop thread; feed() it lines.
 //
-//   call <user> [--manual]   accept [id]   reject [id]   hangup [id|all]
+//   call <user> [--manual] [--full-duplex]   accept [id]   reject [id]   hangup [id|all]
+//   ptt [id]   release [id]
 //   send-rtp [id] [count]    status        wait <event> [seconds]   sleep <ms>
 //   help                     quit
 

@@ -2,11 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <nlohmann/json.hpp>
 
 #include "net/http.hpp"
 #include "net/sdp_codec.hpp"
 #include "proto/content_type.hpp"
+#include "proto/floor_message.hpp"
+#include "proto/mcptt_fmtp.hpp"
 #include "proto/mcptt_info.hpp"
 #include "proto/mcptt_sip.hpp"
 #include "proto/multipart.hpp"
@@ -32,8 +35,35 @@ std::string user_part(const McServiceId& id) {
 }
 
 ClientEvent make_event(ClientEventType type, CallId call, std::string peer) {
-    ClientEvent event{type, call, std::move(peer), 0, std::nullopt, {}, {}};
+    ClientEvent event{type, call, std::move(peer), 0, std::nullopt, {}, {}, {}, 0, 0};
     return event;
+}
+
+ClientEventType event_for(FloorNotice notice) {
+    switch (notice) {
+        case FloorNotice::granted:
+            return ClientEventType::floor_granted;
+        case FloorNotice::denied:
+            return ClientEventType::floor_denied;
+        case FloorNotice::taken:
+            return ClientEventType::floor_taken;
+        case FloorNotice::idle:
+            return ClientEventType::floor_idle;
+        case FloorNotice::revoked:
+            return ClientEventType::floor_revoked;
+        case FloorNotice::queued:
+            return ClientEventType::floor_queued;
+        case FloorNotice::request_timeout:
+            return ClientEventType::floor_request_timeout;
+    }
+    return ClientEventType::floor_idle;
+}
+
+proto::FloorControlParams offered_floor_params(const proto::SessionDescription& sd) {
+    if (const auto* floor = proto::find_floor_control(sd)) {
+        if (auto p = proto::parse_floor_control_params(floor->formats.front().params)) return *p;
+    }
+    return {};
 }
 
 }  // namespace
@@ -56,6 +86,20 @@ const char* to_string(ClientEventType type) {
             return "connected";
         case ClientEventType::released:
             return "released";
+        case ClientEventType::floor_granted:
+            return "floor-granted";
+        case ClientEventType::floor_denied:
+            return "floor-denied";
+        case ClientEventType::floor_taken:
+            return "floor-taken";
+        case ClientEventType::floor_idle:
+            return "floor-idle";
+        case ClientEventType::floor_revoked:
+            return "floor-revoked";
+        case ClientEventType::floor_queued:
+            return "floor-queued";
+        case ClientEventType::floor_request_timeout:
+            return "floor-request-timeout";
     }
     return "unknown";
 }
@@ -76,6 +120,10 @@ struct McClient::Call {
     unsigned rtp_to_send = 0;
     std::uint32_t rtp_timestamp = 0;
     net::Timer rtp_pacer;
+    bool floor_control = false;  // negotiated (or, for our offer, asked for)
+    bool implicit_request = false;
+    std::unique_ptr<FloorParticipant> floor_fsm;
+    std::array<net::Timer, FloorParticipant::kTimers> floor_timers;
 };
 
 McClient::McClient(net::EventLoop& loop, ClientConfig config, Observer observer)
@@ -209,7 +257,12 @@ Result<void> McClient::open_media(Call& call) {
         [raw](const net::Ipv4Endpoint&, const net::RtpPacket&) { ++raw->rtp_received; });
     if (!rtp) return tl::unexpected(rtp.error());
     call.rtp = std::move(*rtp);
-    auto floor = net::UdpSocket::bind(config_.host, 0, {});
+    const auto id = call.id;
+    auto floor = net::UdpSocket::bind(
+        config_.host, 0,
+        [this, id](const net::Ipv4Endpoint&, std::span<const std::uint8_t> packet) {
+            on_floor_packet(id, packet);
+        });
     if (!floor) return tl::unexpected(floor.error());
     call.floor = std::move(*floor);
     return {};
@@ -234,13 +287,19 @@ proto::SessionDescription McClient::local_sdp(const Call& call,
     }
     audio.formats.push_back(amr);
     sd.media.push_back(audio);
-    if (!offer || proto::find_floor_control(*offer)) {
+    if (offer ? proto::find_floor_control(*offer) != nullptr : call.floor_control) {
         proto::SdpMedia floor;
         floor.type = "application";
         floor.proto = "udp";
         floor.port = call.floor->local().port;
-        floor.formats.push_back(
-            proto::SdpFormat{std::string(proto::kFloorControlFormat), "", 0, 1, ""});
+        // Offer: what we support and ask for; answer: negotiated down (TS 24.380 12.1.2).
+        const auto params =
+            offer ? proto::answer_floor_control(offered_floor_params(*offer),
+                                                config_.floor_queueing, config_.floor_priority)
+                  : proto::FloorControlParams{config_.floor_queueing, config_.floor_priority, false,
+                                              call.implicit_request};
+        floor.formats.push_back(proto::SdpFormat{std::string(proto::kFloorControlFormat), "", 0, 1,
+                                                 proto::format_floor_control_params(params)});
         sd.media.push_back(floor);
     }
     return sd;
@@ -257,7 +316,8 @@ void McClient::apply_remote_sdp(Call& call, const proto::SessionDescription& sd)
     }
 }
 
-Result<CallId> McClient::call(const McServiceId& peer, Commencement mode) {
+Result<CallId> McClient::call(const McServiceId& peer, CallOptions options) {
+    const auto mode = options.commencement;
     if (!registered_) return fail(Errc::invalid_argument, "not registered");
     if (active_calls() >= config_.max_calls) {
         return fail(Errc::forbidden, "already " + std::to_string(config_.max_calls) + " calls");
@@ -266,6 +326,8 @@ Result<CallId> McClient::call(const McServiceId& peer, Commencement mode) {
     call->id = next_call_id_++;
     call->peer = peer;
     call->originated = true;
+    call->floor_control = options.floor_control;
+    call->implicit_request = options.floor_control && config_.implicit_floor_request;
     if (auto media = open_media(*call); !media) return tl::unexpected(media.error());
     auto offer = net::encode_sdp(local_sdp(*call, nullptr));
     if (!offer) return tl::unexpected(offer.error());
@@ -299,7 +361,15 @@ Result<CallId> McClient::call(const McServiceId& peer, Commencement mode) {
     if (!dialog) return tl::unexpected(dialog.error());
     call->dialog = std::move(*dialog);
     transition(*call, CallEvent::dial);
+    auto* raw = call.get();
     calls_.emplace(id, std::move(call));
+    if (raw->floor_control) {
+        // With mc_implicit_request the INVITE is our Floor Request: T101 runs from now, and
+        // the Floor Granted may arrive before the 200 OK (different sockets).
+        raw->floor_fsm =
+            std::make_unique<FloorParticipant>(raw->rtp->ssrc(), config_.floor_priority);
+        apply_floor(*raw, raw->floor_fsm->start(raw->implicit_request));
+    }
     emit(make_event(ClientEventType::calling, id, peer.uri()));
     return id;
 }
@@ -395,6 +465,12 @@ Result<void> McClient::accept(CallId id) {
         proto::kMultipartBoundary);
     if (auto sent = call->dialog->answer({}, multipart_type(), body); !sent) return sent;
     if (call->state == CallState::incoming) transition(*call, CallEvent::user_accept);
+    if (proto::find_floor_control(call->offer) && !call->floor_fsm) {
+        call->floor_control = true;
+        call->floor_fsm =
+            std::make_unique<FloorParticipant>(call->rtp->ssrc(), config_.floor_priority);
+        apply_floor(*call, call->floor_fsm->start(false));
+    }
     emit(make_event(ClientEventType::connected, id, call->peer.uri()));
     return {};
 }
@@ -436,6 +512,11 @@ void McClient::release(CallId id, ClientEvent event) {
     auto call = std::move(it->second);
     calls_.erase(it);
     call->rtp_pacer.cancel();
+    if (call->floor_fsm) {
+        // Two-step release (TS 24.380 6.2.2): stop floor control, then drop its state.
+        for (auto& timer : call->floor_timers) timer.cancel();
+        (void)call->floor_fsm->stop();
+    }
     spdlog::info("call {} with {} released ({}): sent {} RTP, received {}", id, call->peer.uri(),
                  event.reason, call->rtp_sent, call->rtp_received);
     // May run inside the dialog's own callback: delete in a later loop turn.
@@ -466,6 +547,12 @@ void McClient::on_dialog_event(CallId id, net::DialogEvent dialog_event,
                 return release(id, event);
             }
             apply_remote_sdp(*call, *answer);
+            if (call->floor_fsm && !proto::find_floor_control(*answer)) {
+                // The answer refused floor control: a full-duplex private call.
+                apply_floor(*call, call->floor_fsm->stop());
+                call->floor_fsm.reset();
+                call->floor_control = false;
+            }
             transition(*call, CallEvent::answered);
             emit(make_event(ClientEventType::connected, id, call->peer.uri()));
             return;
@@ -511,12 +598,20 @@ Result<void> McClient::send_rtp(CallId id, unsigned count) {
         return fail(Errc::invalid_argument, "no connected call " + std::to_string(id));
     }
     if (!call->remote_rtp.valid()) return fail(Errc::invalid_argument, "peer has no RTP address");
+    if (call->floor_fsm && !call->floor_fsm->may_send_media()) {
+        return fail(Errc::forbidden,
+                    "no permission to talk: press (ptt) and wait for floor-granted");
+    }
     call->rtp_to_send += count;
     if (call->rtp_pacer.running()) return {};
     // Paced at the AMR-WB frame rate (20 ms).
     struct Pacer {
         static void step(Call* c) {
             if (c->rtp_to_send == 0) return;
+            if (c->floor_fsm && !c->floor_fsm->may_send_media()) {
+                c->rtp_to_send = 0;  // the floor was lost: stop talking
+                return;
+            }
             const bool first = c->rtp_sent == 0;
             if (c->rtp->send(c->remote_rtp, kAmrWbPayloadType, first, c->rtp_timestamp,
                              kAmrWbNoData)) {
@@ -532,11 +627,81 @@ Result<void> McClient::send_rtp(CallId id, unsigned count) {
     return {};
 }
 
+Result<void> McClient::press(CallId id) {
+    auto* call = find(id);
+    if (!call || !call->floor_fsm)
+        return fail(Errc::invalid_argument, "no call with floor control");
+    if (call->floor_fsm->state() != FloorParticipant::State::has_no_permission) {
+        return fail(Errc::invalid_argument, std::string("cannot request the floor in ") +
+                                                to_string(call->floor_fsm->state()));
+    }
+    apply_floor(*call, call->floor_fsm->press());
+    return {};
+}
+
+Result<void> McClient::release_floor(CallId id) {
+    auto* call = find(id);
+    if (!call || !call->floor_fsm)
+        return fail(Errc::invalid_argument, "no call with floor control");
+    auto effects = call->floor_fsm->release();
+    if (effects.send.empty()) {
+        return fail(Errc::invalid_argument,
+                    std::string("nothing to release in ") + to_string(call->floor_fsm->state()));
+    }
+    apply_floor(*call, std::move(effects));
+    return {};
+}
+
+void McClient::on_floor_packet(CallId id, std::span<const std::uint8_t> packet) {
+    auto* call = find(id);
+    if (!call || !call->floor_fsm) return;
+    auto messages = proto::floor::decode_datagram(packet);
+    if (!messages) {
+        spdlog::debug("call {}: floor packet dropped: {}", id, messages.error().reason);
+        return;
+    }
+    for (const auto& message : *messages) {
+        // The call may be released by what a notice triggers: look it up each time.
+        call = find(id);
+        if (!call || !call->floor_fsm) return;
+        apply_floor(*call, call->floor_fsm->on_message(message));
+    }
+}
+
+void McClient::apply_floor(Call& call, FloorParticipant::Effects effects) {
+    for (const auto& message : effects.send) {
+        if (!call.remote_floor.valid())
+            continue;  // before the answer: the server's port is unknown
+        call.floor->send_to(call.remote_floor, proto::floor::encode(message));
+    }
+    const auto id = call.id;
+    for (const auto& command : effects.timers) {
+        auto& timer = call.floor_timers[static_cast<std::size_t>(command.timer)];
+        if (!command.start) {
+            timer.cancel();
+            continue;
+        }
+        timer.start(command.duration, [this, id, t = command.timer, g = command.generation] {
+            if (auto* c = find(id); c && c->floor_fsm)
+                apply_floor(*c, c->floor_fsm->on_timer(t, g));
+        });
+    }
+    for (const auto& notice : effects.notices) {
+        auto event = make_event(event_for(notice.what), id, call.peer.uri());
+        event.talker = notice.by;
+        event.cause = notice.cause;
+        event.reason = notice.phrase;
+        event.position = notice.position;
+        emit(event);
+    }
+}
+
 std::vector<CallInfo> McClient::calls() const {
     std::vector<CallInfo> out;
     for (const auto& [id, call] : calls_) {
         out.push_back(CallInfo{id, call->peer.uri(), call->state, call->originated, call->rtp_sent,
-                               call->rtp_received});
+                               call->rtp_received, call->floor_fsm != nullptr,
+                               call->floor_fsm ? to_string(call->floor_fsm->state()) : ""});
     }
     return out;
 }

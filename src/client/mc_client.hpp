@@ -8,11 +8,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "client/call_state.hpp"
 #include "client/client_config.hpp"
+#include "client/floor_participant.hpp"
 #include "common/error.hpp"
 #include "net/event_loop.hpp"
 #include "net/invite_dialog.hpp"
@@ -29,6 +31,11 @@ using CallId = std::uint32_t;
 
 enum class Commencement { automatic, manual };
 
+struct CallOptions {
+    Commencement commencement = Commencement::automatic;
+    bool floor_control = true;  // false: a private call without floor control (TS 24.379 11.1.2)
+};
+
 enum class ClientEventType {
     registered,
     registration_failed,
@@ -38,6 +45,13 @@ enum class ClientEventType {
     incoming,  // a call waits for our user's accept/reject (manual commencement)
     connected,
     released,
+    floor_granted,  // TS 24.380 floor notices, see FloorNotice
+    floor_denied,
+    floor_taken,
+    floor_idle,
+    floor_revoked,
+    floor_queued,
+    floor_request_timeout,
 };
 
 const char* to_string(ClientEventType type);
@@ -50,6 +64,9 @@ struct ClientEvent {
     std::optional<std::uint16_t> warning;  // 3GPP warning code (TS 24.379 4.4)
     std::string reason;                    // human-readable
     std::string by;                        // released: "local" or "remote"
+    std::string talker;                    // floor-taken: who has the floor
+    std::uint16_t cause = 0;               // floor-denied / floor-revoked: reject cause
+    std::uint8_t position = 0;             // floor-queued: position in the queue
 };
 
 struct CallInfo {
@@ -59,6 +76,8 @@ struct CallInfo {
     bool originated;
     std::uint64_t rtp_sent;
     std::uint64_t rtp_received;
+    bool floor_control;
+    std::string floor_state;  // TS 24.380 participant state, e.g. "U: has permission"
 };
 
 class McClient {
@@ -80,10 +99,13 @@ class McClient {
     void unregister();
     bool registered() const { return registered_; }
 
-    Result<CallId> call(const McServiceId& peer, Commencement mode);
+    Result<CallId> call(const McServiceId& peer, CallOptions options = {});
     Result<void> accept(CallId id);
     Result<void> reject(CallId id);
     Result<void> hangup(CallId id);
+    // Floor control (TS 24.380 6.2): press to talk, release to stop.
+    Result<void> press(CallId id);
+    Result<void> release_floor(CallId id);
     // Sends `count` RTP packets (AMR-WB NO_DATA frames) every 20 ms towards the peer.
     Result<void> send_rtp(CallId id, unsigned count);
 
@@ -105,6 +127,8 @@ class McClient {
     void emit(const ClientEvent& event) {
         if (observer_) observer_(event);
     }
+    void on_floor_packet(CallId id, std::span<const std::uint8_t> packet);
+    void apply_floor(Call& call, FloorParticipant::Effects effects);
     Call* find(CallId id);
     std::uint32_t active_calls() const;
 

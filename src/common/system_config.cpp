@@ -72,8 +72,9 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                                                 ": " + std::string(e.description()));
     }
     SystemConfig config;
-    if (auto r = only_known_keys(root, {"system", "sip", "http", "idms", "private_call", "users"},
-                                 "the top level", source);
+    if (auto r = only_known_keys(
+            root, {"system", "sip", "http", "idms", "private_call", "floor_control", "users"},
+            "the top level", source);
         !r) {
         return tl::unexpected(r.error());
     }
@@ -146,6 +147,20 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                                                 config.max_private_calls_per_user, source);
         if (!max) return tl::unexpected(max.error());
         config.max_private_calls_per_user = static_cast<std::uint32_t>(*max);
+    }
+
+    if (const auto* floor = root["floor_control"].as_table()) {
+        auto queueing = optional_value<bool>(*floor, "queueing", config.floor_queueing, source);
+        if (!queueing) return tl::unexpected(queueing.error());
+        config.floor_queueing = *queueing;
+        auto priority =
+            optional_value<std::int64_t>(*floor, "max_priority", config.max_floor_priority, source);
+        if (!priority) return tl::unexpected(priority.error());
+        if (*priority < 1 || *priority > 255) {
+            return tl::unexpected(config_error(source, floor->get("max_priority")->source(),
+                                               "max_priority must be 1..255"));
+        }
+        config.max_floor_priority = static_cast<std::uint8_t>(*priority);
     }
 
     std::set<McServiceId> seen;

@@ -33,6 +33,8 @@ struct SystemConfig {
     std::uint32_t registration_max_expires = 3600;
     std::uint32_t max_private_calls_per_user = 4;  // N10 (TS 23.379 A.3)
     std::uint32_t invite_timeout_seconds = 32;     // callee leg without final answer
+    bool floor_queueing = true;                    // queue floor requests (TS 24.380 mc_queueing)
+    std::uint8_t max_floor_priority = 7;           // highest mc_priority granted
     std::vector<UserConfig> users;
 
     std::string idms_issuer() const { return "mcx-idms:" + system_id; }

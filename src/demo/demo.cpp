@@ -154,7 +154,9 @@ int run_demo(const DemoOptions& options) {
 
     // 1. Automatic commencement with media through the server.
     timeline.say("alice calls bob (automatic commencement)");
-    auto call = loop.call([&] { return alice->call(bob_id, client::Commencement::automatic); });
+    auto call = loop.call([&] {
+        return alice->call(bob_id, client::CallOptions{client::Commencement::automatic, true});
+    });
     const auto connected = events.wait_for("alice", ClientEventType::connected, 5s);
     events.wait_for("bob", ClientEventType::connected, 5s);
     if (!call || !connected) {
@@ -189,7 +191,9 @@ int run_demo(const DemoOptions& options) {
     for (const bool accept : {false, true}) {
         timeline.say(std::string("alice calls bob (manual commencement); bob will ") +
                      (accept ? "accept" : "reject"));
-        auto id = loop.call([&] { return alice->call(bob_id, client::Commencement::manual); });
+        auto id = loop.call([&] {
+            return alice->call(bob_id, client::CallOptions{client::Commencement::manual, true});
+        });
         auto incoming = events.wait_for("bob", ClientEventType::incoming, 5s);
         auto ringing =
             id ? wait_call(events, "alice", ClientEventType::ringing, *id) : std::nullopt;

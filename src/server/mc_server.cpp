@@ -201,18 +201,23 @@ void McServer::on_invite(const net::SipMessage& msg) {
     CallSetup setup{*caller, callee, *callee_binding, *offer,
                     std::string(msg.header("Answer-Mode").value_or(""))};
     const auto id = next_call_id_++;
-    PrivateCall::Context context{sip_,
-                                 config_.host,
-                                 config_.domain,
-                                 std::chrono::seconds(config_.invite_timeout_seconds),
-                                 [this](PrivateCall& call) { on_call_released(call); },
-                                 [this](PrivateCall& call, PrivateCall::State state) {
-                                     if (state == PrivateCall::State::connected) {
-                                         ++counters_.calls_connected;
-                                         spdlog::info("call {}: {} -> {} connected", call.id(),
-                                                      call.caller().uri(), call.callee().uri());
-                                     }
-                                 }};
+    PrivateCall::Context context{
+        .sip = sip_,
+        .host = config_.host,
+        .domain = config_.domain,
+        .invite_timeout = std::chrono::seconds(config_.invite_timeout_seconds),
+        .floor_queueing = config_.floor_queueing,
+        .max_floor_priority = config_.max_floor_priority,
+        .floor_timers = {},
+        .on_released = [this](PrivateCall& call) { on_call_released(call); },
+        .on_state =
+            [this](PrivateCall& call, PrivateCall::State state) {
+                if (state == PrivateCall::State::connected) {
+                    ++counters_.calls_connected;
+                    spdlog::info("call {}: {} -> {} connected", call.id(), call.caller().uri(),
+                                 call.callee().uri());
+                }
+            }};
     auto call = PrivateCall::start(std::move(context), id, msg, std::move(setup));
     if (!call) {
         spdlog::error("call setup failed: {}", call.error().reason);
@@ -244,12 +249,19 @@ std::string McServer::status_json() const {
     const auto now = clock_();
     nlohmann::json calls = nlohmann::json::array();
     for (const auto& [id, call] : calls_) {
-        calls.push_back({{"id", id},
-                         {"caller", call->caller().uri()},
-                         {"callee", call->callee().uri()},
-                         {"state", to_string(call->state())},
-                         {"relayed_packets", call->relay().counters().forwarded[0] +
-                                                 call->relay().counters().forwarded[1]}});
+        calls.push_back(
+            {{"id", id},
+             {"caller", call->caller().uri()},
+             {"callee", call->callee().uri()},
+             {"state", to_string(call->state())},
+             {"floor", call->floor() ? to_string(call->floor()->state()) : "none"},
+             {"floor_holder",
+              call->floor() && call->floor()->holder()
+                  ? (*call->floor()->holder() == 0 ? call->caller().uri() : call->callee().uri())
+                  : ""},
+             {"gated_packets", call->relay().counters().gated},
+             {"relayed_packets",
+              call->relay().counters().forwarded[0] + call->relay().counters().forwarded[1]}});
     }
     nlohmann::json status{{"system", config_.system_id},
                           {"domain", config_.domain},

@@ -47,8 +47,25 @@ void MediaRelay::set_remote(Leg leg, const Remote& remote) {
     remote_[idx(leg)][idx(MediaKind::floor_control)] = remote.floor_control;
 }
 
+void MediaRelay::send_floor(Leg to, std::span<const std::uint8_t> packet) {
+    const auto& destination = remote_[idx(to)][idx(MediaKind::floor_control)];
+    if (!destination.valid()) {
+        ++counters_.dropped;
+        return;
+    }
+    sockets_[idx(to)][idx(MediaKind::floor_control)]->send_to(destination, packet);
+}
+
 void MediaRelay::forward(Leg from, MediaKind kind, const net::Ipv4Endpoint& /*source*/,
                          std::span<const std::uint8_t> packet) {
+    if (kind == MediaKind::floor_control && floor_handler_) {
+        floor_handler_(from, packet);
+        return;
+    }
+    if (kind == MediaKind::audio_rtp && audio_gate_ && !audio_gate_(from)) {
+        ++counters_.gated;
+        return;
+    }
     const Leg to = other(from);
     const auto& destination = remote_[idx(to)][idx(kind)];
     if (!destination.valid()) {

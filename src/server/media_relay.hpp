@@ -5,7 +5,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "common/error.hpp"
@@ -28,9 +30,20 @@ class MediaRelay {
     struct Counters {
         std::array<std::uint64_t, 2> forwarded{};  // by receiving leg
         std::uint64_t dropped = 0;                 // no destination, or unknown source
+        std::uint64_t gated = 0;                   // audio from a leg without the floor
     };
 
+    // Floor control packets go to this handler instead of the other leg (the controlling
+    // function terminates floor control, TS 24.380 6.3).
+    using FloorHandler = std::function<void(Leg from, std::span<const std::uint8_t> packet)>;
+    // Decides per audio RTP packet whether it reaches the other leg (floor gating).
+    using AudioGate = std::function<bool(Leg from)>;
+
     static Result<std::unique_ptr<MediaRelay>> create(const std::string& host);
+    void set_floor_handler(FloorHandler handler) { floor_handler_ = std::move(handler); }
+    void set_audio_gate(AudioGate gate) { audio_gate_ = std::move(gate); }
+    // Sends a floor control packet to a leg from that leg's floor control port.
+    void send_floor(Leg to, std::span<const std::uint8_t> packet);
 
     std::uint16_t local_port(Leg leg, MediaKind kind) const;
     const std::string& host() const { return host_; }
@@ -46,6 +59,8 @@ class MediaRelay {
     std::array<std::array<std::unique_ptr<net::UdpSocket>, kMediaKinds>, 2> sockets_;
     std::array<std::array<net::Ipv4Endpoint, kMediaKinds>, 2> remote_{};
     Counters counters_;
+    FloorHandler floor_handler_;
+    AudioGate audio_gate_;
 };
 
 }  // namespace mcx::server

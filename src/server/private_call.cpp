@@ -4,6 +4,8 @@
 
 #include "net/sdp_codec.hpp"
 #include "proto/content_type.hpp"
+#include "proto/floor_message.hpp"
+#include "proto/mcptt_fmtp.hpp"
 #include "proto/mcptt_info.hpp"
 #include "proto/mcptt_sip.hpp"
 #include "proto/multipart.hpp"
@@ -19,6 +21,21 @@ constexpr const char* kServerContactUser = "mcptt-cf";
 std::string multipart_type() {
     return std::string(proto::kMimeMultipartMixed) +
            ";boundary=" + std::string(proto::kMultipartBoundary);
+}
+
+proto::FloorControlParams floor_params(const proto::SessionDescription& sd) {
+    if (const auto* floor = proto::find_floor_control(sd)) {
+        if (auto params = proto::parse_floor_control_params(floor->formats.front().params)) {
+            return *params;
+        }
+    }
+    return {};
+}
+
+void set_floor_params(proto::SessionDescription& sd, const proto::FloorControlParams& params) {
+    if (auto* floor = proto::find_floor_control(sd)) {
+        floor->formats.front().params = proto::format_floor_control_params(params);
+    }
 }
 
 AnchorPorts ports_for(const MediaRelay& relay, Leg leg) {
@@ -56,8 +73,13 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
     call->relay_ = std::move(*relay);
     call->relay_->set_remote(Leg::caller, media_destinations(call->setup_.caller_offer));
 
-    auto callee_offer = net::encode_sdp(anchor_sdp(call->setup_.caller_offer, call->context_.host,
-                                                   ports_for(*call->relay_, Leg::callee)));
+    // Towards the callee the controlling function offers its own floor control parameters.
+    auto callee_sdp = anchor_sdp(call->setup_.caller_offer, call->context_.host,
+                                 ports_for(*call->relay_, Leg::callee));
+    set_floor_params(callee_sdp,
+                     proto::FloorControlParams{call->context_.floor_queueing,
+                                               call->context_.max_floor_priority, false, false});
+    auto callee_offer = net::encode_sdp(callee_sdp);
     if (!callee_offer) return tl::unexpected(callee_offer.error());
 
     auto caller_leg = net::InviteDialog::accept(
@@ -129,6 +151,7 @@ void PrivateCall::set_state(State state) {
 void PrivateCall::finish() {
     if (state_ == State::released) return;
     no_answer_timer_.cancel();
+    if (floor_) apply(floor_->stop());
     set_state(State::released);
     context_.on_released(*this);
 }
@@ -229,8 +252,11 @@ void PrivateCall::on_callee_answer(const net::SipMessage& msg) {
     auto answer = net::decode_sdp(sdp_part->body);
     if (!answer) return fail_call(answer.error().reason);
     relay_->set_remote(Leg::callee, media_destinations(*answer));
-    auto caller_answer =
-        net::encode_sdp(anchor_sdp(*answer, context_.host, ports_for(*relay_, Leg::caller)));
+    auto caller_sdp = anchor_sdp(*answer, context_.host, ports_for(*relay_, Leg::caller));
+    set_floor_params(caller_sdp, proto::answer_floor_control(floor_params(setup_.caller_offer),
+                                                             context_.floor_queueing,
+                                                             context_.max_floor_priority));
+    auto caller_answer = net::encode_sdp(caller_sdp);
     if (!caller_answer) return fail_call(caller_answer.error().reason);
 
     proto::McpttInfo info;
@@ -244,6 +270,68 @@ void PrivateCall::on_callee_answer(const net::SipMessage& msg) {
         return fail_call(sent.error().reason);
     }
     set_state(State::connected);
+    start_floor_control(*answer);
+}
+
+void PrivateCall::start_floor_control(const proto::SessionDescription& callee_answer) {
+    // Floor control runs when both legs kept the floor control m-line (TS 24.380 12.1);
+    // otherwise this is a private call without floor control (TS 24.379 11.1.2).
+    if (!proto::find_floor_control(setup_.caller_offer) ||
+        !proto::find_floor_control(callee_answer)) {
+        return;
+    }
+    const auto caller_params = floor_params(setup_.caller_offer);
+    const auto callee_params = floor_params(callee_answer);
+    const auto caller_granted = proto::answer_floor_control(caller_params, context_.floor_queueing,
+                                                            context_.max_floor_priority);
+    std::vector<FloorControlServer::Participant> participants{
+        {setup_.caller.uri(), caller_granted.queueing, caller_granted.priority.value_or(0)},
+        {setup_.callee.uri(), callee_params.queueing && context_.floor_queueing,
+         callee_params.priority.value_or(context_.max_floor_priority)}};
+    floor_ = std::make_unique<FloorControlServer>(
+        std::move(participants), static_cast<std::uint32_t>(0x4D430000u | (id_ & 0xffffu)),
+        context_.floor_timers);
+    relay_->set_floor_handler(
+        [this](Leg from, std::span<const std::uint8_t> packet) { on_floor_packet(from, packet); });
+    relay_->set_audio_gate([this](Leg from) {
+        FloorControlServer::Effects effects;
+        const bool allowed = floor_->on_rtp(static_cast<std::size_t>(from), effects);
+        if (!effects.timers.empty() || !effects.send.empty()) apply(std::move(effects));
+        return allowed;
+    });
+    // TS 24.380 6.3.4.2: an implicit floor request in the INVITE is served now.
+    apply(floor_->start(caller_params.implicit_request ? std::optional<std::size_t>(0)
+                                                       : std::nullopt));
+}
+
+void PrivateCall::on_floor_packet(Leg from, std::span<const std::uint8_t> packet) {
+    auto messages = proto::floor::decode_datagram(packet);
+    if (!messages) {
+        ++malformed_floor_packets_;
+        spdlog::debug("call {}: floor packet from the {} dropped: {}", id_,
+                      from == Leg::caller ? "caller" : "callee", messages.error().reason);
+        return;
+    }
+    for (const auto& message : *messages) {
+        apply(floor_->on_message(static_cast<std::size_t>(from), message));
+    }
+}
+
+void PrivateCall::apply(FloorControlServer::Effects effects) {
+    for (const auto& out : effects.send) {
+        const auto bytes = proto::floor::encode(out.message);
+        relay_->send_floor(static_cast<Leg>(out.to), bytes);
+    }
+    for (const auto& command : effects.timers) {
+        auto& timer = floor_timers_[static_cast<std::size_t>(command.timer)];
+        if (!command.start) {
+            timer.cancel();
+            continue;
+        }
+        timer.start(command.duration, [this, t = command.timer, g = command.generation] {
+            apply(floor_->on_timer(t, g));
+        });
+    }
 }
 
 }  // namespace mcx::server

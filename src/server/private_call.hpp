@@ -3,15 +3,18 @@
 // 11.1.1.3): a back-to-back user agent between the caller's dialog and a new INVITE to the
 // callee, with the media anchored in a MediaRelay.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "common/ids.hpp"
 #include "net/invite_dialog.hpp"
 #include "net/timer.hpp"
 #include "proto/sdp.hpp"
+#include "server/floor_control_server.hpp"
 #include "server/media_relay.hpp"
 #include "server/registrar.hpp"
 
@@ -36,6 +39,9 @@ class PrivateCall {
         std::string host;    // media and SIP host of this MC system
         std::string domain;  // warn-agent
         std::chrono::seconds invite_timeout;
+        bool floor_queueing = true;           // the floor control server queues requests
+        std::uint8_t max_floor_priority = 7;  // highest mc_priority granted
+        FloorTimers floor_timers;
         std::function<void(PrivateCall&)> on_released;  // called once, may defer-delete the call
         std::function<void(PrivateCall&, State)> on_state;  // observers (logs, counters)
     };
@@ -50,6 +56,8 @@ class PrivateCall {
     const McServiceId& caller() const { return setup_.caller; }
     const McServiceId& callee() const { return setup_.callee; }
     const MediaRelay& relay() const { return *relay_; }
+    // The floor control server, when floor control was negotiated on both legs.
+    const FloorControlServer* floor() const { return floor_.get(); }
     // Ends the call from the server side (BYE/CANCEL on both legs).
     void release(const std::string& why);
 
@@ -60,6 +68,9 @@ class PrivateCall {
     void on_callee_answer(const net::SipMessage& msg);
     void reject_caller(std::uint16_t status, const std::string& reason, const std::string& headers);
     void set_state(State state);
+    void start_floor_control(const proto::SessionDescription& callee_answer);
+    void apply(FloorControlServer::Effects effects);
+    void on_floor_packet(Leg from, std::span<const std::uint8_t> packet);
     void finish();
 
     Context context_;
@@ -70,6 +81,9 @@ class PrivateCall {
     std::unique_ptr<net::InviteDialog> caller_leg_;
     std::unique_ptr<net::InviteDialog> callee_leg_;
     net::Timer no_answer_timer_;
+    std::unique_ptr<FloorControlServer> floor_;
+    std::array<net::Timer, FloorControlServer::kTimers> floor_timers_;
+    std::uint64_t malformed_floor_packets_ = 0;
 };
 
 const char* to_string(PrivateCall::State state);

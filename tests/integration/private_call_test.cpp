@@ -35,8 +35,9 @@ std::uint64_t rtp_received(ClientProcess& client) {
     return (*status)["calls"][0]["rtp_received"].get<std::uint64_t>();
 }
 
+// Without floor control (TS 24.379 11.1.2) both parties may send at once.
 TEST_F(PrivateCall, AutomaticCommencementRelaysRtpBothWaysAndReleasesBoth) {
-    alice_->send("call bob");
+    alice_->send("call bob --full-duplex");
     auto alice_connected = alice_->wait("connected");
     auto bob_connected = bob_->wait("connected");
     ASSERT_TRUE(alice_connected) << "alice not connected";
@@ -47,6 +48,7 @@ TEST_F(PrivateCall, AutomaticCommencementRelaysRtpBothWaysAndReleasesBoth) {
     auto status = system_->status();
     ASSERT_EQ(status["active_calls"], 1);
     EXPECT_EQ(status["calls"][0]["state"], "connected");
+    EXPECT_EQ(status["calls"][0]["floor"], "none");
 
     alice_->send("send-rtp 1 50");
     bob_->send("send-rtp 1 50");
