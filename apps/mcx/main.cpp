@@ -26,6 +26,9 @@ struct ClientOptions {
     std::string domain;
     std::string script;
     bool json = false;
+    bool no_floor_queueing = false;
+    bool no_implicit_floor = false;
+    int floor_priority = 0;
     std::string log_level = "warn";
 };
 
@@ -58,6 +61,9 @@ mcx::Result<mcx::client::ClientConfig> build_config(const ClientOptions& o) {
     }
     if (!o.idms_url.empty()) config.idms_url = o.idms_url;
     if (!o.domain.empty()) config.domain = o.domain;
+    if (o.no_floor_queueing) config.floor_queueing = false;
+    if (o.no_implicit_floor) config.implicit_floor_request = false;
+    if (o.floor_priority > 0) config.floor_priority = static_cast<std::uint8_t>(o.floor_priority);
     if (config.user.empty()) return mcx::fail(mcx::Errc::invalid_argument, "no user: give --user");
     if (config.domain.empty()) config.domain = std::string(config.user.domain());
     if (config.sip_server.port == 0) {
@@ -156,6 +162,14 @@ int main(int argc, char** argv) {
                            "read commands from this file ('-' = stdin) and print JSON events");
     client_cmd->add_flag("--json", client_opts.json, "print one JSON event per line");
     client_cmd->add_option("--log-level", client_opts.log_level, "trace, debug, info, warn, error");
+    client_cmd->add_flag("--no-floor-queueing", client_opts.no_floor_queueing,
+                         "do not offer mc_queueing: a busy floor answers Floor Deny");
+    client_cmd->add_flag("--no-implicit-floor", client_opts.no_implicit_floor,
+                         "do not ask for the floor in the INVITE (mc_implicit_request)");
+    client_cmd
+        ->add_option("--floor-priority", client_opts.floor_priority,
+                     "mc_priority to ask for (1-255)")
+        ->check(CLI::Range(1, 255));
     client_cmd->footer(mcx::client::CommandShell::help_text());
 
     ClientOptions token_opts;

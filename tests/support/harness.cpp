@@ -107,15 +107,20 @@ std::string McSystem::token(const std::string& user, const std::string& password
 }
 
 std::unique_ptr<ClientProcess> ClientProcess::start(const McSystem& system, const std::string& name,
-                                                    const std::string& password) {
+                                                    const std::string& password,
+                                                    const std::vector<std::string>& extra_args) {
     auto client = std::unique_ptr<ClientProcess>(new ClientProcess());
     client->name_ = name;
     const auto log = fs::path(system.log_path()).parent_path() / ("client-" + name + ".log");
-    auto child =
-        ChildProcess::spawn({mcx_binary(), "client", "--script", "-", "--user", system.uri(name),
-                             "--password", password, "--sip-server", system.sip().to_string(),
-                             "--idms-url", system.http_url(), "--log-level", "debug"},
-                            log.string());
+    std::vector<std::string> argv{mcx_binary(),   "client",
+                                  "--script",     "-",
+                                  "--user",       system.uri(name),
+                                  "--password",   password,
+                                  "--sip-server", system.sip().to_string(),
+                                  "--idms-url",   system.http_url(),
+                                  "--log-level",  "debug"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    auto child = ChildProcess::spawn(argv, log.string());
     if (!child) throw std::runtime_error(child.error().reason);
     client->process_ = std::move(*child);
     return client;

@@ -67,7 +67,8 @@ class McSystem {
 class ClientProcess {
   public:
     static std::unique_ptr<ClientProcess> start(const McSystem& system, const std::string& name,
-                                                const std::string& password);
+                                                const std::string& password,
+                                                const std::vector<std::string>& extra_args = {});
     ~ClientProcess();
 
     void send(const std::string& command);
