@@ -2,6 +2,7 @@
 // MCPTT floor control messages (TS 24.380 clause 8.2): RTCP APP packets (PT 204) with name
 // "MCPT", a 5-bit subtype whose top bit asks for a Floor Ack, and TLV fields padded to 32 bits.
 // Pure codec: no sockets. Field coding per TS 24.380 8.2.3; see docs/floor-control.md.
+// Field IDs below 192 carry a 1-octet length (all of ours); IDs from 192 on carry 2 octets.
 
 #include <cstdint>
 #include <optional>
@@ -29,7 +30,11 @@ enum class MessageType : std::uint8_t {
 
 const char* to_string(MessageType type);
 
-// Field 10, Source (TS 24.380 8.2.3.11).
+// Table 8.2.2-1 gives an acknowledgement-required variant ('x' in the subtype) only for Floor
+// Granted, Taken, Deny, Release, Idle and Queue Position Info.
+bool ack_allowed(MessageType type);
+
+// Field 10, Source (TS 24.380 8.2.3.12).
 enum class Source : std::uint16_t {
     floor_participant = 0,
     participating_function = 1,
@@ -117,16 +122,26 @@ struct FloorMessage {
     bool operator==(const FloorMessage&) const = default;
 };
 
-// One RTCP APP packet, byte-exact: fields in ascending ID order, each padded to 32 bits.
+// One RTCP APP packet, byte-exact, each field padded to 32 bits. Fields follow the order of the
+// message's table in TS 24.380 8.2.4 to 8.2.13 (Floor Granted: Duration before Floor Priority);
+// fields that table does not list follow in ascending ID order. A value longer than its 1-octet
+// length allows is cut to fit (see check_encodable).
 std::vector<std::uint8_t> encode(const FloorMessage& message);
 
+// Fails, with a reason, when encode() would have to cut a value (a URI over 255 octets, a reject
+// phrase over 253, a Track Info over 255 in all), or when ack_required is set on a type without
+// an acknowledgement variant (Table 8.2.2-1).
+Result<void> check_encodable(const FloorMessage& message);
+
 // Decodes one APP packet that fills `packet` exactly. Rejects, with a reason, anything that is
-// not V=2 / PT=204 / name "MCPT", a length field that disagrees with the packet, a field that
-// runs past the end, an unknown message type, and a field of the wrong length. Skips unknown
-// field IDs. Never reads outside `packet`.
+// not V=2 / P=0 / PT=204 / name "MCPT", a length field that disagrees with the packet, a field
+// that runs past the end, an unknown message type, and a field of the wrong length or with a
+// value the model cannot hold. Accepts fields in any order; a repeated field keeps its first
+// value. Skips unknown field IDs, tolerates non-zero padding and one all-zero trailing word.
+// Never reads outside `packet`.
 Result<FloorMessage> decode(std::span<const std::uint8_t> packet);
 
-// A UDP datagram may carry several APP packets back to back (TS 24.380 8.1.2); each is
+// A UDP datagram may carry several APP packets back to back (TS 24.380 8.1.1); each is
 // decoded, and the first failure fails the whole datagram.
 Result<std::vector<FloorMessage>> decode_datagram(std::span<const std::uint8_t> datagram);
 

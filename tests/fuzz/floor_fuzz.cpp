@@ -1,4 +1,6 @@
-// Fuzzes the floor control (RTCP APP "MCPT") decoder.
+// Fuzzes the floor control (RTCP APP "MCPT") decoder. Invariants: every message a datagram
+// decodes to re-encodes to a packet that decodes to the same message, and a lone packet that
+// decodes is also a one-message datagram.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -6,7 +8,22 @@
 #include "proto/floor_message.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size > 1500) return 0;
-    (void)mcx::proto::floor::decode_datagram(std::span<const std::uint8_t>(data, size));
+    if (size > 1500) return 0;  // one UDP datagram on an Ethernet path
+    const std::span<const std::uint8_t> input(data, size);
+    namespace floor = mcx::proto::floor;
+
+    if (auto messages = floor::decode_datagram(input)) {
+        for (const auto& message : *messages) {
+            const auto bytes = floor::encode(message);
+            auto again = floor::decode(bytes);
+            if (!again || !(*again == message)) __builtin_trap();
+        }
+    }
+    if (auto single = floor::decode(input)) {
+        auto as_datagram = floor::decode_datagram(input);
+        if (!as_datagram || as_datagram->size() != 1 || !((*as_datagram)[0] == *single)) {
+            __builtin_trap();
+        }
+    }
     return 0;
 }
