@@ -29,6 +29,8 @@ struct ClientOptions {
     bool no_floor_queueing = false;
     bool no_implicit_floor = false;
     int floor_priority = 0;
+    std::string speak;
+    std::string record;
     std::string log_level = "warn";
 };
 
@@ -64,6 +66,8 @@ mcx::Result<mcx::client::ClientConfig> build_config(const ClientOptions& o) {
     if (o.no_floor_queueing) config.floor_queueing = false;
     if (o.no_implicit_floor) config.implicit_floor_request = false;
     if (o.floor_priority > 0) config.floor_priority = static_cast<std::uint8_t>(o.floor_priority);
+    if (!o.speak.empty()) config.speak_file = o.speak;
+    if (!o.record.empty()) config.record_file = o.record;
     if (config.user.empty()) return mcx::fail(mcx::Errc::invalid_argument, "no user: give --user");
     if (config.domain.empty()) config.domain = std::string(config.user.domain());
     if (config.sip_server.port == 0) {
@@ -162,6 +166,13 @@ int main(int argc, char** argv) {
                            "read commands from this file ('-' = stdin) and print JSON events");
     client_cmd->add_flag("--json", client_opts.json, "print one JSON event per line");
     client_cmd->add_option("--log-level", client_opts.log_level, "trace, debug, info, warn, error");
+    client_cmd
+        ->add_option("--speak", client_opts.speak,
+                     "speech file (WAV or any libsndfile format) sent as AMR-WB whenever this "
+                     "client holds the floor; the floor is released when it ends")
+        ->check(CLI::ExistingFile);
+    client_cmd->add_option("--record", client_opts.record,
+                           "write the speech received (decoded AMR-WB) to this 16 kHz WAV file");
     client_cmd->add_flag("--no-floor-queueing", client_opts.no_floor_queueing,
                          "do not offer mc_queueing: a busy floor answers Floor Deny");
     client_cmd->add_flag("--no-implicit-floor", client_opts.no_implicit_floor,

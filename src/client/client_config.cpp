@@ -80,6 +80,8 @@ Result<void> load_client_config(const std::string& path, ClientConfig& into) {
         into.max_calls = static_cast<std::uint32_t>(*v);
     if (auto v = c["implicit_floor_request"].value<bool>()) into.implicit_floor_request = *v;
     if (auto v = c["floor_queueing"].value<bool>()) into.floor_queueing = *v;
+    if (auto v = c["speak_file"].value<std::string>()) into.speak_file = *v;
+    if (auto v = c["record_file"].value<std::string>()) into.record_file = *v;
     if (auto v = c["floor_priority"].value<std::int64_t>()) {
         if (*v < 1 || *v > 255) {
             return fail(Errc::invalid_argument, path + ": floor_priority must be 1..255");

@@ -26,6 +26,8 @@ struct ClientConfig {
     bool implicit_floor_request = true;  // mc_implicit_request in our offers (TS 24.380 6.2.1)
     bool floor_queueing = true;          // mc_queueing: we accept to wait in the queue
     std::uint8_t floor_priority = 1;     // mc_priority we ask for
+    std::string speak_file;              // speech sent (AMR-WB) whenever we hold the floor
+    std::string record_file;             // speech received, decoded, written as 16 kHz WAV
 
     std::string private_call_psi() const { return psi.empty() ? "sip:mcptt-orig@" + domain : psi; }
 };

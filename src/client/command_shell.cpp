@@ -56,6 +56,7 @@ std::string CommandShell::help_text() {
            "  hangup [id|all]          end a call (the only one when no id is given)\n"
            "  send-rtp [id] [count]    send count RTP packets (default 50, one per 20 ms);\n"
            "                           with floor control only while holding the floor\n"
+           "  speak [id]               send the --speak file now (needs the floor)\n"
            "  status                   registration and calls with RTP counters\n"
            "  wait <event> [seconds]   hold the next commands until the event (scripts)\n"
            "  sleep <ms>               pause the next commands\n"
@@ -143,6 +144,11 @@ void CommandShell::execute(const std::string& line) {
         auto id = client_.call(peer, options);
         if (!id) return print_result(cmd, id.error().reason);
         print_result(cmd, "", static_cast<long>(*id));
+    } else if (cmd == "speak") {
+        auto id = pick_call(arg1, false);
+        if (!id) return print_result(cmd, "which call? give its id");
+        auto r = client_.speak(*id);
+        print_result(cmd, r ? "" : r.error().reason, static_cast<long>(*id));
     } else if (cmd == "ptt" || cmd == "release") {
         auto id = pick_call(arg1, false);
         if (!id) return print_result(cmd, "which call? give its id");

@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <deque>
 #include <nlohmann/json.hpp>
 
+#include "media/amr_wb.hpp"
+#include "media/wav.hpp"
 #include "net/http.hpp"
 #include "net/sdp_codec.hpp"
 #include "proto/content_type.hpp"
@@ -21,8 +24,6 @@ namespace mcx::client {
 namespace {
 
 constexpr std::uint8_t kAmrWbPayloadType = 96;
-// AMR-WB octet-aligned payload with one NO_DATA frame (RFC 4867 4.4): CMR=15, ToC FT=15 Q=1.
-constexpr std::uint8_t kAmrWbNoData[] = {0xF0, 0x7C};
 constexpr std::uint32_t kSamplesPer20ms = 320;  // 16 kHz clock
 
 std::string multipart_type() {
@@ -100,6 +101,8 @@ const char* to_string(ClientEventType type) {
             return "floor-queued";
         case ClientEventType::floor_request_timeout:
             return "floor-request-timeout";
+        case ClientEventType::speech_finished:
+            return "speech-finished";
     }
     return "unknown";
 }
@@ -117,9 +120,15 @@ struct McClient::Call {
     net::Ipv4Endpoint remote_floor;
     std::uint64_t rtp_sent = 0;
     std::uint64_t rtp_received = 0;
-    unsigned rtp_to_send = 0;
+    std::deque<std::vector<std::uint8_t>> outgoing;  // payloads waiting for their 20 ms slot
+    bool release_after_burst = false;  // speech: release the floor when it has been sent
+    bool burst_start = true;           // RTP marker bit on the first packet of a talk burst
+    std::uint64_t next_send_ms = 0;
     std::uint32_t rtp_timestamp = 0;
     net::Timer rtp_pacer;
+    std::unique_ptr<media::AmrWbDecoder> decoder;  // when recording
+    std::optional<std::uint16_t> last_sequence;
+    std::uint64_t frames_lost = 0;
     bool floor_control = false;  // negotiated (or, for our offer, asked for)
     bool implicit_request = false;
     std::unique_ptr<FloorParticipant> floor_fsm;
@@ -141,6 +150,13 @@ McClient::~McClient() {
 }
 
 Result<void> McClient::open() {
+    if (!config_.speak_file.empty()) {
+        auto pcm = media::read_speech_file(config_.speak_file);
+        if (!pcm) return tl::unexpected(pcm.error());
+        auto frames = media::encode_speech(*pcm);
+        if (!frames) return tl::unexpected(frames.error());
+        for (const auto& frame : *frames) speech_.push_back(media::to_rtp_payload(frame));
+    }
     auto stack = net::SipStack::create(loop_, {config_.host, 0, "mcx-client"});
     if (!stack) return tl::unexpected(stack.error());
     sip_ = std::move(*stack);
@@ -251,12 +267,18 @@ bool McClient::transition(Call& call, CallEvent event) {
 }
 
 Result<void> McClient::open_media(Call& call) {
-    auto* raw = &call;
+    const auto call_id = call.id;
     auto rtp = net::RtpSession::open(
-        config_.host,
-        [raw](const net::Ipv4Endpoint&, const net::RtpPacket&) { ++raw->rtp_received; });
+        config_.host, [this, call_id](const net::Ipv4Endpoint&, const net::RtpPacket& packet) {
+            on_rtp(call_id, packet);
+        });
     if (!rtp) return tl::unexpected(rtp.error());
     call.rtp = std::move(*rtp);
+    if (!config_.record_file.empty()) {
+        auto decoder = media::AmrWbDecoder::create();
+        if (!decoder) return tl::unexpected(decoder.error());
+        call.decoder = std::make_unique<media::AmrWbDecoder>(std::move(*decoder));
+    }
     const auto id = call.id;
     auto floor = net::UdpSocket::bind(
         config_.host, 0,
@@ -517,8 +539,10 @@ void McClient::release(CallId id, ClientEvent event) {
         for (auto& timer : call->floor_timers) timer.cancel();
         (void)call->floor_fsm->stop();
     }
-    spdlog::info("call {} with {} released ({}): sent {} RTP, received {}", id, call->peer.uri(),
-                 event.reason, call->rtp_sent, call->rtp_received);
+    spdlog::info("call {} with {} released ({}): sent {} RTP, received {}, lost {}", id,
+                 call->peer.uri(), event.reason, call->rtp_sent, call->rtp_received,
+                 call->frames_lost);
+    write_recording();
     // May run inside the dialog's own callback: delete in a later loop turn.
     loop_.defer_delete(std::move(call));
     emit(event);
@@ -555,6 +579,9 @@ void McClient::on_dialog_event(CallId id, net::DialogEvent dialog_event,
             }
             transition(*call, CallEvent::answered);
             emit(make_event(ClientEventType::connected, id, call->peer.uri()));
+            if (!speech_.empty() && (!call->floor_fsm || call->floor_fsm->may_send_media())) {
+                (void)speak(id);  // granted before the 200 OK arrived, or full duplex
+            }
             return;
         }
         case net::DialogEvent::failed: {
@@ -592,39 +619,109 @@ void McClient::on_dialog_event(CallId id, net::DialogEvent dialog_event,
     }
 }
 
-Result<void> McClient::send_rtp(CallId id, unsigned count) {
-    auto* call = find(id);
-    if (!call || call->state != CallState::connected) {
-        return fail(Errc::invalid_argument, "no connected call " + std::to_string(id));
+Result<void> McClient::check_may_talk(Call& call) const {
+    if (call.state != CallState::connected) {
+        return fail(Errc::invalid_argument,
+                    "call " + std::to_string(call.id) + " is not connected");
     }
-    if (!call->remote_rtp.valid()) return fail(Errc::invalid_argument, "peer has no RTP address");
-    if (call->floor_fsm && !call->floor_fsm->may_send_media()) {
+    if (!call.remote_rtp.valid()) return fail(Errc::invalid_argument, "peer has no RTP address");
+    if (call.floor_fsm && !call.floor_fsm->may_send_media()) {
         return fail(Errc::forbidden,
                     "no permission to talk: press (ptt) and wait for floor-granted");
     }
-    call->rtp_to_send += count;
-    if (call->rtp_pacer.running()) return {};
-    // Paced at the AMR-WB frame rate (20 ms).
-    struct Pacer {
-        static void step(Call* c) {
-            if (c->rtp_to_send == 0) return;
-            if (c->floor_fsm && !c->floor_fsm->may_send_media()) {
-                c->rtp_to_send = 0;  // the floor was lost: stop talking
-                return;
-            }
-            const bool first = c->rtp_sent == 0;
-            if (c->rtp->send(c->remote_rtp, kAmrWbPayloadType, first, c->rtp_timestamp,
-                             kAmrWbNoData)) {
-                ++c->rtp_sent;
-            }
-            c->rtp_timestamp += kSamplesPer20ms;
-            if (--c->rtp_to_send > 0) {
-                c->rtp_pacer.start(std::chrono::milliseconds(20), [c] { step(c); });
+    return {};
+}
+
+Result<void> McClient::send_rtp(CallId id, unsigned count) {
+    auto* call = find(id);
+    if (!call) return fail(Errc::invalid_argument, "no call " + std::to_string(id));
+    if (auto ok = check_may_talk(*call); !ok) return ok;
+    for (unsigned i = 0; i < count; ++i) call->outgoing.push_back(media::no_data_rtp_payload());
+    start_pacing(*call);
+    return {};
+}
+
+Result<void> McClient::speak(CallId id) {
+    auto* call = find(id);
+    if (!call) return fail(Errc::invalid_argument, "no call " + std::to_string(id));
+    if (speech_.empty()) return fail(Errc::invalid_argument, "no speech file (--speak)");
+    if (auto ok = check_may_talk(*call); !ok) return ok;
+    call->outgoing.insert(call->outgoing.end(), speech_.begin(), speech_.end());
+    call->release_after_burst = call->floor_fsm != nullptr;
+    start_pacing(*call);
+    return {};
+}
+
+void McClient::start_pacing(Call& call) {
+    if (call.rtp_pacer.running()) return;
+    call.next_send_ms = net::monotonic_ms();
+    pace(call.id);
+}
+
+// One payload per 20 ms on a fixed schedule (no drift), while we may talk.
+void McClient::pace(CallId id) {
+    auto* call = find(id);
+    if (!call) return;
+    if (call->floor_fsm && !call->floor_fsm->may_send_media()) {
+        call->outgoing.clear();  // the floor was lost: stop talking
+        call->burst_start = true;
+        return;
+    }
+    if (call->outgoing.empty()) {
+        call->burst_start = true;
+        if (call->release_after_burst) {
+            call->release_after_burst = false;
+            auto event = make_event(ClientEventType::speech_finished, id, call->peer.uri());
+            emit(event);
+            if (call->floor_fsm) apply_floor(*call, call->floor_fsm->release());
+        }
+        return;
+    }
+    if (call->rtp->send(call->remote_rtp, kAmrWbPayloadType, call->burst_start, call->rtp_timestamp,
+                        call->outgoing.front())) {
+        ++call->rtp_sent;
+    }
+    call->burst_start = false;
+    call->outgoing.pop_front();
+    call->rtp_timestamp += kSamplesPer20ms;
+    call->next_send_ms += 20;
+    const auto now = net::monotonic_ms();
+    const auto delay = call->next_send_ms > now ? call->next_send_ms - now : 0;
+    call->rtp_pacer.start(std::chrono::milliseconds(delay), [this, id] { pace(id); });
+}
+
+void McClient::on_rtp(CallId id, const net::RtpPacket& packet) {
+    auto* call = find(id);
+    if (!call) return;
+    ++call->rtp_received;
+    if (!call->decoder) return;
+    // Frames missing between two packets are concealed so the recording keeps its timeline.
+    if (call->last_sequence && !packet.marker) {
+        const auto gap = static_cast<std::uint16_t>(packet.sequence - *call->last_sequence - 1);
+        if (gap > 0 && gap < 50) {
+            call->frames_lost += gap;
+            for (unsigned i = 0; i < gap; ++i) {
+                const auto pcm = call->decoder->decode_lost();
+                recorded_.insert(recorded_.end(), pcm.begin(), pcm.end());
             }
         }
-    };
-    Pacer::step(call);
-    return {};
+    }
+    call->last_sequence = packet.sequence;
+    auto frame = media::from_rtp_payload(packet.payload);
+    if (!frame) {
+        ++call->frames_lost;
+        return;
+    }
+    if (frame->frame_type == media::amr_wb_ft_no_data) return;
+    auto pcm = call->decoder->decode(*frame);
+    if (pcm) recorded_.insert(recorded_.end(), pcm->begin(), pcm->end());
+}
+
+void McClient::write_recording() {
+    if (config_.record_file.empty()) return;
+    if (auto written = media::write_wav(config_.record_file, recorded_); !written) {
+        spdlog::error("cannot write the recording: {}", written.error().reason);
+    }
 }
 
 Result<void> McClient::press(CallId id) {
@@ -693,6 +790,10 @@ void McClient::apply_floor(Call& call, FloorParticipant::Effects effects) {
         event.reason = notice.phrase;
         event.position = notice.position;
         emit(event);
+        // With --speak the client talks as soon as it holds the floor.
+        if (notice.what == FloorNotice::granted && !speech_.empty() && call.remote_rtp.valid()) {
+            (void)speak(id);
+        }
     }
 }
 

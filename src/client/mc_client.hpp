@@ -52,6 +52,7 @@ enum class ClientEventType {
     floor_revoked,
     floor_queued,
     floor_request_timeout,
+    speech_finished,  // --speak: the whole file was sent (the floor is released next)
 };
 
 const char* to_string(ClientEventType type);
@@ -106,6 +107,8 @@ class McClient {
     // Floor control (TS 24.380 6.2): press to talk, release to stop.
     Result<void> press(CallId id);
     Result<void> release_floor(CallId id);
+    // Sends the speech file (--speak) as AMR-WB RTP, then releases the floor.
+    Result<void> speak(CallId id);
     // Sends `count` RTP packets (AMR-WB NO_DATA frames) every 20 ms towards the peer.
     Result<void> send_rtp(CallId id, unsigned count);
 
@@ -128,6 +131,11 @@ class McClient {
         if (observer_) observer_(event);
     }
     void on_floor_packet(CallId id, std::span<const std::uint8_t> packet);
+    Result<void> check_may_talk(Call& call) const;
+    void start_pacing(Call& call);
+    void pace(CallId id);
+    void on_rtp(CallId id, const net::RtpPacket& packet);
+    void write_recording();
     void apply_floor(Call& call, FloorParticipant::Effects effects);
     Call* find(CallId id);
     std::uint32_t active_calls() const;
@@ -141,6 +149,8 @@ class McClient {
     bool registered_ = false;
     std::map<CallId, std::unique_ptr<Call>> calls_;
     CallId next_call_id_ = 1;
+    std::vector<std::vector<std::uint8_t>> speech_;  // --speak: AMR-WB payloads of the file
+    std::vector<std::int16_t> recorded_;             // --record: all speech received
 };
 
 }  // namespace mcx::client
