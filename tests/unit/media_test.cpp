@@ -410,7 +410,8 @@ TEST_F(WavFile, StereoAt44kIsMixedAndResampled) {
     const auto expected = synthetic_voice(16000, 1.0);
     const auto result = best_correlation(expected, *read, 50);
     EXPECT_GT(result.coefficient, 0.99);
-    EXPECT_EQ(result.lag, 0);
+    // The sinc resampler may shift by one output sample depending on the build's float code.
+    EXPECT_LE(std::abs(result.lag), 1);
 }
 
 TEST_F(WavFile, Resamples22050To16000) {
