@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test unit demo fuzz format clean
+.PHONY: all deps build test unit demo bench fuzz format clean
 
 all: build
 
@@ -24,6 +24,11 @@ unit: build
 
 demo: build
 	$(BUILD)/apps/mcx/mcx demo
+
+# Benchmarks: figures on stdout, in bench-out/report.json, and (by hand) in docs/BENCHMARKS.md.
+bench: build
+	mkdir -p bench-out
+	$(BUILD)/bench/mcx_bench_floor --bursts 1000 --out bench-out
 
 fuzz:
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} scripts/fuzz-smoke

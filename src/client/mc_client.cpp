@@ -690,10 +690,24 @@ void McClient::pace(CallId id) {
     call->rtp_pacer.start(std::chrono::milliseconds(delay), [this, id] { pace(id); });
 }
 
+Result<std::uint32_t> McClient::send_payload(CallId id, std::span<const std::uint8_t> payload,
+                                              bool marker) {
+    auto* call = find(id);
+    if (!call) return fail(Errc::invalid_argument, "no call " + std::to_string(id));
+    if (auto ok = check_may_talk(*call); !ok) return tl::unexpected(ok.error());
+    const auto timestamp = call->rtp_timestamp;
+    auto sent = call->rtp->send(call->remote_rtp, kAmrWbPayloadType, marker, timestamp, payload);
+    call->rtp_timestamp += kSamplesPer20ms;
+    if (!sent) return tl::unexpected(sent.error());
+    ++call->rtp_sent;
+    return timestamp;
+}
+
 void McClient::on_rtp(CallId id, const net::RtpPacket& packet) {
     auto* call = find(id);
     if (!call) return;
     ++call->rtp_received;
+    if (media_observer_) media_observer_(id, packet);
     if (!call->decoder) return;
     // Frames missing between two packets are concealed so the recording keeps its timeline.
     if (call->last_sequence && !packet.marker) {

@@ -112,6 +112,13 @@ class McClient {
     // Sends `count` RTP packets (AMR-WB NO_DATA frames) every 20 ms towards the peer.
     Result<void> send_rtp(CallId id, unsigned count);
 
+    // Measurement hooks (bench): send one RTP payload now, and see every RTP packet received.
+    // Returns the RTP timestamp the payload went out with.
+    Result<std::uint32_t> send_payload(CallId id, std::span<const std::uint8_t> payload,
+                                       bool marker);
+    using MediaObserver = std::function<void(CallId, const net::RtpPacket&)>;
+    void set_media_observer(MediaObserver observer) { media_observer_ = std::move(observer); }
+
     std::vector<CallInfo> calls() const;
     const ClientConfig& config() const { return config_; }
     net::SipStack* sip() { return sip_.get(); }
@@ -151,6 +158,7 @@ class McClient {
     CallId next_call_id_ = 1;
     std::vector<std::vector<std::uint8_t>> speech_;  // --speak: AMR-WB payloads of the file
     std::vector<std::int16_t> recorded_;             // --record: all speech received
+    MediaObserver media_observer_;
 };
 
 }  // namespace mcx::client
