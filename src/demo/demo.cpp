@@ -152,31 +152,44 @@ int run_demo(const DemoOptions& options) {
     int failures = 0;
     nlohmann::json summary{{"calls", nlohmann::json::array()}};
 
-    // 1. Automatic commencement with media through the server.
-    timeline.say("alice calls bob (automatic commencement)");
+    // 1. Automatic commencement with floor control and media through the server.
+    timeline.say("alice calls bob (automatic commencement, implicit floor request)");
     auto call = loop.call([&] {
         return alice->call(bob_id, client::CallOptions{client::Commencement::automatic, true});
     });
     const auto connected = events.wait_for("alice", ClientEventType::connected, 5s);
-    events.wait_for("bob", ClientEventType::connected, 5s);
-    if (!call || !connected) {
-        timeline.say("FAILED: the call did not connect");
+    const auto bob_connected = events.wait_for("bob", ClientEventType::connected, 5s);
+    const auto granted = events.wait_for("alice", ClientEventType::floor_granted, 5s);
+    const auto taken = events.wait_for("bob", ClientEventType::floor_taken, 5s);
+    if (!call || !connected || !bob_connected || !granted || !taken) {
+        timeline.say("FAILED: the call did not connect with floor control");
         ++failures;
     } else {
-        timeline.say("connected: both clients report the call");
-        loop.call([&] {
-            (void)alice->send_rtp(*call, 50);
-            for (const auto& c : bob->calls()) (void)bob->send_rtp(c.id, 50);
-            return true;
-        });
-        std::this_thread::sleep_for(1300ms);
-        auto a = loop.call([&] { return alice->calls(); });
-        auto b = loop.call([&] { return bob->calls(); });
-        const auto a_rx = a.empty() ? 0 : a[0].rtp_received;
-        const auto b_rx = b.empty() ? 0 : b[0].rtp_received;
-        timeline.say("RTP through the MC server: alice received " + std::to_string(a_rx) +
-                     "/50, bob received " + std::to_string(b_rx) + "/50");
-        if (a_rx < 45 || b_rx < 45) ++failures;
+        const auto bob_call = bob_connected->event.call;
+        timeline.say("connected; alice has the floor (Floor Granted), bob sees Floor Taken by " +
+                     taken->event.talker);
+        auto rtp_counts = [&] {
+            auto a = loop.call([&] { return alice->calls(); });
+            auto b = loop.call([&] { return bob->calls(); });
+            return std::pair{a.empty() ? 0 : a[0].rtp_received, b.empty() ? 0 : b[0].rtp_received};
+        };
+        loop.call([&] { return alice->send_rtp(*call, 50).has_value(); });
+        std::this_thread::sleep_for(1200ms);
+        const auto after_alice = rtp_counts();
+        timeline.say("alice talks: bob received " + std::to_string(after_alice.second) +
+                     "/50 RTP packets through the MC server");
+        loop.call([&] { return alice->release_floor(*call).has_value(); });
+        const auto idle = events.wait_for("bob", ClientEventType::floor_idle, 5s);
+        loop.call([&] { return bob->press(bob_call).has_value(); });
+        const auto bob_granted = events.wait_for("bob", ClientEventType::floor_granted, 5s);
+        timeline.say(idle && bob_granted ? "alice released (Floor Idle); bob pressed and was granted"
+                                         : "FAILED: the floor did not pass to bob");
+        if (!idle || !bob_granted) ++failures;
+        loop.call([&] { return bob->send_rtp(bob_call, 50).has_value(); });
+        std::this_thread::sleep_for(1200ms);
+        const auto after_bob = rtp_counts();
+        timeline.say("bob talks: alice received " + std::to_string(after_bob.first) + "/50");
+        if (after_alice.second < 45 || after_bob.first < 45) ++failures;
         loop.call([&] { return alice->hangup(*call).has_value(); });
         auto released = events.wait_for("bob", ClientEventType::released, 5s);
         timeline.say(released ? "alice hung up; bob released (" + released->event.reason + ")"
@@ -184,7 +197,9 @@ int run_demo(const DemoOptions& options) {
         if (!released) ++failures;
         summary["calls"].push_back({{"mode", "automatic"},
                                     {"result", "connected"},
-                                    {"rtp_received", {{"alice", a_rx}, {"bob", b_rx}}}});
+                                    {"floor", "alice then bob"},
+                                    {"rtp_received", {{"alice", after_bob.first},
+                                                      {"bob", after_alice.second}}}});
     }
 
     // 2. Manual commencement: bob rejects, then accepts.
