@@ -1,18 +1,19 @@
-// mcxd: one MC system (SIP core, MCPTT server, IdMS) configured by one TOML file.
+// mcxd: one MC system (SIP core, MCPTT server, IdMS, CMS) configured by one TOML file.
+#include <CLI/CLI.hpp>
+#include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <CLI/CLI.hpp>
 
-#include <pthread.h>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cms/cms.hpp"
+#include "cms/profile_import.hpp"
+#include "cms/profiles.hpp"
 #include "common/system_config.hpp"
 #include "idms/keys.hpp"
-#include "idms/password.hpp"
 #include "idms/token.hpp"
 #include "idms/token_endpoint.hpp"
 #include "net/event_loop.hpp"
@@ -20,6 +21,7 @@
 #include "net/pcap_writer.hpp"
 #include "net/sip_stack.hpp"
 #include "server/mc_server.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace {
 
@@ -28,21 +30,46 @@ std::int64_t now_ms() {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
+std::int64_t now_s() { return now_ms() / 1000; }
 
-class ConfigCredentials : public mcx::idms::CredentialStore {
-  public:
-    explicit ConfigCredentials(const mcx::SystemConfig& config) {
-        for (const auto& user : config.users) {
-            if (!user.password.empty()) hashes_[user.id] = mcx::idms::hash_password(user.password);
-        }
-    }
+class StoreCredentials : public mcx::idms::CredentialStore {
+public:
+    explicit StoreCredentials(mcx::store::Store& store) : store_(store) {}
     std::string password_hash(const mcx::McServiceId& user) const override {
-        auto it = hashes_.find(user);
-        return it == hashes_.end() ? std::string{} : it->second;
+        auto hash = store_.password_hash(user);
+        return hash && *hash ? **hash : std::string{};
     }
 
-  private:
-    std::unordered_map<mcx::McServiceId, std::string> hashes_;
+private:
+    mcx::store::Store& store_;
+};
+
+// Parsed profiles for the call policy, reloaded when the store changed.
+class ProfileCache {
+public:
+    explicit ProfileCache(mcx::store::Store& store) : store_(store) {}
+    std::optional<mcx::proto::UserProfile> operator()(const mcx::McServiceId& user) {
+        if (const auto generation = store_.generation(); generation != generation_) {
+            cache_.clear();
+            generation_ = generation;
+        }
+        if (auto it = cache_.find(user); it != cache_.end()) return it->second;
+        std::optional<mcx::proto::UserProfile> profile;
+        if (auto stored = store_.profile(user, 0); stored && *stored) {
+            if (auto parsed = mcx::proto::parse_user_profile((*stored)->xml)) {
+                profile = std::move(*parsed);
+            } else {
+                spdlog::error("stored profile of {} is unreadable: {}", user.uri(), parsed.error().reason);
+            }
+        }
+        cache_.emplace(user, profile);
+        return profile;
+    }
+
+private:
+    mcx::store::Store& store_;
+    std::uint64_t generation_ = ~0ull;
+    std::unordered_map<mcx::McServiceId, std::optional<mcx::proto::UserProfile>> cache_;
 };
 
 // SIGINT/SIGTERM go to the event loop's thread only (libre's re_main handles them there).
@@ -54,17 +81,29 @@ void block_stop_signals(bool block) {
     pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
 }
 
+mcx::net::HttpResponse from_cms(const mcx::cms::CmsReply& reply) {
+    return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body, reply.headers};
+}
+
+mcx::cms::CmsRequest to_cms(const mcx::net::HttpRequest& req) {
+    return mcx::cms::CmsRequest{req.path, req.params, req.header("authorization"),
+                                req.header("if-none-match")};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"mcxd: one MC system (SIP core, MCPTT server, IdMS) on one machine"};
+    CLI::App app{"mcxd: one MC system (SIP core, MCPTT server, IdMS, CMS) on one machine"};
     std::string config_path;
     std::string pcap_path;
+    std::string import_path;
     std::string log_level = "info";
-    app.add_option("-c,--config", config_path,
-                   "MC system configuration (TOML, see config/README.md)")
+    app.add_option("-c,--config", config_path, "MC system configuration (TOML, see config/README.md)")
         ->required();
     app.add_option("--pcap", pcap_path, "write every SIP message sent or received into this pcap");
+    app.add_option("--import", import_path,
+                   "import user profile XML files (a file or a directory) into the store before "
+                   "serving; progress is printed as JSON lines");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     CLI11_PARSE(app, argc, argv);
@@ -79,9 +118,31 @@ int main(int argc, char** argv) {
         std::cerr << "mcxd: " << config.error().reason << "\n";
         return 2;
     }
-    auto key = config->idms_key_file.empty()
-                   ? mcx::idms::SigningKey::generate()
-                   : mcx::idms::SigningKey::load_or_create(config->idms_key_file);
+    auto store = mcx::store::SqliteStore::open(config->store_path);
+    if (!store) {
+        std::cerr << "mcxd: " << store.error().reason << "\n";
+        return 1;
+    }
+    if (auto seeded = mcx::cms::seed_store(**store, *config); !seeded) {
+        std::cerr << "mcxd: seeding the store: " << seeded.error().reason << "\n";
+        return 1;
+    } else if (*seeded) {
+        spdlog::info("store {} seeded with {} users from the configuration", config->store_path,
+                     config->users.size());
+    }
+    if (!import_path.empty()) {
+        auto imported = mcx::cms::import_profiles(**store, import_path, [](const mcx::cms::ImportProgress& p) {
+            std::cout << nlohmann::json{{"event", "import-progress"}, {"committed", p.committed}, {"total", p.total}}.dump()
+                      << std::endl;
+        });
+        if (!imported) {
+            std::cerr << "mcxd: import: " << imported.error().reason << "\n";
+            return 1;
+        }
+    }
+
+    auto key = config->idms_key_file.empty() ? mcx::idms::SigningKey::generate()
+                                             : mcx::idms::SigningKey::load_or_create(config->idms_key_file);
     if (!key) {
         std::cerr << "mcxd: IdMS key: " << key.error().reason << "\n";
         return 2;
@@ -91,13 +152,49 @@ int main(int argc, char** argv) {
                                   config->token_lifetime_seconds);
     mcx::idms::TokenVerifier verifier(config->token_audience());
     verifier.trust(config->idms_issuer(), public_pem);
-    ConfigCredentials credentials(*config);
-    mcx::idms::TokenEndpoint token_endpoint(credentials, issuer);
+    // Partners are trusted with the key configured, or the one their IdMS publishes.
+    verifier.set_key_resolver([&config](const std::string& issuer_name) -> std::optional<std::string> {
+        const auto* partner = config->partner_by_issuer(issuer_name);
+        if (!partner) return std::nullopt;
+        if (!partner->idms_public_key.empty()) return partner->idms_public_key;
+        auto r = mcx::net::http_get(partner->idms_url + "/idms/public-key", {}, std::chrono::seconds(2));
+        if (!r || r->status != 200 || r->body.find("BEGIN PUBLIC KEY") == std::string::npos) {
+            spdlog::warn("cannot fetch the IdMS key of partner {} from {}", partner->id, partner->idms_url);
+            return std::nullopt;
+        }
+        spdlog::info("IdMS key of partner {} fetched from {}", partner->id, partner->idms_url);
+        return r->body;
+    });
+    StoreCredentials credentials(**store);
+    mcx::idms::TokenEndpoint token_endpoint(
+        credentials, issuer, config->token_audience(),
+        [&config, &store](const mcx::McServiceId& user, const std::string& audience) -> mcx::Result<void> {
+            // A token for a partner's audience only for a user whose profile lists that partner.
+            for (const auto& partner : config->partners) {
+                if (partner.token_audience() != audience) continue;
+                auto stored = (*store)->profile(user, 0);
+                auto profile = stored && *stored ? mcx::proto::parse_user_profile((*stored)->xml)
+                                                 : mcx::fail(mcx::Errc::not_found, "no profile");
+                const auto* entry = profile ? profile->partner(partner.id) : nullptr;
+                if (!entry || !entry->migration_allowed) {
+                    return mcx::fail(mcx::Errc::forbidden, user.uri() + " may not migrate to " + partner.id);
+                }
+                return {};
+            }
+            return mcx::fail(mcx::Errc::forbidden, audience + " is not a partner MC system");
+        });
+    mcx::cms::ConfigurationManagementServer cms(
+        *config, **store, verifier, issuer,
+        [](const std::string& url, const std::string& token) -> mcx::Result<mcx::cms::PartnerResponse> {
+            auto r = mcx::net::http_get(url, {{"Authorization", "Bearer " + token}}, std::chrono::seconds(3));
+            if (!r) return tl::unexpected(r.error());
+            return mcx::cms::PartnerResponse{r->status, r->body};
+        },
+        now_s);
 
     mcx::net::EventLoop loop;
     mcx::net::EventLoop::set_max_descriptors(16384);
-    auto sip = mcx::net::SipStack::create(
-        loop, {config->host, config->sip_port, "mcxd/" + config->system_id});
+    auto sip = mcx::net::SipStack::create(loop, {config->host, config->sip_port, "mcxd/" + config->system_id});
     if (!sip) {
         std::cerr << "mcxd: " << sip.error().reason << "\n";
         return 1;
@@ -111,25 +208,31 @@ int main(int argc, char** argv) {
         }
         pcap = std::move(*writer);
         (*sip)->set_trace_handler([&pcap](bool, mcx::net::Transport, const mcx::net::Endpoint& src,
-                                          const mcx::net::Endpoint& dst,
-                                          std::string_view data) { pcap->write(src, dst, data); });
+                                          const mcx::net::Endpoint& dst, std::string_view data) {
+            pcap->write(src, dst, data);
+        });
     }
-    mcx::server::McServer server(*config, **sip, verifier, now_ms);
+    ProfileCache profiles(**store);
+    mcx::server::McServer server(*config, **sip, verifier,
+                                 [&profiles](const mcx::McServiceId& user) { return profiles(user); },
+                                 now_ms);
 
     block_stop_signals(true);
     mcx::net::HttpServer http;
     http.post("/idms/token", [&](const mcx::net::HttpRequest& req) {
-        auto reply = token_endpoint.handle(req.params, now_ms() / 1000);
-        return mcx::net::HttpResponse{
-            reply.status, reply.content_type, reply.body, {{"Cache-Control", "no-store"}}};
+        auto reply = token_endpoint.handle(req.params, now_s());
+        return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body, {{"Cache-Control", "no-store"}}};
     });
     http.get("/idms/public-key", [&](const mcx::net::HttpRequest&) {
         return mcx::net::HttpResponse{200, "application/x-pem-file", public_pem, {}};
     });
+    http.get(R"(/cms/org\.3gpp\.mcptt\.user-profile/users/.+)",
+             [&](const mcx::net::HttpRequest& req) { return from_cms(cms.get_user_profile(to_cms(req))); });
+    http.get("/cms/partner/migration-profile",
+             [&](const mcx::net::HttpRequest& req) { return from_cms(cms.get_migration_profile(to_cms(req))); });
     http.get("/status", [&](const mcx::net::HttpRequest&) {
         auto status = loop.call([&] { return server.status_json(); }, std::chrono::seconds(2));
-        if (!status)
-            return mcx::net::HttpResponse{503, "application/json", R"({"error":"busy"})", {}};
+        if (!status) return mcx::net::HttpResponse{503, "application/json", R"({"error":"busy"})", {}};
         return mcx::net::HttpResponse{200, "application/json", *status, {}};
     });
     auto http_endpoint = http.start(config->host, config->http_port);
@@ -144,7 +247,8 @@ int main(int argc, char** argv) {
                          {"system", config->system_id},
                          {"domain", config->domain},
                          {"sip", (*sip)->local_endpoint().to_string()},
-                         {"http", http_endpoint->to_string()}};
+                         {"http", http_endpoint->to_string()},
+                         {"store", config->store_path}};
     std::cout << ready.dump() << std::endl;
     spdlog::info("MC system {} ({}) serving SIP on {} (udp, tcp), HTTP on {}", config->system_id,
                  config->domain, (*sip)->local_endpoint().to_string(), http_endpoint->to_string());

@@ -55,6 +55,27 @@ Result<void> only_known_keys(const toml::table& table,
 
 }  // namespace
 
+const PartnerConfig* SystemConfig::find_partner(std::string_view id) const {
+    for (const auto& p : partners) {
+        if (p.id == id) return &p;
+    }
+    return nullptr;
+}
+
+const PartnerConfig* SystemConfig::partner_by_domain(std::string_view wanted) const {
+    for (const auto& p : partners) {
+        if (p.domain == wanted) return &p;
+    }
+    return nullptr;
+}
+
+const PartnerConfig* SystemConfig::partner_by_issuer(std::string_view issuer) const {
+    for (const auto& p : partners) {
+        if (p.idms_issuer() == issuer) return &p;
+    }
+    return nullptr;
+}
+
 const UserConfig* SystemConfig::find_user(const McServiceId& id) const {
     for (const auto& user : users) {
         if (user.id == id) return &user;
@@ -73,7 +94,7 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
     }
     SystemConfig config;
     if (auto r = only_known_keys(
-            root, {"system", "sip", "http", "idms", "private_call", "floor_control", "users"},
+            root, {"system", "sip", "http", "idms", "private_call", "floor_control", "users", "store", "partners", "migration"},
             "the top level", source);
         !r) {
         return tl::unexpected(r.error());
@@ -163,6 +184,77 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
         config.max_floor_priority = static_cast<std::uint8_t>(*priority);
     }
 
+    if (const auto* store = root["store"].as_table()) {
+        auto path = optional_value<std::string>(*store, "path", "", source);
+        if (!path) return tl::unexpected(path.error());
+        config.store_path = *path;
+    }
+    if (config.store_path.empty()) config.store_path = config.system_id + ".db";
+    if (std::filesystem::path(config.store_path).is_relative()) {
+        config.store_path = (std::filesystem::path(base_dir) / config.store_path).string();
+    }
+    if (const auto* partners = root["partners"].as_array()) {
+        for (const auto& node : *partners) {
+            const auto* table = node.as_table();
+            if (!table) return tl::unexpected(config_error(source, node.source(), "[[partners]] entry is not a table"));
+            if (auto r = only_known_keys(*table, {"id", "domain", "idms_url", "idms_public_key_file", "cms_url"},
+                                         "[[partners]]", source);
+                !r) {
+                return tl::unexpected(r.error());
+            }
+            PartnerConfig partner;
+            partner.id = (*table)["id"].value_or(std::string{});
+            partner.domain = (*table)["domain"].value_or(std::string{});
+            partner.idms_url = (*table)["idms_url"].value_or(std::string{});
+            partner.cms_url = (*table)["cms_url"].value_or(std::string{});
+            if (partner.id.empty() || partner.domain.empty()) {
+                return tl::unexpected(config_error(source, node.source(), "a partner needs id and domain"));
+            }
+            if (partner.id == config.system_id || partner.domain == config.domain) {
+                return tl::unexpected(config_error(source, node.source(), "a partner cannot be this system"));
+            }
+            if (auto key = (*table)["idms_public_key_file"].value<std::string>()) {
+                auto path = std::filesystem::path(*key);
+                if (path.is_relative()) path = std::filesystem::path(base_dir) / path;
+                std::ifstream in(path);
+                if (!in) {
+                    return tl::unexpected(config_error(source, node.source(), "cannot read " + path.string()));
+                }
+                std::stringstream pem;
+                pem << in.rdbuf();
+                partner.idms_public_key = pem.str();
+            }
+            if (partner.idms_public_key.empty() && partner.idms_url.empty()) {
+                return tl::unexpected(config_error(source, node.source(),
+                                                   "partner " + partner.id + " needs idms_url or idms_public_key_file"));
+            }
+            if (config.find_partner(partner.id)) {
+                return tl::unexpected(config_error(source, node.source(), "partner " + partner.id + " listed twice"));
+            }
+            config.partners.push_back(std::move(partner));
+        }
+    }
+    if (const auto* migration = root["migration"].as_table()) {
+        config.migration.accept = (*migration)["accept"].value_or(true);
+        config.migration.assigned_id = (*migration)["assigned_id"].value_or(config.migration.assigned_id);
+        config.migration.private_call = (*migration)["private_call"].value_or(true);
+        if (const auto* targets = (*migration)["private_call_targets"].as_array()) {
+            config.migration.private_call_to_any_user = false;
+            for (const auto& t : *targets) {
+                const auto target = t.value<std::string>();
+                if (target && *target == "*") {
+                    config.migration.private_call_to_any_user = true;
+                    continue;
+                }
+                auto target_id = target ? McServiceId::parse(*target) : fail(Errc::malformed, "not a string");
+                if (!target_id) {
+                    return tl::unexpected(config_error(source, t.source(), "migration target: " + target_id.error().reason));
+                }
+                config.migration.private_call_targets.push_back(*target_id);
+            }
+        }
+    }
+
     std::set<McServiceId> seen;
     if (const auto* users = root["users"].as_array()) {
         for (const auto& node : *users) {
@@ -172,7 +264,8 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                     config_error(source, node.source(), "[[users]] entry is not a table"));
             if (auto r = only_known_keys(
                     *table,
-                    {"id", "password", "private_call", "private_call_targets", "may_be_called"},
+                    {"id", "password", "private_call", "private_call_targets", "may_be_called",
+                     "mcvideo", "migrate_to"},
                     "[[users]]", source);
                 !r) {
                 return tl::unexpected(r.error());
@@ -198,6 +291,16 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             user.password = (*table)["password"].value_or(std::string{});
             user.private_call_allowed = (*table)["private_call"].value_or(true);
             user.may_receive_private_calls = (*table)["may_be_called"].value_or(true);
+            user.mcvideo_authorised = (*table)["mcvideo"].value_or(false);
+            if (const auto* migrate = (*table)["migrate_to"].as_array()) {
+                for (const auto& m : *migrate) {
+                    const auto partner_id = m.value<std::string>();
+                    if (!partner_id) {
+                        return tl::unexpected(config_error(source, m.source(), "migrate_to holds a non-string"));
+                    }
+                    user.migrate_to.push_back(*partner_id);
+                }
+            }
             if (const auto* targets = (*table)["private_call_targets"].as_array()) {
                 for (const auto& t : *targets) {
                     const auto target = t.value<std::string>();

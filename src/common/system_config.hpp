@@ -20,6 +20,29 @@ struct UserConfig {
     bool private_call_to_any_user = false;
     std::vector<McServiceId> private_call_targets;  // PrivateCallList (TS 24.484)
     bool may_receive_private_calls = true;
+    bool mcvideo_authorised = false;
+    std::vector<std::string> migrate_to;  // partner systems this user may migrate to
+};
+
+// A partner MC system (TS 23.280 10.1.6, 10.6): where its IdMS and CMS are, how to trust it.
+struct PartnerConfig {
+    std::string id;      // its system ID, e.g. "B"
+    std::string domain;  // its MC service ID domain, e.g. "b.mcx"
+    std::string idms_url;            // its IdMS base URL; its key is fetched from /idms/public-key
+    std::string idms_public_key;     // or its key given here (PEM, read from a file)
+    std::string cms_url;             // its CMS base URL (CSC-17)
+    std::string idms_issuer() const { return "mcx-idms:" + id; }
+    std::string token_audience() const { return "mcx:" + id; }
+};
+
+// Local policy for users of partner systems who migrate here (TS 23.280 10.1.4.3.2: the
+// partner applies its own restrictions to the profile it gets from the primary).
+struct MigrationPolicy {
+    bool accept = true;
+    std::string assigned_id = "{user}.{home}@{domain}";  // MC service ID given to the migrant
+    bool private_call = true;
+    bool private_call_to_any_user = true;
+    std::vector<McServiceId> private_call_targets;
 };
 
 struct SystemConfig {
@@ -36,10 +59,16 @@ struct SystemConfig {
     bool floor_queueing = true;                    // queue floor requests (TS 24.380 mc_queueing)
     std::uint8_t max_floor_priority = 7;           // highest mc_priority granted
     std::vector<UserConfig> users;
+    std::string store_path;  // SQLite file; default "<id>.db" next to the configuration
+    std::vector<PartnerConfig> partners;
+    MigrationPolicy migration;
 
     std::string idms_issuer() const { return "mcx-idms:" + system_id; }
     std::string token_audience() const { return "mcx:" + system_id; }
     const UserConfig* find_user(const McServiceId& id) const;
+    const PartnerConfig* find_partner(std::string_view id) const;
+    const PartnerConfig* partner_by_domain(std::string_view domain) const;
+    const PartnerConfig* partner_by_issuer(std::string_view issuer) const;
 };
 
 Result<SystemConfig> parse_system_config(std::string_view toml, const std::string& source_name,

@@ -79,13 +79,44 @@ TokenIssuer::TokenIssuer(SigningKey key, std::string issuer, std::string audienc
 
 Result<std::string> TokenIssuer::issue(const McServiceId& subject, const std::string& client_id,
                                        std::int64_t now_seconds) const {
+    return issue_for(subject, client_id, audience_, now_seconds);
+}
+
+Result<std::string> TokenIssuer::issue_system(const std::string& system_id,
+                                              const std::string& audience,
+                                              std::int64_t now_seconds) const {
+    jwt_t* raw = nullptr;
+    if (jwt_new(&raw) != 0) return fail(Errc::internal, "jwt_new failed");
+    JwtPtr jwt(raw);
+    int err = 0;
+    err |= jwt_add_grant(jwt.get(), "iss", issuer_.c_str());
+    err |= jwt_add_grant(jwt.get(), "sub", ("mcx-system:" + system_id).c_str());
+    err |= jwt_add_grant(jwt.get(), "aud", audience.c_str());
+    err |= jwt_add_grant(jwt.get(), "scope", "mcx:partner");
+    err |= jwt_add_grant_int(jwt.get(), "iat", now_seconds);
+    err |= jwt_add_grant_int(jwt.get(), "exp", now_seconds + 300);
+    err |= jwt_set_alg(jwt.get(), JWT_ALG_ES256,
+                       reinterpret_cast<const unsigned char*>(key_.private_pem.data()),
+                       static_cast<int>(key_.private_pem.size()));
+    if (err != 0) return fail(Errc::internal, "cannot build system token");
+    char* encoded = jwt_encode_str(jwt.get());
+    if (!encoded) return fail(Errc::internal, "cannot sign system token");
+    std::string token(encoded);
+    std::free(encoded);
+    return token;
+}
+
+Result<std::string> TokenIssuer::issue_for(const McServiceId& subject,
+                                           const std::string& client_id,
+                                           const std::string& audience,
+                                           std::int64_t now_seconds) const {
     jwt_t* raw = nullptr;
     if (jwt_new(&raw) != 0) return fail(Errc::internal, "jwt_new failed");
     JwtPtr jwt(raw);
     int err = 0;
     err |= jwt_add_grant(jwt.get(), "iss", issuer_.c_str());
     err |= jwt_add_grant(jwt.get(), "sub", subject.uri().c_str());
-    err |= jwt_add_grant(jwt.get(), "aud", audience_.c_str());
+    err |= jwt_add_grant(jwt.get(), "aud", audience.c_str());
     err |= jwt_add_grant(jwt.get(), "mcptt_id", subject.uri().c_str());
     err |= jwt_add_grant(jwt.get(), "client_id", client_id.c_str());
     err |= jwt_add_grant(jwt.get(), "scope", "openid 3gpp:mc:ptt_service");
@@ -103,22 +134,65 @@ Result<std::string> TokenIssuer::issue(const McServiceId& subject, const std::st
 }
 
 void TokenVerifier::trust(const std::string& issuer, const std::string& public_pem) {
+    std::lock_guard lock(mutex_);
     trusted_[issuer] = public_pem;
+}
+
+void TokenVerifier::set_key_resolver(KeyResolver resolver) {
+    std::lock_guard lock(mutex_);
+    resolver_ = std::move(resolver);
+}
+
+std::optional<std::string> TokenVerifier::key_of(const std::string& issuer) const {
+    KeyResolver resolver;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = trusted_.find(issuer); it != trusted_.end()) return it->second;
+        resolver = resolver_;
+    }
+    if (!resolver) return std::nullopt;
+    auto key = resolver(issuer);  // may block (HTTP): not under the lock
+    if (!key) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    trusted_[issuer] = *key;
+    return key;
 }
 
 Result<AccessTokenClaims> TokenVerifier::verify(const std::string& token,
                                                 std::int64_t now_seconds) const {
+    auto claims = verify_signed(token, now_seconds);
+    if (!claims) return claims;
+    if (!McServiceId::parse(claims->subject)) {
+        return fail(Errc::unauthorized, "access token subject is not an MC service ID");
+    }
+    return claims;
+}
+
+Result<AccessTokenClaims> TokenVerifier::verify_system(const std::string& token,
+                                                       std::int64_t now_seconds) const {
+    auto claims = verify_signed(token, now_seconds);
+    if (!claims) return claims;
+    constexpr std::string_view issuer_prefix = "mcx-idms:";
+    if (!claims->issuer.starts_with(issuer_prefix) ||
+        claims->subject != "mcx-system:" + claims->issuer.substr(issuer_prefix.size())) {
+        return fail(Errc::unauthorized, "token does not name the issuing MC system");
+    }
+    return claims;
+}
+
+Result<AccessTokenClaims> TokenVerifier::verify_signed(const std::string& token,
+                                                       std::int64_t now_seconds) const {
     if (token.empty()) return fail(Errc::unauthorized, "no access token");
     if (token.size() > kMaxTokenBytes) return fail(Errc::unauthorized, "access token too long");
     auto issuer = unverified_issuer(token);
     if (!issuer) return tl::unexpected(issuer.error());
-    const auto key = trusted_.find(*issuer);
-    if (key == trusted_.end()) {
+    const auto key = key_of(*issuer);
+    if (!key) {
         return fail(Errc::forbidden, "access token issuer '" + *issuer + "' is not trusted");
     }
     jwt_t* raw = nullptr;
-    if (jwt_decode(&raw, token.c_str(), reinterpret_cast<const unsigned char*>(key->second.data()),
-                   static_cast<int>(key->second.size())) != 0 ||
+    if (jwt_decode(&raw, token.c_str(), reinterpret_cast<const unsigned char*>(key->data()),
+                   static_cast<int>(key->size())) != 0 ||
         !raw) {
         return fail(Errc::unauthorized, "access token signature is not valid");
     }
@@ -144,9 +218,6 @@ Result<AccessTokenClaims> TokenVerifier::verify(const std::string& token,
     }
     if (claims.issued_at > now_seconds + kClockSkewSeconds) {
         return fail(Errc::unauthorized, "access token issued in the future");
-    }
-    if (!McServiceId::parse(claims.subject)) {
-        return fail(Errc::unauthorized, "access token subject is not an MC service ID");
     }
     return claims;
 }

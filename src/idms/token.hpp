@@ -3,7 +3,10 @@
 // the MC server and the CMS. libjwt 1.10 checks only the signature; every claim check lives here.
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/error.hpp"
@@ -30,6 +33,13 @@ class TokenIssuer {
                 std::int64_t lifetime_seconds);
     Result<std::string> issue(const McServiceId& subject, const std::string& client_id,
                               std::int64_t now_seconds) const;
+    // A token for another MC system (a partner's audience), e.g. before migrating there.
+    Result<std::string> issue_for(const McServiceId& subject, const std::string& client_id,
+                                  const std::string& audience, std::int64_t now_seconds) const;
+    // A token naming this MC system itself, for system-to-system requests (CSC-17 between
+    // CMSs): sub = "mcx-system:<id>", scope "mcx:partner". [mcx-defined]
+    Result<std::string> issue_system(const std::string& system_id, const std::string& audience,
+                                     std::int64_t now_seconds) const;
     const std::string& issuer() const { return issuer_; }
     std::int64_t lifetime_seconds() const { return lifetime_; }
 
@@ -41,17 +51,34 @@ class TokenIssuer {
 };
 
 class TokenVerifier {
-  public:
+public:
+    // Finds the public key of an issuer not trusted yet (a configured partner whose key is
+    // fetched on first use); nullopt: not a trusted issuer.
+    using KeyResolver = std::function<std::optional<std::string>(const std::string& issuer)>;
+
     explicit TokenVerifier(std::string audience) : audience_(std::move(audience)) {}
-    // Trusts tokens signed by `issuer` with this public key (own IdMS; partners later).
+    // Trusts tokens signed by `issuer` with this public key (own IdMS, partners).
     void trust(const std::string& issuer, const std::string& public_pem);
+    void set_key_resolver(KeyResolver resolver);
 
-    // Signature (ES256 only), issuer trusted and matching the key, audience, expiry, subject.
+    // A user's token: signature (ES256 only), issuer trusted and matching the key, audience,
+    // expiry, subject an MC service ID. Thread-safe.
     Result<AccessTokenClaims> verify(const std::string& token, std::int64_t now_seconds) const;
+    // A system's token (TokenIssuer::issue_system): as above, but the subject must be the
+    // issuing system ("mcx-system:X" from "mcx-idms:X").
+    Result<AccessTokenClaims> verify_system(const std::string& token,
+                                            std::int64_t now_seconds) const;
+    const std::string& audience() const { return audience_; }
 
-  private:
+private:
+    Result<AccessTokenClaims> verify_signed(const std::string& token,
+                                            std::int64_t now_seconds) const;
+    std::optional<std::string> key_of(const std::string& issuer) const;
+
     std::string audience_;
-    std::map<std::string, std::string> trusted_;  // issuer -> public PEM
+    mutable std::mutex mutex_;
+    mutable std::map<std::string, std::string> trusted_;  // issuer -> public PEM
+    KeyResolver resolver_;
 };
 
 }  // namespace mcx::idms

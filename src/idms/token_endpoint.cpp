@@ -41,12 +41,21 @@ HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form,
         return error(400, "invalid_grant", "unknown user or wrong password");
     }
     const auto client_id = field(form, "client_id");
-    auto token = issuer_.issue(*user, client_id, now);
+    // RFC 8707 resource indicator style: "audience" names the MC system the token is for.
+    auto audience = field(form, "audience");
+    if (audience.empty()) audience = own_audience_;
+    if (audience != own_audience_) {
+        auto allowed = audience_policy_ ? audience_policy_(*user, audience)
+                                        : fail(Errc::forbidden, "only " + own_audience_ + " is served");
+        if (!allowed) return error(400, "invalid_target", allowed.error().reason);
+    }
+    auto token = issuer_.issue_for(*user, client_id, audience, now);
     if (!token) return error(500, "server_error", token.error().reason);
     nlohmann::json body{{"access_token", *token},
                         {"token_type", "Bearer"},
                         {"expires_in", issuer_.lifetime_seconds()},
                         {"mcptt_id", user->uri()},
+                        {"audience", audience},
                         {"scope", "openid 3gpp:mc:ptt_service"}};
     return HttpReply{200, "application/json", body.dump()};
 }

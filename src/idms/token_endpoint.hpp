@@ -27,14 +27,25 @@ class CredentialStore {
 
 class TokenEndpoint {
   public:
-    TokenEndpoint(const CredentialStore& credentials, const TokenIssuer& issuer)
-        : credentials_(credentials), issuer_(issuer) {}
+    // Decides whether `user` may have a token for another MC system's audience (a partner it
+    // may migrate to, TS 33.180 5.1.4.2). Absent: only this system's audience.
+    using AudiencePolicy =
+        std::function<Result<void>(const McServiceId& user, const std::string& audience)>;
+
+    TokenEndpoint(const CredentialStore& credentials, const TokenIssuer& issuer,
+                  std::string own_audience, AudiencePolicy audience_policy = {})
+        : credentials_(credentials),
+          issuer_(issuer),
+          own_audience_(std::move(own_audience)),
+          audience_policy_(std::move(audience_policy)) {}
 
     HttpReply handle(const std::map<std::string, std::string>& form, std::int64_t now) const;
 
   private:
     const CredentialStore& credentials_;
     const TokenIssuer& issuer_;
+    std::string own_audience_;
+    AudiencePolicy audience_policy_;
 };
 
 }  // namespace mcx::idms

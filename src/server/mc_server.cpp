@@ -37,12 +37,14 @@ std::string_view addr_spec(std::string_view uri) {
 }  // namespace
 
 McServer::McServer(const SystemConfig& config, net::SipStack& sip,
-                   const idms::TokenVerifier& verifier, Clock clock)
+                   const idms::TokenVerifier& verifier, PrivateCallPolicy::ProfileLookup profiles,
+                   Clock clock)
     : config_(config),
       sip_(sip),
       clock_(std::move(clock)),
       registrar_(verifier, config.registration_max_expires),
-      policy_(config, [this](const McServiceId& user) { return party_state(user); }) {
+      policy_(config.max_private_calls_per_user, std::move(profiles),
+              [this](const McServiceId& user) { return party_state(user); }) {
     sip_.set_request_handler([this](const net::SipMessage& msg) { return on_request(msg); });
 }
 

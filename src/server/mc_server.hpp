@@ -35,7 +35,7 @@ class McServer {
     using Clock = std::function<std::int64_t()>;  // milliseconds since the epoch
 
     McServer(const SystemConfig& config, net::SipStack& sip, const idms::TokenVerifier& verifier,
-             Clock clock);
+             PrivateCallPolicy::ProfileLookup profiles, Clock clock);
     ~McServer();
 
     // JSON snapshot for GET /status (call on the loop thread).

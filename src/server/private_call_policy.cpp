@@ -13,21 +13,21 @@ std::variant<McServiceId, Rejection> PrivateCallPolicy::authorise(
                          request.callees.empty() ? "resource-lists names no callee"
                                                  : "resource-lists names more than one callee"};
     }
-    const auto* caller = config_.find_user(request.caller);
-    if (!caller || !caller->private_call_allowed) {
+    const auto caller = profiles_(request.caller);
+    if (!caller || !caller->allow_private_call) {
         return Rejection{403, "Forbidden", McWarning::not_authorised_private_call, ""};
     }
-    if (party_state_(request.caller).active_calls >= config_.max_private_calls_per_user) {
+    if (party_state_(request.caller).active_calls >= max_calls_) {
         return Rejection{
             403, "Forbidden", McWarning::max_private_calls_reached,
-            "caller has " + std::to_string(config_.max_private_calls_per_user) + " private calls"};
+            "caller has " + std::to_string(max_calls_) + " private calls"};
     }
     auto callee_id = McServiceId::parse(request.callees.front());
     if (!callee_id) {
         return Rejection{403, "Forbidden", McWarning::unable_to_determine_called_party,
                          callee_id.error().reason};
     }
-    const auto* callee = config_.find_user(*callee_id);
+    const auto callee = profiles_(*callee_id);
     if (!callee) {
         // [mcx-defined] 404 for a callee this MC system does not know (docs/sip-profile.md).
         return Rejection{404, "Not Found", McWarning::unable_to_determine_called_party,
@@ -37,15 +37,11 @@ std::variant<McServiceId, Rejection> PrivateCallPolicy::authorise(
         return Rejection{403, "Forbidden", McWarning::not_authorised_to_call_this_user,
                          "a user cannot call itself"};
     }
-    const bool target_allowed =
-        caller->private_call_to_any_user ||
-        std::find(caller->private_call_targets.begin(), caller->private_call_targets.end(),
-                  *callee_id) != caller->private_call_targets.end();
-    if (!target_allowed) {
+    if (!caller->may_call(*callee_id)) {
         return Rejection{403, "Forbidden", McWarning::not_authorised_to_call_this_user,
                          callee_id->uri()};
     }
-    if (!callee->may_receive_private_calls) {
+    if (!callee->allow_private_call_participation) {
         return Rejection{403, "Forbidden", McWarning::not_authorised_to_be_called,
                          callee_id->uri()};
     }
@@ -56,7 +52,7 @@ std::variant<McServiceId, Rejection> PrivateCallPolicy::authorise(
                          McWarning::unable_to_determine_service_settings,
                          callee_id->uri() + " is not registered"};
     }
-    if (callee_state.active_calls >= config_.max_private_calls_per_user) {
+    if (callee_state.active_calls >= max_calls_) {
         return Rejection{486, "Busy Here", McWarning::max_private_calls_reached,
                          callee_id->uri() + " is busy"};
     }

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/ids.hpp"
-#include "common/system_config.hpp"
+#include "proto/user_profile.hpp"
 #include "proto/warning.hpp"
 
 namespace mcx::server {
@@ -34,17 +34,23 @@ struct CallPartyState {
 };
 
 class PrivateCallPolicy {
-  public:
+public:
     using PartyState = std::function<CallPartyState(const McServiceId&)>;
+    // The user profile (TS 24.484) valid in this MC system, or nullopt for an unknown user.
+    using ProfileLookup = std::function<std::optional<proto::UserProfile>(const McServiceId&)>;
 
-    PrivateCallPolicy(const SystemConfig& config, PartyState party_state)
-        : config_(config), party_state_(std::move(party_state)) {}
+    PrivateCallPolicy(std::uint32_t max_calls_per_user, ProfileLookup profiles,
+                      PartyState party_state)
+        : max_calls_(max_calls_per_user),
+          profiles_(std::move(profiles)),
+          party_state_(std::move(party_state)) {}
 
     // The callee on success, else the rejection to send to the caller.
     std::variant<McServiceId, Rejection> authorise(const PrivateCallRequest& request) const;
 
-  private:
-    const SystemConfig& config_;
+private:
+    std::uint32_t max_calls_;
+    ProfileLookup profiles_;
     PartyState party_state_;
 };
 

@@ -11,20 +11,37 @@ McServiceId id(const char* uri) {
     return *McServiceId::parse(uri);
 }
 
+proto::UserProfile profile(const char* uri, bool may_call, bool any, std::vector<McServiceId> targets,
+                           bool may_be_called) {
+    proto::UserProfile p;
+    p.user = id(uri);
+    p.allow_private_call = may_call;
+    p.allow_private_call_to_any_user = any;
+    p.private_call_targets = std::move(targets);
+    p.allow_private_call_participation = may_be_called;
+    return p;
+}
+
 struct PolicyTest : ::testing::Test {
-    SystemConfig config;
+    std::map<std::string, proto::UserProfile> profiles;
     std::map<std::string, CallPartyState> state;
-    PrivateCallPolicy policy{config, [this](const McServiceId& u) { return state[u.uri()]; }};
+    PrivateCallPolicy policy{
+        1,
+        [this](const McServiceId& u) -> std::optional<proto::UserProfile> {
+            auto it = profiles.find(u.uri());
+            if (it == profiles.end()) return std::nullopt;
+            return it->second;
+        },
+        [this](const McServiceId& u) { return state[u.uri()]; }};
 
     void SetUp() override {
-        config.domain = "a.mcx";
-        config.max_private_calls_per_user = 1;
-        UserConfig alice{id("sip:alice@a.mcx"), "", true, false, {id("sip:bob@a.mcx")}, true};
-        UserConfig bob{id("sip:bob@a.mcx"), "", true, true, {}, true};
-        UserConfig carol{id("sip:carol@a.mcx"), "", false, false, {}, true};
-        UserConfig dave{id("sip:dave@a.mcx"), "", true, true, {}, false};
-        config.users = {alice, bob, carol, dave};
-        for (const auto& u : config.users) state[u.id.uri()].registered = true;
+        for (const auto& p : {profile("sip:alice@a.mcx", true, false, {id("sip:bob@a.mcx")}, true),
+                              profile("sip:bob@a.mcx", true, true, {}, true),
+                              profile("sip:carol@a.mcx", false, false, {}, true),
+                              profile("sip:dave@a.mcx", true, true, {}, false)}) {
+            profiles[p.user.uri()] = p;
+            state[p.user.uri()].registered = true;
+        }
     }
 
     Rejection rejected(const char* caller, std::vector<std::string> callees) {

@@ -98,7 +98,7 @@ struct FixedCredentials : CredentialStore {
 
 TEST_F(Tokens, TokenEndpointPasswordGrant) {
     FixedCredentials credentials;
-    TokenEndpoint endpoint(credentials, issuer);
+    TokenEndpoint endpoint(credentials, issuer, "mcx:A");
     auto ok = endpoint.handle(
         {{"grant_type", "password"}, {"username", "sip:alice@a.mcx"}, {"password", "pw"}}, kNow);
     EXPECT_EQ(ok.status, 200);
@@ -112,6 +112,61 @@ TEST_F(Tokens, TokenEndpointPasswordGrant) {
     EXPECT_EQ(unknown.body, wrong.body) << "no user enumeration";
     auto grant = endpoint.handle({{"grant_type", "client_credentials"}}, kNow);
     EXPECT_NE(grant.body.find("unsupported_grant_type"), std::string::npos);
+}
+
+TEST_F(Tokens, PartnerAudienceNeedsThePolicy) {
+    FixedCredentials credentials;
+    TokenEndpoint endpoint(credentials, issuer, "mcx:A",
+                           [](const McServiceId&, const std::string& audience) -> Result<void> {
+                               if (audience == "mcx:B") return {};
+                               return fail(Errc::forbidden, "may not migrate to " + audience);
+                           });
+    std::map<std::string, std::string> form{{"grant_type", "password"},
+                                            {"username", "sip:alice@a.mcx"},
+                                            {"password", "pw"},
+                                            {"audience", "mcx:B"}};
+    auto ok = endpoint.handle(form, kNow);
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    TokenVerifier at_b{"mcx:B"};
+    at_b.trust("mcx-idms:A", key.public_pem);
+    const auto start = ok.body.find("\"access_token\":\"") + 16;
+    const auto token = ok.body.substr(start, ok.body.find('"', start) - start);
+    auto claims = at_b.verify(token, kNow);
+    ASSERT_TRUE(claims) << claims.error().reason;
+    EXPECT_EQ(claims->audience, "mcx:B");
+    EXPECT_FALSE(verifier.verify(token, kNow)) << "A's own servers refuse a token for B";
+    form["audience"] = "mcx:C";
+    auto refused = endpoint.handle(form, kNow);
+    EXPECT_EQ(refused.status, 400);
+    EXPECT_NE(refused.body.find("invalid_target"), std::string::npos);
+}
+
+TEST_F(Tokens, SystemTokensNameTheirSystem) {
+    auto system_token = issuer.issue_system("A", "mcx:A", kNow);
+    ASSERT_TRUE(system_token);
+    auto claims = verifier.verify_system(*system_token, kNow);
+    ASSERT_TRUE(claims) << claims.error().reason;
+    EXPECT_EQ(claims->subject, "mcx-system:A");
+    EXPECT_FALSE(verifier.verify(*system_token, kNow)) << "not a user token";
+    auto user_token = *issuer.issue(alice, "c", kNow);
+    EXPECT_FALSE(verifier.verify_system(user_token, kNow)) << "not a system token";
+}
+
+TEST_F(Tokens, KeyResolverTrustsConfiguredPartnersOnFirstUse) {
+    TokenIssuer partner{other_key, "mcx-idms:B", "mcx:A", 3600};
+    auto token = *partner.issue(*McServiceId::parse("sip:carol@b.mcx"), "c", kNow);
+    EXPECT_FALSE(verifier.verify(token, kNow)) << "unknown issuer";
+    int lookups = 0;
+    verifier.set_key_resolver([&](const std::string& issuer_name) -> std::optional<std::string> {
+        ++lookups;
+        if (issuer_name == "mcx-idms:B") return other_key.public_pem;
+        return std::nullopt;
+    });
+    EXPECT_TRUE(verifier.verify(token, kNow));
+    EXPECT_TRUE(verifier.verify(token, kNow));
+    EXPECT_EQ(lookups, 1) << "the key is cached";
+    TokenIssuer stranger{key, "mcx-idms:Z", "mcx:A", 3600};
+    EXPECT_FALSE(verifier.verify(*stranger.issue(alice, "c", kNow), kNow));
 }
 
 }  // namespace

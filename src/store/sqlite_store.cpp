@@ -1,0 +1,341 @@
+#include "store/sqlite_store.hpp"
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include <cstdio>
+
+namespace mcx::store {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS users (
+    id            TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS profiles (
+    user_id TEXT NOT NULL,
+    idx     INTEGER NOT NULL,
+    xml     TEXT NOT NULL,
+    etag    TEXT NOT NULL,
+    PRIMARY KEY (user_id, idx)
+);
+CREATE TABLE IF NOT EXISTS partners (
+    system      TEXT PRIMARY KEY,
+    domain      TEXT NOT NULL,
+    idms_issuer TEXT NOT NULL,
+    cms_url     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS migrated_users (
+    primary_id  TEXT PRIMARY KEY,
+    local_id    TEXT NOT NULL UNIQUE,
+    home_system TEXT NOT NULL,
+    since_ms    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+)sql";
+
+std::string column_text(sqlite3_stmt* s, int i) {
+    const auto* text = sqlite3_column_text(s, i);
+    return text ? reinterpret_cast<const char*>(text) : "";
+}
+
+McServiceId column_id(sqlite3_stmt* s, int i) {
+    auto id = McServiceId::parse(column_text(s, i));
+    return id ? *id : McServiceId{};
+}
+
+}  // namespace
+
+std::string etag_of(const std::string& document) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(document.data(), document.size(), digest, &len, EVP_sha256(), nullptr);
+    std::string out = "\"";
+    char hex[3];
+    for (unsigned i = 0; i < 12 && i < len; ++i) {
+        std::snprintf(hex, sizeof(hex), "%02x", digest[i]);
+        out += hex;
+    }
+    return out + "\"";
+}
+
+// A prepared statement bound and stepped under the store's mutex.
+struct SqliteStore::Statement {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = SQLITE_OK;
+    Statement(sqlite3* db, const char* sql) { rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr); }
+    ~Statement() { sqlite3_finalize(stmt); }
+    Statement& bind(int i, const std::string& v) {
+        sqlite3_bind_text(stmt, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Statement& bind(int i, std::int64_t v) {
+        sqlite3_bind_int64(stmt, i, v);
+        return *this;
+    }
+    int step() { return sqlite3_step(stmt); }
+};
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+    std::unique_ptr<SqliteStore> store(new SqliteStore());
+    store->path_ = path;
+    if (sqlite3_open_v2(path.c_str(), &store->db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
+        return fail(Errc::io, "cannot open store " + path + ": " +
+                                  (store->db_ ? sqlite3_errmsg(store->db_) : "out of memory"));
+    }
+    sqlite3_busy_timeout(store->db_, 5000);
+    for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
+                               "PRAGMA foreign_keys=ON;"}) {
+        if (auto r = store->exec(pragma); !r) return tl::unexpected(r.error());
+    }
+    if (auto r = store->exec(kSchema); !r) return tl::unexpected(r.error());
+    return store;
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+Result<void> SqliteStore::exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+        std::string why = message ? message : "unknown error";
+        sqlite3_free(message);
+        return fail(Errc::io, "store " + path_ + ": " + why);
+    }
+    return {};
+}
+
+std::uint64_t SqliteStore::generation() const {
+    std::lock_guard lock(mutex_);
+    return generation_;
+}
+
+#define MCX_STORE_CHECK(statement, what)                                                \
+    if ((statement).rc != SQLITE_OK) {                                                  \
+        return fail(Errc::io, std::string(what) + ": " + sqlite3_errmsg(db_));          \
+    }
+
+Result<void> SqliteStore::put_user(const McServiceId& user, const std::string& password_hash) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "INSERT INTO users(id, password_hash) VALUES(?1, ?2) "
+                     "ON CONFLICT(id) DO UPDATE SET password_hash = excluded.password_hash");
+    MCX_STORE_CHECK(s, "put_user");
+    if (s.bind(1, user.uri()).bind(2, password_hash).step() != SQLITE_DONE) {
+        return fail(Errc::io, std::string("put_user: ") + sqlite3_errmsg(db_));
+    }
+    ++generation_;
+    return {};
+}
+
+Result<std::optional<std::string>> SqliteStore::password_hash(const McServiceId& user) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT password_hash FROM users WHERE id = ?1");
+    MCX_STORE_CHECK(s, "password_hash");
+    if (s.bind(1, user.uri()).step() == SQLITE_ROW) {
+        return std::optional<std::string>(column_text(s.stmt, 0));
+    }
+    return std::optional<std::string>{};
+}
+
+Result<std::vector<McServiceId>> SqliteStore::users() {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT id FROM users ORDER BY id");
+    MCX_STORE_CHECK(s, "users");
+    std::vector<McServiceId> out;
+    while (s.step() == SQLITE_ROW) out.push_back(column_id(s.stmt, 0));
+    return out;
+}
+
+Result<bool> SqliteStore::remove_user(const McServiceId& user) {
+    std::lock_guard lock(mutex_);
+    if (auto r = exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
+    Statement profiles(db_, "DELETE FROM profiles WHERE user_id = ?1");
+    Statement users(db_, "DELETE FROM users WHERE id = ?1");
+    if (profiles.rc != SQLITE_OK || users.rc != SQLITE_OK ||
+        profiles.bind(1, user.uri()).step() != SQLITE_DONE ||
+        users.bind(1, user.uri()).step() != SQLITE_DONE) {
+        const std::string why = sqlite3_errmsg(db_);
+        (void)exec("ROLLBACK");
+        return fail(Errc::io, "remove_user: " + why);
+    }
+    const bool removed = sqlite3_changes(db_) > 0;
+    if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
+    ++generation_;
+    return removed;
+}
+
+Result<void> SqliteStore::put_profiles(const std::vector<StoredProfile>& profiles) {
+    std::lock_guard lock(mutex_);
+    if (auto r = exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
+    Statement s(db_, "INSERT INTO profiles(user_id, idx, xml, etag) VALUES(?1, ?2, ?3, ?4) "
+                     "ON CONFLICT(user_id, idx) DO UPDATE SET xml = excluded.xml, "
+                     "etag = excluded.etag");
+    if (s.rc != SQLITE_OK) {
+        const std::string why = sqlite3_errmsg(db_);
+        (void)exec("ROLLBACK");
+        return fail(Errc::io, "put_profiles: " + why);
+    }
+    for (const auto& p : profiles) {
+        sqlite3_reset(s.stmt);
+        s.bind(1, p.user.uri()).bind(2, static_cast<std::int64_t>(p.index)).bind(3, p.xml);
+        s.bind(4, etag_of(p.xml));
+        if (s.step() != SQLITE_DONE) {
+            const std::string why = sqlite3_errmsg(db_);
+            (void)exec("ROLLBACK");
+            return fail(Errc::io, "put_profiles: " + why);
+        }
+    }
+    if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
+    ++generation_;
+    return {};
+}
+
+Result<std::optional<StoredProfile>> SqliteStore::profile(const McServiceId& user,
+                                                          std::uint32_t index) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT xml, etag FROM profiles WHERE user_id = ?1 AND idx = ?2");
+    MCX_STORE_CHECK(s, "profile");
+    if (s.bind(1, user.uri()).bind(2, static_cast<std::int64_t>(index)).step() == SQLITE_ROW) {
+        return std::optional<StoredProfile>(
+            StoredProfile{user, index, column_text(s.stmt, 0), column_text(s.stmt, 1)});
+    }
+    return std::optional<StoredProfile>{};
+}
+
+Result<std::vector<StoredProfile>> SqliteStore::profiles_of(const McServiceId& user) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT idx, xml, etag FROM profiles WHERE user_id = ?1 ORDER BY idx");
+    MCX_STORE_CHECK(s, "profiles_of");
+    s.bind(1, user.uri());
+    std::vector<StoredProfile> out;
+    while (s.step() == SQLITE_ROW) {
+        out.push_back(StoredProfile{user, static_cast<std::uint32_t>(sqlite3_column_int64(s.stmt, 0)),
+                                    column_text(s.stmt, 1), column_text(s.stmt, 2)});
+    }
+    return out;
+}
+
+Result<bool> SqliteStore::remove_profile(const McServiceId& user, std::uint32_t index) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "DELETE FROM profiles WHERE user_id = ?1 AND idx = ?2");
+    MCX_STORE_CHECK(s, "remove_profile");
+    if (s.bind(1, user.uri()).bind(2, static_cast<std::int64_t>(index)).step() != SQLITE_DONE) {
+        return fail(Errc::io, std::string("remove_profile: ") + sqlite3_errmsg(db_));
+    }
+    ++generation_;
+    return sqlite3_changes(db_) > 0;
+}
+
+Result<std::uint64_t> SqliteStore::profile_count() {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT COUNT(*) FROM profiles");
+    MCX_STORE_CHECK(s, "profile_count");
+    if (s.step() != SQLITE_ROW) return fail(Errc::io, "profile_count failed");
+    return static_cast<std::uint64_t>(sqlite3_column_int64(s.stmt, 0));
+}
+
+Result<void> SqliteStore::put_partner(const PartnerAgreement& p) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "INSERT INTO partners(system, domain, idms_issuer, cms_url) "
+                     "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(system) DO UPDATE SET "
+                     "domain = excluded.domain, idms_issuer = excluded.idms_issuer, "
+                     "cms_url = excluded.cms_url");
+    MCX_STORE_CHECK(s, "put_partner");
+    if (s.bind(1, p.system).bind(2, p.domain).bind(3, p.idms_issuer).bind(4, p.cms_url).step() !=
+        SQLITE_DONE) {
+        return fail(Errc::io, std::string("put_partner: ") + sqlite3_errmsg(db_));
+    }
+    ++generation_;
+    return {};
+}
+
+Result<std::vector<PartnerAgreement>> SqliteStore::partners() {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT system, domain, idms_issuer, cms_url FROM partners ORDER BY system");
+    MCX_STORE_CHECK(s, "partners");
+    std::vector<PartnerAgreement> out;
+    while (s.step() == SQLITE_ROW) {
+        out.push_back({column_text(s.stmt, 0), column_text(s.stmt, 1), column_text(s.stmt, 2),
+                       column_text(s.stmt, 3)});
+    }
+    return out;
+}
+
+Result<void> SqliteStore::put_migrated_user(const MigratedUser& u) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "INSERT INTO migrated_users(primary_id, local_id, home_system, since_ms) "
+                     "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
+                     "local_id = excluded.local_id, home_system = excluded.home_system, "
+                     "since_ms = excluded.since_ms");
+    MCX_STORE_CHECK(s, "put_migrated_user");
+    if (s.bind(1, u.primary_id.uri()).bind(2, u.local_id.uri()).bind(3, u.home_system).bind(4, u.since_ms).step() !=
+        SQLITE_DONE) {
+        return fail(Errc::io, std::string("put_migrated_user: ") + sqlite3_errmsg(db_));
+    }
+    ++generation_;
+    return {};
+}
+
+Result<std::optional<MigratedUser>> SqliteStore::migrated_user(const McServiceId& primary_id) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT local_id, home_system, since_ms FROM migrated_users WHERE primary_id = ?1");
+    MCX_STORE_CHECK(s, "migrated_user");
+    if (s.bind(1, primary_id.uri()).step() == SQLITE_ROW) {
+        return std::optional<MigratedUser>(MigratedUser{primary_id, column_id(s.stmt, 0),
+                                                        column_text(s.stmt, 1),
+                                                        sqlite3_column_int64(s.stmt, 2)});
+    }
+    return std::optional<MigratedUser>{};
+}
+
+Result<std::vector<MigratedUser>> SqliteStore::migrated_users() {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT primary_id, local_id, home_system, since_ms FROM migrated_users ORDER BY primary_id");
+    MCX_STORE_CHECK(s, "migrated_users");
+    std::vector<MigratedUser> out;
+    while (s.step() == SQLITE_ROW) {
+        out.push_back(MigratedUser{column_id(s.stmt, 0), column_id(s.stmt, 1), column_text(s.stmt, 2),
+                                   sqlite3_column_int64(s.stmt, 3)});
+    }
+    return out;
+}
+
+Result<std::optional<std::string>> SqliteStore::meta(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT value FROM meta WHERE key = ?1");
+    MCX_STORE_CHECK(s, "meta");
+    if (s.bind(1, key).step() == SQLITE_ROW) return std::optional<std::string>(column_text(s.stmt, 0));
+    return std::optional<std::string>{};
+}
+
+Result<void> SqliteStore::put_meta(const std::string& key, const std::string& value) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    MCX_STORE_CHECK(s, "put_meta");
+    if (s.bind(1, key).bind(2, value).step() != SQLITE_DONE) {
+        return fail(Errc::io, std::string("put_meta: ") + sqlite3_errmsg(db_));
+    }
+    ++generation_;
+    return {};
+}
+
+Result<std::string> SqliteStore::integrity_check() {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "PRAGMA integrity_check");
+    MCX_STORE_CHECK(s, "integrity_check");
+    std::string out;
+    while (s.step() == SQLITE_ROW) {
+        if (!out.empty()) out += "; ";
+        out += column_text(s.stmt, 0);
+    }
+    return out;
+}
+
+}  // namespace mcx::store

@@ -1,0 +1,57 @@
+#pragma once
+// The Store on SQLite: WAL journal and synchronous=FULL, so a committed transaction survives a
+// crash (SIGKILL, power loss) and readers do not block the writer. One connection guarded by a
+// mutex: the event loop and the HTTP threads share it.
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/store.hpp"
+
+struct sqlite3;
+
+namespace mcx::store {
+
+class SqliteStore : public Store {
+public:
+    static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+    ~SqliteStore() override;
+
+    Result<void> put_user(const McServiceId& user, const std::string& password_hash) override;
+    Result<std::optional<std::string>> password_hash(const McServiceId& user) override;
+    Result<std::vector<McServiceId>> users() override;
+    Result<bool> remove_user(const McServiceId& user) override;
+    Result<void> put_profiles(const std::vector<StoredProfile>& profiles) override;
+    Result<std::optional<StoredProfile>> profile(const McServiceId& user,
+                                                 std::uint32_t index) override;
+    Result<std::vector<StoredProfile>> profiles_of(const McServiceId& user) override;
+    Result<bool> remove_profile(const McServiceId& user, std::uint32_t index) override;
+    Result<std::uint64_t> profile_count() override;
+    Result<void> put_partner(const PartnerAgreement& partner) override;
+    Result<std::vector<PartnerAgreement>> partners() override;
+    Result<void> put_migrated_user(const MigratedUser& user) override;
+    Result<std::optional<MigratedUser>> migrated_user(const McServiceId& primary_id) override;
+    Result<std::vector<MigratedUser>> migrated_users() override;
+    Result<std::optional<std::string>> meta(const std::string& key) override;
+    Result<void> put_meta(const std::string& key, const std::string& value) override;
+    Result<std::string> integrity_check() override;
+    std::uint64_t generation() const override;
+
+    const std::string& path() const { return path_; }
+
+private:
+    SqliteStore() = default;
+    Result<void> exec(const char* sql);
+    struct Statement;
+
+    sqlite3* db_ = nullptr;
+    std::string path_;
+    mutable std::mutex mutex_;
+    std::uint64_t generation_ = 0;
+};
+
+// A short content hash used as ETag (RFC 7232 2.3), quoted.
+std::string etag_of(const std::string& document);
+
+}  // namespace mcx::store

@@ -1,0 +1,71 @@
+#pragma once
+// What an MC system keeps across restarts (issue 4): users and their salted password hashes,
+// user profile documents (TS 24.484) with their ETags, partner agreements, migrated users.
+// An interface, because tests and later back ends (e.g. PostgreSQL) need the seam.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/ids.hpp"
+
+namespace mcx::store {
+
+struct StoredProfile {
+    McServiceId user;
+    std::uint32_t index = 0;
+    std::string xml;
+    std::string etag;  // set by the store: a hash of the document
+};
+
+struct PartnerAgreement {
+    std::string system;  // e.g. "B"
+    std::string domain;
+    std::string idms_issuer;
+    std::string cms_url;
+};
+
+struct MigratedUser {
+    McServiceId primary_id;  // the user's ID in its primary MC system
+    McServiceId local_id;    // the ID this (partner) system assigned (TS 23.280 10.1.6)
+    std::string home_system;
+    std::int64_t since_ms = 0;
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    virtual Result<void> put_user(const McServiceId& user, const std::string& password_hash) = 0;
+    virtual Result<std::optional<std::string>> password_hash(const McServiceId& user) = 0;
+    virtual Result<std::vector<McServiceId>> users() = 0;
+    // Removes the user with its profiles; false when it did not exist.
+    virtual Result<bool> remove_user(const McServiceId& user) = 0;
+
+    // All or nothing: one transaction for the whole batch.
+    virtual Result<void> put_profiles(const std::vector<StoredProfile>& profiles) = 0;
+    virtual Result<std::optional<StoredProfile>> profile(const McServiceId& user,
+                                                         std::uint32_t index) = 0;
+    virtual Result<std::vector<StoredProfile>> profiles_of(const McServiceId& user) = 0;
+    virtual Result<bool> remove_profile(const McServiceId& user, std::uint32_t index) = 0;
+    virtual Result<std::uint64_t> profile_count() = 0;
+
+    virtual Result<void> put_partner(const PartnerAgreement& partner) = 0;
+    virtual Result<std::vector<PartnerAgreement>> partners() = 0;
+
+    virtual Result<void> put_migrated_user(const MigratedUser& user) = 0;
+    virtual Result<std::optional<MigratedUser>> migrated_user(const McServiceId& primary_id) = 0;
+    virtual Result<std::vector<MigratedUser>> migrated_users() = 0;
+
+    virtual Result<std::optional<std::string>> meta(const std::string& key) = 0;
+    virtual Result<void> put_meta(const std::string& key, const std::string& value) = 0;
+
+    // "ok" when the store is sound (SQLite: PRAGMA integrity_check).
+    virtual Result<std::string> integrity_check() = 0;
+    // Incremented by every write through this object: caches compare it.
+    virtual std::uint64_t generation() const = 0;
+};
+
+}  // namespace mcx::store
