@@ -5,8 +5,8 @@
 //                  decode; no jitter buffer).
 // Both clients run in this process (one clock); mcxd is a separate process. Talk bursts
 // alternate between the two users. Results: stdout, bench-out/report.json, docs/BENCHMARKS.md.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -42,7 +42,8 @@ double now_ms() {
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) return NAN;
     std::sort(v.begin(), v.end());
-    const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+    const auto rank =
+        static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
     return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
@@ -59,14 +60,20 @@ std::vector<std::int16_t> synthetic_speech(std::size_t samples) {
 
 // Drives the bursts on the event loop thread.
 class Runner {
-public:
+  public:
     Runner(std::array<mcx::client::McClient*, 2> clients, std::array<mcx::client::CallId, 2> calls,
            int bursts, int frames, std::promise<void> done)
-        : clients_(clients), calls_(calls), bursts_(bursts), frames_(frames), done_(std::move(done)),
+        : clients_(clients),
+          calls_(calls),
+          bursts_(bursts),
+          frames_(frames),
+          done_(std::move(done)),
           speech_(synthetic_speech(16000 * 2)) {
         for (int i = 0; i < 2; ++i) {
-            encoders_[i] = std::make_unique<mcx::media::AmrWbEncoder>(*mcx::media::AmrWbEncoder::create());
-            decoders_[i] = std::make_unique<mcx::media::AmrWbDecoder>(*mcx::media::AmrWbDecoder::create());
+            encoders_[i] =
+                std::make_unique<mcx::media::AmrWbEncoder>(*mcx::media::AmrWbEncoder::create());
+            decoders_[i] =
+                std::make_unique<mcx::media::AmrWbDecoder>(*mcx::media::AmrWbDecoder::create());
         }
     }
 
@@ -82,7 +89,8 @@ public:
             releasing_ = false;
             ++burst_;
             next_burst();
-        } else if (e.type == ClientEventType::floor_denied || e.type == ClientEventType::floor_request_timeout) {
+        } else if (e.type == ClientEventType::floor_denied ||
+                   e.type == ClientEventType::floor_request_timeout) {
             ++failures;
             pressed_at_ = 0;
             step_.start(100ms, [this] { next_burst(); });
@@ -105,7 +113,7 @@ public:
     std::vector<double> mouth_to_ear_ms;
     int failures = 0;
 
-private:
+  private:
     void next_burst() {
         if (burst_ >= bursts_) {
             done_.set_value();
@@ -134,17 +142,18 @@ private:
         const double mouth = talk_start_ + 20.0 * k;
         const double due = mouth + 20.0;
         const double wait = std::max(0.0, due - now_ms());
-        frame_timer_.start(std::chrono::milliseconds(static_cast<long>(std::lround(wait))), [this, k, mouth] {
-            const auto offset = static_cast<std::size_t>((burst_ * frames_ + k) % 90) * 320;
-            auto frame = encoders_[talker_]->encode(std::span(speech_).subspan(offset, 320));
-            if (!frame) return;
-            const auto payload = mcx::media::to_rtp_payload(*frame);
-            auto timestamp = clients_[talker_]->send_payload(calls_[talker_], payload, k == 0);
-            if (timestamp) mouth_[{talker_, *timestamp}] = mouth;
-            if (k + 1 < frames_) talk(k + 1);
-            // A lost frame must not stall the run.
-            release_guard_.start(500ms, [this] { release(); });
-        });
+        frame_timer_.start(
+            std::chrono::milliseconds(static_cast<long>(std::lround(wait))), [this, k, mouth] {
+                const auto offset = static_cast<std::size_t>((burst_ * frames_ + k) % 90) * 320;
+                auto frame = encoders_[talker_]->encode(std::span(speech_).subspan(offset, 320));
+                if (!frame) return;
+                const auto payload = mcx::media::to_rtp_payload(*frame);
+                auto timestamp = clients_[talker_]->send_payload(calls_[talker_], payload, k == 0);
+                if (timestamp) mouth_[{talker_, *timestamp}] = mouth;
+                if (k + 1 < frames_) talk(k + 1);
+                // A lost frame must not stall the run.
+                release_guard_.start(500ms, [this] { release(); });
+            });
     }
 
     void release() {
@@ -190,7 +199,8 @@ int main(int argc, char** argv) {
     int frames = 3;
     std::string out_dir = "bench-out";
     std::string mcxd;
-    app.add_option("--bursts", bursts, "talk bursts (alternating talkers)")->check(CLI::Range(2, 1000000));
+    app.add_option("--bursts", bursts, "talk bursts (alternating talkers)")
+        ->check(CLI::Range(2, 1000000));
     app.add_option("--frames", frames, "20 ms speech frames per burst")->check(CLI::Range(1, 500));
     app.add_option("--out", out_dir, "directory for report.json and logs");
     app.add_option("--mcxd", mcxd, "mcxd binary (default: next to this one)");
@@ -202,9 +212,12 @@ int main(int argc, char** argv) {
     std::ofstream(dir / "system.toml") << "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n"
                                           "[[users]]\nid = \"sip:alice@a.mcx\"\npassword = \"a\"\n"
                                           "[[users]]\nid = \"sip:bob@a.mcx\"\npassword = \"b\"\n";
-    if (mcxd.empty()) mcxd = (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "apps/mcxd/mcxd").string();
-    auto server = mcx::ChildProcess::spawn({mcxd, "--config", (dir / "system.toml").string(), "--log-level", "warn"},
-                                           (dir / "mcxd.log").string());
+    if (mcxd.empty())
+        mcxd = (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "apps/mcxd/mcxd")
+                   .string();
+    auto server = mcx::ChildProcess::spawn(
+        {mcxd, "--config", (dir / "system.toml").string(), "--log-level", "warn"},
+        (dir / "mcxd.log").string());
     if (!server) {
         std::cerr << server.error().reason << "\n";
         return 1;
@@ -229,10 +242,11 @@ int main(int argc, char** argv) {
         config.idms_url = "http://" + ready["http"].get<std::string>();
         config.implicit_floor_request = false;
         clients[i] = loop.call([&, i, config] {
-            auto c = std::make_unique<mcx::client::McClient>(loop.loop(), config, [&, i](const ClientEvent& e) {
-                if (runner) runner->on_event(i, e);
-                events.push({names[i], e});
-            });
+            auto c = std::make_unique<mcx::client::McClient>(loop.loop(), config,
+                                                             [&, i](const ClientEvent& e) {
+                                                                 if (runner) runner->on_event(i, e);
+                                                                 events.push({names[i], e});
+                                                             });
             c->set_media_observer([&, i](mcx::client::CallId, const mcx::net::RtpPacket& p) {
                 if (runner) runner->on_rtp(i, p);
             });
@@ -251,7 +265,8 @@ int main(int argc, char** argv) {
         }
     }
     auto call = loop.call([&] {
-        return clients[0]->call(*mcx::McServiceId::parse("sip:bob@a.mcx"), mcx::client::CallOptions{});
+        return clients[0]->call(*mcx::McServiceId::parse("sip:bob@a.mcx"),
+                                mcx::client::CallOptions{});
     });
     auto bob_connected = events.wait_for("bob", ClientEventType::connected, 5s);
     if (!call || !events.wait_for("alice", ClientEventType::connected, 5s) || !bob_connected) {
@@ -264,13 +279,15 @@ int main(int argc, char** argv) {
     auto finished = done.get_future();
     loop.call([&] {
         runner = std::make_unique<Runner>(std::array{clients[0].get(), clients[1].get()},
-                                          std::array{*call, bob_connected->event.call}, bursts, frames,
-                                          std::move(done));
+                                          std::array{*call, bob_connected->event.call}, bursts,
+                                          frames, std::move(done));
         runner->start();
         return true;
     });
     finished.wait();
-    auto results = loop.call([&] { return std::make_tuple(runner->grant_ms, runner->mouth_to_ear_ms, runner->failures); });
+    auto results = loop.call([&] {
+        return std::make_tuple(runner->grant_ms, runner->mouth_to_ear_ms, runner->failures);
+    });
     loop.call([&] {
         runner.reset();
         for (auto& c : clients) c.reset();
@@ -284,12 +301,15 @@ int main(int argc, char** argv) {
                            {"floor_grant_p99_ms", percentile(grant, 99)},
                            {"mouth_to_ear_p50_ms", percentile(m2e, 50)},
                            {"mouth_to_ear_p99_ms", percentile(m2e, 99)}};
-    std::printf("floor bench: %zu grants, %zu frames, %d failed bursts\n", grant.size(), m2e.size(), failures);
+    std::printf("floor bench: %zu grants, %zu frames, %d failed bursts\n", grant.size(), m2e.size(),
+                failures);
     std::printf("  %-28s %8s %8s   %s\n", "metric", "p50 ms", "p99 ms", "3GPP KPI (TS 22.179)");
-    std::printf("  %-28s %8.3f %8.3f   KPI 1 access time 300 ms: ratio %.4f\n", "floor request -> granted",
-                percentile(grant, 50), percentile(grant, 99), percentile(grant, 99) / 300.0);
-    std::printf("  %-28s %8.3f %8.3f   KPI 3 mouth-to-ear 300 ms: ratio %.4f\n", "mouth-to-ear (no jitter buf)",
-                percentile(m2e, 50), percentile(m2e, 99), percentile(m2e, 99) / 300.0);
+    std::printf("  %-28s %8.3f %8.3f   KPI 1 access time 300 ms: ratio %.4f\n",
+                "floor request -> granted", percentile(grant, 50), percentile(grant, 99),
+                percentile(grant, 99) / 300.0);
+    std::printf("  %-28s %8.3f %8.3f   KPI 3 mouth-to-ear 300 ms: ratio %.4f\n",
+                "mouth-to-ear (no jitter buf)", percentile(m2e, 50), percentile(m2e, 99),
+                percentile(m2e, 99) / 300.0);
     merge_report(fs::path(out_dir) / "report.json", metrics);
     return failures > bursts / 100 ? 1 : 0;
 }

@@ -12,6 +12,8 @@
 
 #include "client/command_shell.hpp"
 #include "client/mc_client.hpp"
+#include "cms/admin.hpp"
+#include "common/system_config.hpp"
 #include "demo/demo.hpp"
 #include "net/event_loop.hpp"
 
@@ -30,6 +32,7 @@ struct ClientOptions {
     bool no_implicit_floor = false;
     int floor_priority = 0;
     std::string speak;
+    std::string audience;
     std::string record;
     std::string log_level = "warn";
 };
@@ -41,6 +44,8 @@ void add_connection_options(CLI::App* cmd, ClientOptions& o) {
     cmd->add_option("--sip-server", o.sip_server, "SIP address of the MC system (host:port)");
     cmd->add_option("--idms-url", o.idms_url, "IdMS base URL, e.g. http://127.0.0.1:8080");
     cmd->add_option("--domain", o.domain, "domain of the MC system (default: the user's)");
+    cmd->add_option("--audience", o.audience,
+                    "token for this MC system (mcx:<id>), e.g. a partner");
 }
 
 mcx::Result<mcx::client::ClientConfig> build_config(const ClientOptions& o) {
@@ -188,6 +193,21 @@ int main(int argc, char** argv) {
         "token", "log in at the IdMS and print the access token (for SIPp and curl)");
     add_connection_options(token_cmd, token_opts);
 
+    mcx::cms::AdminCommand admin;
+    std::string admin_config;
+    auto* admin_cmd = app.add_subcommand(
+        "admin", "administer an MC system's store: users, profiles, import, integrity check");
+    admin_cmd->add_option("--store", admin.store_path, "the SQLite store file");
+    admin_cmd->add_option("--config", admin_config, "or: the mcxd configuration naming the store");
+    admin_cmd->add_option("--password", admin.password, "password for 'user add'");
+    admin_cmd->add_option("--index", admin.index,
+                          "profile index for 'profile show/remove' (default 0)");
+    admin_cmd
+        ->add_option("command", admin.words,
+                     "user add ID | user list | user remove ID | profile list [ID] | "
+                     "profile show ID | profile remove ID | import FILE_OR_DIR | check")
+        ->required();
+
     mcx::demo::DemoOptions demo_opts;
     auto* demo_cmd = app.add_subcommand(
         "demo", "start an MC system and two users on 127.0.0.1 and show private calls");
@@ -200,6 +220,22 @@ int main(int argc, char** argv) {
         setup_logging(client_opts.log_level);
         return run_client(client_opts);
     }
+    if (*admin_cmd) {
+        setup_logging("warn");
+        if (admin.store_path.empty()) {
+            if (admin_config.empty()) {
+                std::cerr << "mcx admin: give --store FILE or --config FILE\n";
+                return 2;
+            }
+            auto config = mcx::load_system_config(admin_config);
+            if (!config) {
+                std::cerr << "mcx admin: " << config.error().reason << "\n";
+                return 2;
+            }
+            admin.store_path = config->store_path;
+        }
+        return mcx::cms::run_admin(admin, std::cout, std::cerr);
+    }
     if (*token_cmd) {
         setup_logging("warn");
         // The token command needs no SIP server.
@@ -211,7 +247,7 @@ int main(int argc, char** argv) {
         }
         mcx::net::EventLoop loop;
         mcx::client::McClient client(loop, *config, {});
-        if (auto r = client.login(); !r) {
+        if (auto r = client.login(token_opts.audience); !r) {
             std::cerr << "mcx token: " << r.error().reason << "\n";
             return 1;
         }

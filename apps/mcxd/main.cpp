@@ -1,8 +1,8 @@
 // mcxd: one MC system (SIP core, MCPTT server, IdMS, CMS) configured by one TOML file.
-#include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -30,23 +30,25 @@ std::int64_t now_ms() {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
-std::int64_t now_s() { return now_ms() / 1000; }
+std::int64_t now_s() {
+    return now_ms() / 1000;
+}
 
 class StoreCredentials : public mcx::idms::CredentialStore {
-public:
+  public:
     explicit StoreCredentials(mcx::store::Store& store) : store_(store) {}
     std::string password_hash(const mcx::McServiceId& user) const override {
         auto hash = store_.password_hash(user);
         return hash && *hash ? **hash : std::string{};
     }
 
-private:
+  private:
     mcx::store::Store& store_;
 };
 
 // Parsed profiles for the call policy, reloaded when the store changed.
 class ProfileCache {
-public:
+  public:
     explicit ProfileCache(mcx::store::Store& store) : store_(store) {}
     std::optional<mcx::proto::UserProfile> operator()(const mcx::McServiceId& user) {
         if (const auto generation = store_.generation(); generation != generation_) {
@@ -59,14 +61,15 @@ public:
             if (auto parsed = mcx::proto::parse_user_profile((*stored)->xml)) {
                 profile = std::move(*parsed);
             } else {
-                spdlog::error("stored profile of {} is unreadable: {}", user.uri(), parsed.error().reason);
+                spdlog::error("stored profile of {} is unreadable: {}", user.uri(),
+                              parsed.error().reason);
             }
         }
         cache_.emplace(user, profile);
         return profile;
     }
 
-private:
+  private:
     mcx::store::Store& store_;
     std::uint64_t generation_ = ~0ull;
     std::unordered_map<mcx::McServiceId, std::optional<mcx::proto::UserProfile>> cache_;
@@ -98,7 +101,8 @@ int main(int argc, char** argv) {
     std::string pcap_path;
     std::string import_path;
     std::string log_level = "info";
-    app.add_option("-c,--config", config_path, "MC system configuration (TOML, see config/README.md)")
+    app.add_option("-c,--config", config_path,
+                   "MC system configuration (TOML, see config/README.md)")
         ->required();
     app.add_option("--pcap", pcap_path, "write every SIP message sent or received into this pcap");
     app.add_option("--import", import_path,
@@ -131,18 +135,23 @@ int main(int argc, char** argv) {
                      config->users.size());
     }
     if (!import_path.empty()) {
-        auto imported = mcx::cms::import_profiles(**store, import_path, [](const mcx::cms::ImportProgress& p) {
-            std::cout << nlohmann::json{{"event", "import-progress"}, {"committed", p.committed}, {"total", p.total}}.dump()
-                      << std::endl;
-        });
+        auto imported =
+            mcx::cms::import_profiles(**store, import_path, [](const mcx::cms::ImportProgress& p) {
+                std::cout << nlohmann::json{{"event", "import-progress"},
+                                            {"committed", p.committed},
+                                            {"total", p.total}}
+                                 .dump()
+                          << std::endl;
+            });
         if (!imported) {
             std::cerr << "mcxd: import: " << imported.error().reason << "\n";
             return 1;
         }
     }
 
-    auto key = config->idms_key_file.empty() ? mcx::idms::SigningKey::generate()
-                                             : mcx::idms::SigningKey::load_or_create(config->idms_key_file);
+    auto key = config->idms_key_file.empty()
+                   ? mcx::idms::SigningKey::generate()
+                   : mcx::idms::SigningKey::load_or_create(config->idms_key_file);
     if (!key) {
         std::cerr << "mcxd: IdMS key: " << key.error().reason << "\n";
         return 2;
@@ -153,22 +162,26 @@ int main(int argc, char** argv) {
     mcx::idms::TokenVerifier verifier(config->token_audience());
     verifier.trust(config->idms_issuer(), public_pem);
     // Partners are trusted with the key configured, or the one their IdMS publishes.
-    verifier.set_key_resolver([&config](const std::string& issuer_name) -> std::optional<std::string> {
-        const auto* partner = config->partner_by_issuer(issuer_name);
-        if (!partner) return std::nullopt;
-        if (!partner->idms_public_key.empty()) return partner->idms_public_key;
-        auto r = mcx::net::http_get(partner->idms_url + "/idms/public-key", {}, std::chrono::seconds(2));
-        if (!r || r->status != 200 || r->body.find("BEGIN PUBLIC KEY") == std::string::npos) {
-            spdlog::warn("cannot fetch the IdMS key of partner {} from {}", partner->id, partner->idms_url);
-            return std::nullopt;
-        }
-        spdlog::info("IdMS key of partner {} fetched from {}", partner->id, partner->idms_url);
-        return r->body;
-    });
+    verifier.set_key_resolver(
+        [&config](const std::string& issuer_name) -> std::optional<std::string> {
+            const auto* partner = config->partner_by_issuer(issuer_name);
+            if (!partner) return std::nullopt;
+            if (!partner->idms_public_key.empty()) return partner->idms_public_key;
+            auto r = mcx::net::http_get(partner->idms_url + "/idms/public-key", {},
+                                        std::chrono::seconds(2));
+            if (!r || r->status != 200 || r->body.find("BEGIN PUBLIC KEY") == std::string::npos) {
+                spdlog::warn("cannot fetch the IdMS key of partner {} from {}", partner->id,
+                             partner->idms_url);
+                return std::nullopt;
+            }
+            spdlog::info("IdMS key of partner {} fetched from {}", partner->id, partner->idms_url);
+            return r->body;
+        });
     StoreCredentials credentials(**store);
     mcx::idms::TokenEndpoint token_endpoint(
         credentials, issuer, config->token_audience(),
-        [&config, &store](const mcx::McServiceId& user, const std::string& audience) -> mcx::Result<void> {
+        [&config, &store](const mcx::McServiceId& user,
+                          const std::string& audience) -> mcx::Result<void> {
             // A token for a partner's audience only for a user whose profile lists that partner.
             for (const auto& partner : config->partners) {
                 if (partner.token_audience() != audience) continue;
@@ -177,7 +190,8 @@ int main(int argc, char** argv) {
                                                  : mcx::fail(mcx::Errc::not_found, "no profile");
                 const auto* entry = profile ? profile->partner(partner.id) : nullptr;
                 if (!entry || !entry->migration_allowed) {
-                    return mcx::fail(mcx::Errc::forbidden, user.uri() + " may not migrate to " + partner.id);
+                    return mcx::fail(mcx::Errc::forbidden,
+                                     user.uri() + " may not migrate to " + partner.id);
                 }
                 return {};
             }
@@ -185,8 +199,10 @@ int main(int argc, char** argv) {
         });
     mcx::cms::ConfigurationManagementServer cms(
         *config, **store, verifier, issuer,
-        [](const std::string& url, const std::string& token) -> mcx::Result<mcx::cms::PartnerResponse> {
-            auto r = mcx::net::http_get(url, {{"Authorization", "Bearer " + token}}, std::chrono::seconds(3));
+        [](const std::string& url,
+           const std::string& token) -> mcx::Result<mcx::cms::PartnerResponse> {
+            auto r = mcx::net::http_get(url, {{"Authorization", "Bearer " + token}},
+                                        std::chrono::seconds(3));
             if (!r) return tl::unexpected(r.error());
             return mcx::cms::PartnerResponse{r->status, r->body};
         },
@@ -194,7 +210,8 @@ int main(int argc, char** argv) {
 
     mcx::net::EventLoop loop;
     mcx::net::EventLoop::set_max_descriptors(16384);
-    auto sip = mcx::net::SipStack::create(loop, {config->host, config->sip_port, "mcxd/" + config->system_id});
+    auto sip = mcx::net::SipStack::create(
+        loop, {config->host, config->sip_port, "mcxd/" + config->system_id});
     if (!sip) {
         std::cerr << "mcxd: " << sip.error().reason << "\n";
         return 1;
@@ -208,31 +225,35 @@ int main(int argc, char** argv) {
         }
         pcap = std::move(*writer);
         (*sip)->set_trace_handler([&pcap](bool, mcx::net::Transport, const mcx::net::Endpoint& src,
-                                          const mcx::net::Endpoint& dst, std::string_view data) {
-            pcap->write(src, dst, data);
-        });
+                                          const mcx::net::Endpoint& dst,
+                                          std::string_view data) { pcap->write(src, dst, data); });
     }
     ProfileCache profiles(**store);
-    mcx::server::McServer server(*config, **sip, verifier,
-                                 [&profiles](const mcx::McServiceId& user) { return profiles(user); },
-                                 now_ms);
+    mcx::server::McServer server(
+        *config, **sip, verifier,
+        [&profiles](const mcx::McServiceId& user) { return profiles(user); }, now_ms);
 
     block_stop_signals(true);
     mcx::net::HttpServer http;
     http.post("/idms/token", [&](const mcx::net::HttpRequest& req) {
         auto reply = token_endpoint.handle(req.params, now_s());
-        return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body, {{"Cache-Control", "no-store"}}};
+        return mcx::net::HttpResponse{
+            reply.status, reply.content_type, reply.body, {{"Cache-Control", "no-store"}}};
     });
     http.get("/idms/public-key", [&](const mcx::net::HttpRequest&) {
         return mcx::net::HttpResponse{200, "application/x-pem-file", public_pem, {}};
     });
     http.get(R"(/cms/org\.3gpp\.mcptt\.user-profile/users/.+)",
-             [&](const mcx::net::HttpRequest& req) { return from_cms(cms.get_user_profile(to_cms(req))); });
-    http.get("/cms/partner/migration-profile",
-             [&](const mcx::net::HttpRequest& req) { return from_cms(cms.get_migration_profile(to_cms(req))); });
+             [&](const mcx::net::HttpRequest& req) {
+                 return from_cms(cms.get_user_profile(to_cms(req)));
+             });
+    http.get("/cms/partner/migration-profile", [&](const mcx::net::HttpRequest& req) {
+        return from_cms(cms.get_migration_profile(to_cms(req)));
+    });
     http.get("/status", [&](const mcx::net::HttpRequest&) {
         auto status = loop.call([&] { return server.status_json(); }, std::chrono::seconds(2));
-        if (!status) return mcx::net::HttpResponse{503, "application/json", R"({"error":"busy"})", {}};
+        if (!status)
+            return mcx::net::HttpResponse{503, "application/json", R"({"error":"busy"})", {}};
         return mcx::net::HttpResponse{200, "application/json", *status, {}};
     });
     auto http_endpoint = http.start(config->host, config->http_port);

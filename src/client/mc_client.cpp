@@ -164,14 +164,15 @@ Result<void> McClient::open() {
     return {};
 }
 
-Result<void> McClient::login() {
+Result<void> McClient::login(const std::string& audience) {
     if (config_.idms_url.empty()) return fail(Errc::invalid_argument, "no IdMS URL configured");
-    auto response = net::http_post_form(config_.idms_url + "/idms/token",
-                                        {{"grant_type", "password"},
-                                         {"username", config_.user.uri()},
-                                         {"password", config_.password},
-                                         {"client_id", config_.client_id}},
-                                        std::chrono::seconds(5));
+    std::map<std::string, std::string> form{{"grant_type", "password"},
+                                            {"username", config_.user.uri()},
+                                            {"password", config_.password},
+                                            {"client_id", config_.client_id}};
+    if (!audience.empty()) form["audience"] = audience;
+    auto response =
+        net::http_post_form(config_.idms_url + "/idms/token", form, std::chrono::seconds(5));
     if (!response) return tl::unexpected(response.error());
     auto json = nlohmann::json::parse(response->body, nullptr, false);
     if (response->status != 200) {
@@ -691,7 +692,7 @@ void McClient::pace(CallId id) {
 }
 
 Result<std::uint32_t> McClient::send_payload(CallId id, std::span<const std::uint8_t> payload,
-                                              bool marker) {
+                                             bool marker) {
     auto* call = find(id);
     if (!call) return fail(Errc::invalid_argument, "no call " + std::to_string(id));
     if (auto ok = check_may_talk(*call); !ok) return tl::unexpected(ok.error());

@@ -93,7 +93,8 @@ class McClient {
     // Opens the SIP stack (loop thread).
     Result<void> open();
     // OAuth 2.0 password grant at the IdMS (blocking HTTP; docs/identity.md). Any thread.
-    Result<void> login();
+    // `audience`: a token for another MC system (e.g. a partner to migrate to); empty: ours.
+    Result<void> login(const std::string& audience = {});
     void set_access_token(std::string token) { access_token_ = std::move(token); }
     const std::string& access_token() const { return access_token_; }
     Result<void> start_registration();

@@ -84,7 +84,9 @@ CmsReply ConfigurationManagementServer::serve_profile(const store::StoredProfile
     if (!request.if_none_match.empty() && request.if_none_match == profile.etag) {
         return CmsReply{304, "", "", {{"ETag", profile.etag}}};  // RFC 7232 4.1
     }
-    return CmsReply{200, std::string(proto::kMimeUserProfile), profile.xml,
+    return CmsReply{200,
+                    std::string(proto::kMimeUserProfile),
+                    profile.xml,
                     {{"ETag", profile.etag}, {"Cache-Control", "no-cache"}}};
 }
 
@@ -104,7 +106,8 @@ CmsReply ConfigurationManagementServer::get_user_profile(const CmsRequest& reque
     }
     const auto subject = claims->mc_service_id();
     if (subject != address->user) {
-        return text(403, "the access token is for " + subject.uri() + ", not " + address->user.uri());
+        return text(403,
+                    "the access token is for " + subject.uri() + ", not " + address->user.uri());
     }
     if (subject.domain() != config_.domain) {
         // A user of a partner system asks for the profile valid here (10.1.4.3.2).
@@ -116,7 +119,9 @@ CmsReply ConfigurationManagementServer::get_user_profile(const CmsRequest& reque
     }
     auto stored = store_.profile(address->user, address->index);
     if (!stored) return text(500, stored.error().reason);
-    if (!*stored) return text(404, "no profile " + std::to_string(address->index) + " for " + address->user.uri());
+    if (!*stored)
+        return text(404,
+                    "no profile " + std::to_string(address->index) + " for " + address->user.uri());
     return serve_profile(**stored, request);
 }
 
@@ -142,8 +147,8 @@ CmsReply ConfigurationManagementServer::migrated_profile(const McServiceId& prim
     }
     auto from_primary = proto::parse_user_profile(response->body);
     if (!from_primary) {
-        return text(502, "the migration profile from " + home.id + " is malformed: " +
-                             from_primary.error().reason);
+        return text(502, "the migration profile from " + home.id +
+                             " is malformed: " + from_primary.error().reason);
     }
     if (from_primary->user != primary_id) {
         return text(502, "the migration profile from " + home.id + " is for another user");
@@ -184,7 +189,8 @@ CmsReply ConfigurationManagementServer::get_migration_profile(const CmsRequest& 
     if (!profile) return text(500, "stored profile unreadable: " + profile.error().reason);
     const auto* entry = profile->partner(partner->id);
     if (!entry || !entry->migration_allowed) {
-        spdlog::info("CMS: {} asked for {}: not allowed to migrate there", partner->id, user->uri());
+        spdlog::info("CMS: {} asked for {}: not allowed to migrate there", partner->id,
+                     user->uri());
         return text(403, user->uri() + " is not allowed to migrate to " + partner->id);
     }
     auto migration = store_.profile(*user, entry->profile_index);
@@ -195,7 +201,9 @@ CmsReply ConfigurationManagementServer::get_migration_profile(const CmsRequest& 
     }
     spdlog::info("CMS: migration profile {} of {} sent to {}", entry->profile_index, user->uri(),
                  partner->id);
-    return CmsReply{200, std::string(proto::kMimeUserProfile), (*migration)->xml,
+    return CmsReply{200,
+                    std::string(proto::kMimeUserProfile),
+                    (*migration)->xml,
                     {{"ETag", (*migration)->etag}}};
 }
 

@@ -43,11 +43,11 @@ struct PartnerResponse {
     int status = 0;
     std::string body;
 };
-using PartnerGet = std::function<Result<PartnerResponse>(const std::string& url,
-                                                         const std::string& bearer_token)>;
+using PartnerGet =
+    std::function<Result<PartnerResponse>(const std::string& url, const std::string& bearer_token)>;
 
 class ConfigurationManagementServer {
-public:
+  public:
     ConfigurationManagementServer(const SystemConfig& config, store::Store& store,
                                   const idms::TokenVerifier& verifier,
                                   const idms::TokenIssuer& issuer, PartnerGet partner_get,
@@ -58,7 +58,7 @@ public:
 
     static std::string profile_path(const McServiceId& user, std::uint32_t index);
 
-private:
+  private:
     CmsReply serve_profile(const store::StoredProfile& profile, const CmsRequest& request) const;
     CmsReply migrated_profile(const McServiceId& primary_id, const PartnerConfig& home,
                               const CmsRequest& request);

@@ -39,8 +39,9 @@ Result<std::size_t> import_profiles(store::Store& store, const fs::path& source,
         auto profile = proto::parse_user_profile(text.str());
         if (!profile) {
             const auto& why = profile.error().reason;  // "line N: ..." -> "file:N: ..."
-            return fail(Errc::malformed, why.starts_with("line ") ? file.string() + ":" + why.substr(5)
-                                                                  : file.string() + ": " + why);
+            return fail(Errc::malformed, why.starts_with("line ")
+                                             ? file.string() + ":" + why.substr(5)
+                                             : file.string() + ": " + why);
         }
         profiles.push_back({profile->user, profile->index, text.str(), {}});
     }

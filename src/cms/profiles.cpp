@@ -31,7 +31,8 @@ Result<McServiceId> assigned_id(const MigrationPolicy& policy, const McServiceId
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     std::string out = policy.assigned_id;
     auto replace = [&out](const std::string& key, const std::string& value) {
-        for (auto pos = out.find(key); pos != std::string::npos; pos = out.find(key, pos + value.size())) {
+        for (auto pos = out.find(key); pos != std::string::npos;
+             pos = out.find(key, pos + value.size())) {
             out.replace(pos, key.size(), value);
         }
     };
@@ -39,7 +40,9 @@ Result<McServiceId> assigned_id(const MigrationPolicy& policy, const McServiceId
     replace("{home}", home);
     replace("{domain}", domain);
     auto id = McServiceId::parse(out.starts_with("sip:") ? out : "sip:" + out);
-    if (!id) return fail(Errc::invalid_argument, "[migration] assigned_id gives '" + out + "': " + id.error().reason);
+    if (!id)
+        return fail(Errc::invalid_argument,
+                    "[migration] assigned_id gives '" + out + "': " + id.error().reason);
     return id;
 }
 
@@ -67,7 +70,9 @@ proto::UserProfile adapt_for_migration(const proto::UserProfile& from_primary,
 
 Result<bool> seed_store(store::Store& store, const SystemConfig& config) {
     for (const auto& partner : config.partners) {
-        if (auto r = store.put_partner({partner.id, partner.domain, partner.idms_issuer(), partner.cms_url}); !r) {
+        if (auto r = store.put_partner(
+                {partner.id, partner.domain, partner.idms_issuer(), partner.cms_url});
+            !r) {
             return tl::unexpected(r.error());
         }
     }
@@ -76,13 +81,17 @@ Result<bool> seed_store(store::Store& store, const SystemConfig& config) {
     if (*seeded) return false;
     std::vector<store::StoredProfile> profiles;
     for (const auto& user : config.users) {
-        const auto hash = user.password.empty() ? std::string("!") : idms::hash_password(user.password);
+        const auto hash =
+            user.password.empty() ? std::string("!") : idms::hash_password(user.password);
         if (auto r = store.put_user(user.id, hash); !r) return tl::unexpected(r.error());
         profiles.push_back({user.id, 0, proto::build_user_profile(profile_from_config(user)), {}});
     }
     if (auto r = store.put_profiles(profiles); !r) return tl::unexpected(r.error());
     const auto now = std::chrono::system_clock::now().time_since_epoch();
-    if (auto r = store.put_meta("seeded", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count())); !r) {
+    if (auto r = store.put_meta(
+            "seeded",
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now).count()));
+        !r) {
         return tl::unexpected(r.error());
     }
     return true;

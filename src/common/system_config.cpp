@@ -93,9 +93,10 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                                                 ": " + std::string(e.description()));
     }
     SystemConfig config;
-    if (auto r = only_known_keys(
-            root, {"system", "sip", "http", "idms", "private_call", "floor_control", "users", "store", "partners", "migration"},
-            "the top level", source);
+    if (auto r = only_known_keys(root,
+                                 {"system", "sip", "http", "idms", "private_call", "floor_control",
+                                  "users", "store", "partners", "migration"},
+                                 "the top level", source);
         !r) {
         return tl::unexpected(r.error());
     }
@@ -196,9 +197,12 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
     if (const auto* partners = root["partners"].as_array()) {
         for (const auto& node : *partners) {
             const auto* table = node.as_table();
-            if (!table) return tl::unexpected(config_error(source, node.source(), "[[partners]] entry is not a table"));
-            if (auto r = only_known_keys(*table, {"id", "domain", "idms_url", "idms_public_key_file", "cms_url"},
-                                         "[[partners]]", source);
+            if (!table)
+                return tl::unexpected(
+                    config_error(source, node.source(), "[[partners]] entry is not a table"));
+            if (auto r = only_known_keys(
+                    *table, {"id", "domain", "idms_url", "idms_public_key_file", "cms_url"},
+                    "[[partners]]", source);
                 !r) {
                 return tl::unexpected(r.error());
             }
@@ -208,35 +212,41 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             partner.idms_url = (*table)["idms_url"].value_or(std::string{});
             partner.cms_url = (*table)["cms_url"].value_or(std::string{});
             if (partner.id.empty() || partner.domain.empty()) {
-                return tl::unexpected(config_error(source, node.source(), "a partner needs id and domain"));
+                return tl::unexpected(
+                    config_error(source, node.source(), "a partner needs id and domain"));
             }
             if (partner.id == config.system_id || partner.domain == config.domain) {
-                return tl::unexpected(config_error(source, node.source(), "a partner cannot be this system"));
+                return tl::unexpected(
+                    config_error(source, node.source(), "a partner cannot be this system"));
             }
             if (auto key = (*table)["idms_public_key_file"].value<std::string>()) {
                 auto path = std::filesystem::path(*key);
                 if (path.is_relative()) path = std::filesystem::path(base_dir) / path;
                 std::ifstream in(path);
                 if (!in) {
-                    return tl::unexpected(config_error(source, node.source(), "cannot read " + path.string()));
+                    return tl::unexpected(
+                        config_error(source, node.source(), "cannot read " + path.string()));
                 }
                 std::stringstream pem;
                 pem << in.rdbuf();
                 partner.idms_public_key = pem.str();
             }
             if (partner.idms_public_key.empty() && partner.idms_url.empty()) {
-                return tl::unexpected(config_error(source, node.source(),
-                                                   "partner " + partner.id + " needs idms_url or idms_public_key_file"));
+                return tl::unexpected(config_error(
+                    source, node.source(),
+                    "partner " + partner.id + " needs idms_url or idms_public_key_file"));
             }
             if (config.find_partner(partner.id)) {
-                return tl::unexpected(config_error(source, node.source(), "partner " + partner.id + " listed twice"));
+                return tl::unexpected(
+                    config_error(source, node.source(), "partner " + partner.id + " listed twice"));
             }
             config.partners.push_back(std::move(partner));
         }
     }
     if (const auto* migration = root["migration"].as_table()) {
         config.migration.accept = (*migration)["accept"].value_or(true);
-        config.migration.assigned_id = (*migration)["assigned_id"].value_or(config.migration.assigned_id);
+        config.migration.assigned_id =
+            (*migration)["assigned_id"].value_or(config.migration.assigned_id);
         config.migration.private_call = (*migration)["private_call"].value_or(true);
         if (const auto* targets = (*migration)["private_call_targets"].as_array()) {
             config.migration.private_call_to_any_user = false;
@@ -246,9 +256,11 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                     config.migration.private_call_to_any_user = true;
                     continue;
                 }
-                auto target_id = target ? McServiceId::parse(*target) : fail(Errc::malformed, "not a string");
+                auto target_id =
+                    target ? McServiceId::parse(*target) : fail(Errc::malformed, "not a string");
                 if (!target_id) {
-                    return tl::unexpected(config_error(source, t.source(), "migration target: " + target_id.error().reason));
+                    return tl::unexpected(config_error(
+                        source, t.source(), "migration target: " + target_id.error().reason));
                 }
                 config.migration.private_call_targets.push_back(*target_id);
             }
@@ -262,11 +274,10 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             if (!table)
                 return tl::unexpected(
                     config_error(source, node.source(), "[[users]] entry is not a table"));
-            if (auto r = only_known_keys(
-                    *table,
-                    {"id", "password", "private_call", "private_call_targets", "may_be_called",
-                     "mcvideo", "migrate_to"},
-                    "[[users]]", source);
+            if (auto r = only_known_keys(*table,
+                                         {"id", "password", "private_call", "private_call_targets",
+                                          "may_be_called", "mcvideo", "migrate_to"},
+                                         "[[users]]", source);
                 !r) {
                 return tl::unexpected(r.error());
             }
@@ -296,7 +307,8 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                 for (const auto& m : *migrate) {
                     const auto partner_id = m.value<std::string>();
                     if (!partner_id) {
-                        return tl::unexpected(config_error(source, m.source(), "migrate_to holds a non-string"));
+                        return tl::unexpected(
+                            config_error(source, m.source(), "migrate_to holds a non-string"));
                     }
                     user.migrate_to.push_back(*partner_id);
                 }

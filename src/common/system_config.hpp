@@ -26,11 +26,11 @@ struct UserConfig {
 
 // A partner MC system (TS 23.280 10.1.6, 10.6): where its IdMS and CMS are, how to trust it.
 struct PartnerConfig {
-    std::string id;      // its system ID, e.g. "B"
-    std::string domain;  // its MC service ID domain, e.g. "b.mcx"
-    std::string idms_url;            // its IdMS base URL; its key is fetched from /idms/public-key
-    std::string idms_public_key;     // or its key given here (PEM, read from a file)
-    std::string cms_url;             // its CMS base URL (CSC-17)
+    std::string id;               // its system ID, e.g. "B"
+    std::string domain;           // its MC service ID domain, e.g. "b.mcx"
+    std::string idms_url;         // its IdMS base URL; its key is fetched from /idms/public-key
+    std::string idms_public_key;  // or its key given here (PEM, read from a file)
+    std::string cms_url;          // its CMS base URL (CSC-17)
     std::string idms_issuer() const { return "mcx-idms:" + id; }
     std::string token_audience() const { return "mcx:" + id; }
 };

@@ -182,8 +182,9 @@ int run_demo(const DemoOptions& options) {
         const auto idle = events.wait_for("bob", ClientEventType::floor_idle, 5s);
         loop.call([&] { return bob->press(bob_call).has_value(); });
         const auto bob_granted = events.wait_for("bob", ClientEventType::floor_granted, 5s);
-        timeline.say(idle && bob_granted ? "alice released (Floor Idle); bob pressed and was granted"
-                                         : "FAILED: the floor did not pass to bob");
+        timeline.say(idle && bob_granted
+                         ? "alice released (Floor Idle); bob pressed and was granted"
+                         : "FAILED: the floor did not pass to bob");
         if (!idle || !bob_granted) ++failures;
         loop.call([&] { return bob->send_rtp(bob_call, 50).has_value(); });
         std::this_thread::sleep_for(1200ms);
@@ -195,11 +196,11 @@ int run_demo(const DemoOptions& options) {
         timeline.say(released ? "alice hung up; bob released (" + released->event.reason + ")"
                               : "FAILED: bob was not released");
         if (!released) ++failures;
-        summary["calls"].push_back({{"mode", "automatic"},
-                                    {"result", "connected"},
-                                    {"floor", "alice then bob"},
-                                    {"rtp_received", {{"alice", after_bob.first},
-                                                      {"bob", after_alice.second}}}});
+        summary["calls"].push_back(
+            {{"mode", "automatic"},
+             {"result", "connected"},
+             {"floor", "alice then bob"},
+             {"rtp_received", {{"alice", after_bob.first}, {"bob", after_alice.second}}}});
     }
 
     // 2. Manual commencement: bob rejects, then accepts.

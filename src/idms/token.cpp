@@ -106,8 +106,7 @@ Result<std::string> TokenIssuer::issue_system(const std::string& system_id,
     return token;
 }
 
-Result<std::string> TokenIssuer::issue_for(const McServiceId& subject,
-                                           const std::string& client_id,
+Result<std::string> TokenIssuer::issue_for(const McServiceId& subject, const std::string& client_id,
                                            const std::string& audience,
                                            std::int64_t now_seconds) const {
     jwt_t* raw = nullptr;

@@ -51,7 +51,7 @@ class TokenIssuer {
 };
 
 class TokenVerifier {
-public:
+  public:
     // Finds the public key of an issuer not trusted yet (a configured partner whose key is
     // fetched on first use); nullopt: not a trusted issuer.
     using KeyResolver = std::function<std::optional<std::string>(const std::string& issuer)>;
@@ -70,7 +70,7 @@ public:
                                             std::int64_t now_seconds) const;
     const std::string& audience() const { return audience_; }
 
-private:
+  private:
     Result<AccessTokenClaims> verify_signed(const std::string& token,
                                             std::int64_t now_seconds) const;
     std::optional<std::string> key_of(const std::string& issuer) const;

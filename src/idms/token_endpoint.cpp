@@ -45,8 +45,9 @@ HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form,
     auto audience = field(form, "audience");
     if (audience.empty()) audience = own_audience_;
     if (audience != own_audience_) {
-        auto allowed = audience_policy_ ? audience_policy_(*user, audience)
-                                        : fail(Errc::forbidden, "only " + own_audience_ + " is served");
+        auto allowed = audience_policy_
+                           ? audience_policy_(*user, audience)
+                           : fail(Errc::forbidden, "only " + own_audience_ + " is served");
         if (!allowed) return error(400, "invalid_target", allowed.error().reason);
     }
     auto token = issuer_.issue_for(*user, client_id, audience, now);

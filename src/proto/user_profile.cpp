@@ -14,7 +14,8 @@ namespace {
 std::size_t line_of(std::string_view text, std::ptrdiff_t offset) {
     if (offset < 0) return 1;
     const auto end = std::min(static_cast<std::size_t>(offset), text.size());
-    return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<long>(end), '\n'));
+    return 1 + static_cast<std::size_t>(
+                   std::count(text.begin(), text.begin() + static_cast<long>(end), '\n'));
 }
 
 Error at(std::string_view text, const pugi::xml_node& node, const std::string& what) {
@@ -26,8 +27,8 @@ Result<bool> boolean(std::string_view text, const pugi::xml_node& node) {
     const std::string_view v = node.text().get();
     if (v == "true" || v == "1") return true;
     if (v == "false" || v == "0") return false;
-    return tl::unexpected(at(text, node, "<" + std::string(xml::local_name(node)) +
-                                             "> must be true or false"));
+    return tl::unexpected(
+        at(text, node, "<" + std::string(xml::local_name(node)) + "> must be true or false"));
 }
 
 Result<McServiceId> uri_entry(std::string_view text, const pugi::xml_node& holder) {
@@ -68,8 +69,9 @@ Result<UserProfile> parse_user_profile(std::string_view text) {
     const auto root = doc.document_element();
     if (xml::local_name(root) != "mcptt-user-profile" ||
         xml::namespace_uri(root) != kUserProfileNamespace) {
-        return tl::unexpected(at(text, root, "root is not <mcptt-user-profile> in namespace " +
-                                                 std::string(kUserProfileNamespace)));
+        return tl::unexpected(at(
+            text, root,
+            "root is not <mcptt-user-profile> in namespace " + std::string(kUserProfileNamespace)));
     }
     UserProfile p;
     if (auto index = root.attribute("user-profile-index")) {
@@ -88,7 +90,8 @@ Result<UserProfile> parse_user_profile(std::string_view text) {
     p.user = *user;
     if (const auto list = xml::child(xml::child(common, "PrivateCall"), "PrivateCallList")) {
         for (auto entry : list.children()) {
-            if (entry.type() != pugi::node_element || xml::local_name(entry) != "PrivateCallURI") continue;
+            if (entry.type() != pugi::node_element || xml::local_name(entry) != "PrivateCallURI")
+                continue;
             auto target = uri_entry(text, entry);
             if (!target) return tl::unexpected(target.error());
             p.private_call_targets.push_back(*target);
@@ -125,10 +128,12 @@ Result<UserProfile> parse_user_profile(std::string_view text) {
             p.mcvideo_authorised = *value;
         }
         for (auto partner : xml::child(ext, "partner-systems").children()) {
-            if (partner.type() != pugi::node_element || xml::local_name(partner) != "partner") continue;
+            if (partner.type() != pugi::node_element || xml::local_name(partner) != "partner")
+                continue;
             PartnerSystemEntry entry;
             entry.system = partner.attribute("system").value();
-            if (entry.system.empty()) return tl::unexpected(at(text, partner, "<partner> without system"));
+            if (entry.system.empty())
+                return tl::unexpected(at(text, partner, "<partner> without system"));
             const std::string_view allowed = partner.attribute("migration-allowed").value();
             if (allowed != "true" && allowed != "false") {
                 return tl::unexpected(at(text, partner, "migration-allowed must be true or false"));
@@ -136,7 +141,8 @@ Result<UserProfile> parse_user_profile(std::string_view text) {
             entry.migration_allowed = allowed == "true";
             const std::string_view index = partner.attribute("profile-index").value();
             if (!index.empty()) {
-                auto [ptr, ec] = std::from_chars(index.data(), index.data() + index.size(), entry.profile_index);
+                auto [ptr, ec] =
+                    std::from_chars(index.data(), index.data() + index.size(), entry.profile_index);
                 if (ec != std::errc() || ptr != index.data() + index.size()) {
                     return tl::unexpected(at(text, partner, "profile-index is not a number"));
                 }
@@ -163,7 +169,10 @@ std::string build_user_profile(const UserProfile& p) {
     common.append_child("MCPTTUserID").append_child("uri-entry").text().set(p.user.uri().c_str());
     auto list = common.append_child("PrivateCall").append_child("PrivateCallList");
     for (const auto& target : p.private_call_targets) {
-        list.append_child("PrivateCallURI").append_child("uri-entry").text().set(target.uri().c_str());
+        list.append_child("PrivateCallURI")
+            .append_child("uri-entry")
+            .text()
+            .set(target.uri().c_str());
     }
     auto rule = root.append_child("ruleset").append_child("rule");
     rule.append_attribute("id") = "private-call";

@@ -19,17 +19,17 @@ inline constexpr std::string_view kMcxProfileNamespace = "urn:mcx:params:xml:ns:
 inline constexpr std::string_view kMimeUserProfile = "application/vnd.3gpp.mcptt-user-profile+xml";
 
 struct PartnerSystemEntry {
-    std::string system;              // partner MC system ID, e.g. "B"
-    bool migration_allowed = false;  // the user may migrate there (TS 23.280 10.1.6)
-    std::uint32_t profile_index = 0; // which of the user's profiles applies there
+    std::string system;               // partner MC system ID, e.g. "B"
+    bool migration_allowed = false;   // the user may migrate there (TS 23.280 10.1.6)
+    std::uint32_t profile_index = 0;  // which of the user's profiles applies there
 
     bool operator==(const PartnerSystemEntry&) const = default;
 };
 
 struct UserProfile {
-    McServiceId user;                   // <MCPTTUserID> and XUI-URI
-    std::uint32_t index = 0;            // user-profile-index
-    std::string name;                   // <ProfileName>
+    McServiceId user;         // <MCPTTUserID> and XUI-URI
+    std::uint32_t index = 0;  // user-profile-index
+    std::string name;         // <ProfileName>
     // <ruleset> actions (TS 24.484 / MCOP model): private calls.
     bool allow_private_call = true;
     bool allow_private_call_to_any_user = false;
@@ -37,7 +37,7 @@ struct UserProfile {
     bool allow_automatic_commencement = true;
     bool allow_manual_commencement = true;
     std::vector<McServiceId> private_call_targets;  // <PrivateCallList>
-    bool mcvideo_authorised = false;    // [mcx-defined] <anyExt><mcx:mcvideo-authorised>
+    bool mcvideo_authorised = false;           // [mcx-defined] <anyExt><mcx:mcvideo-authorised>
     std::vector<PartnerSystemEntry> partners;  // [mcx-defined] <anyExt><mcx:partner-systems>
 
     bool may_call(const McServiceId& target) const;

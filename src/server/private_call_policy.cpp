@@ -18,9 +18,8 @@ std::variant<McServiceId, Rejection> PrivateCallPolicy::authorise(
         return Rejection{403, "Forbidden", McWarning::not_authorised_private_call, ""};
     }
     if (party_state_(request.caller).active_calls >= max_calls_) {
-        return Rejection{
-            403, "Forbidden", McWarning::max_private_calls_reached,
-            "caller has " + std::to_string(max_calls_) + " private calls"};
+        return Rejection{403, "Forbidden", McWarning::max_private_calls_reached,
+                         "caller has " + std::to_string(max_calls_) + " private calls"};
     }
     auto callee_id = McServiceId::parse(request.callees.front());
     if (!callee_id) {

@@ -34,7 +34,7 @@ struct CallPartyState {
 };
 
 class PrivateCallPolicy {
-public:
+  public:
     using PartyState = std::function<CallPartyState(const McServiceId&)>;
     // The user profile (TS 24.484) valid in this MC system, or nullopt for an unknown user.
     using ProfileLookup = std::function<std::optional<proto::UserProfile>(const McServiceId&)>;
@@ -48,7 +48,7 @@ public:
     // The callee on success, else the rejection to send to the caller.
     std::variant<McServiceId, Rejection> authorise(const PrivateCallRequest& request) const;
 
-private:
+  private:
     std::uint32_t max_calls_;
     ProfileLookup profiles_;
     PartyState party_state_;

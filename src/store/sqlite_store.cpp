@@ -68,7 +68,9 @@ std::string etag_of(const std::string& document) {
 struct SqliteStore::Statement {
     sqlite3_stmt* stmt = nullptr;
     int rc = SQLITE_OK;
-    Statement(sqlite3* db, const char* sql) { rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr); }
+    Statement(sqlite3* db, const char* sql) {
+        rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
+    }
     ~Statement() { sqlite3_finalize(stmt); }
     Statement& bind(int i, const std::string& v) {
         sqlite3_bind_text(stmt, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
@@ -91,15 +93,17 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
                                   (store->db_ ? sqlite3_errmsg(store->db_) : "out of memory"));
     }
     sqlite3_busy_timeout(store->db_, 5000);
-    for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
-                               "PRAGMA foreign_keys=ON;"}) {
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;", "PRAGMA foreign_keys=ON;"}) {
         if (auto r = store->exec(pragma); !r) return tl::unexpected(r.error());
     }
     if (auto r = store->exec(kSchema); !r) return tl::unexpected(r.error());
     return store;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() {
+    sqlite3_close(db_);
+}
 
 Result<void> SqliteStore::exec(const char* sql) {
     char* message = nullptr;
@@ -116,15 +120,16 @@ std::uint64_t SqliteStore::generation() const {
     return generation_;
 }
 
-#define MCX_STORE_CHECK(statement, what)                                                \
-    if ((statement).rc != SQLITE_OK) {                                                  \
-        return fail(Errc::io, std::string(what) + ": " + sqlite3_errmsg(db_));          \
+#define MCX_STORE_CHECK(statement, what)                                       \
+    if ((statement).rc != SQLITE_OK) {                                         \
+        return fail(Errc::io, std::string(what) + ": " + sqlite3_errmsg(db_)); \
     }
 
 Result<void> SqliteStore::put_user(const McServiceId& user, const std::string& password_hash) {
     std::lock_guard lock(mutex_);
-    Statement s(db_, "INSERT INTO users(id, password_hash) VALUES(?1, ?2) "
-                     "ON CONFLICT(id) DO UPDATE SET password_hash = excluded.password_hash");
+    Statement s(db_,
+                "INSERT INTO users(id, password_hash) VALUES(?1, ?2) "
+                "ON CONFLICT(id) DO UPDATE SET password_hash = excluded.password_hash");
     MCX_STORE_CHECK(s, "put_user");
     if (s.bind(1, user.uri()).bind(2, password_hash).step() != SQLITE_DONE) {
         return fail(Errc::io, std::string("put_user: ") + sqlite3_errmsg(db_));
@@ -173,9 +178,10 @@ Result<bool> SqliteStore::remove_user(const McServiceId& user) {
 Result<void> SqliteStore::put_profiles(const std::vector<StoredProfile>& profiles) {
     std::lock_guard lock(mutex_);
     if (auto r = exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
-    Statement s(db_, "INSERT INTO profiles(user_id, idx, xml, etag) VALUES(?1, ?2, ?3, ?4) "
-                     "ON CONFLICT(user_id, idx) DO UPDATE SET xml = excluded.xml, "
-                     "etag = excluded.etag");
+    Statement s(db_,
+                "INSERT INTO profiles(user_id, idx, xml, etag) VALUES(?1, ?2, ?3, ?4) "
+                "ON CONFLICT(user_id, idx) DO UPDATE SET xml = excluded.xml, "
+                "etag = excluded.etag");
     if (s.rc != SQLITE_OK) {
         const std::string why = sqlite3_errmsg(db_);
         (void)exec("ROLLBACK");
@@ -215,7 +221,8 @@ Result<std::vector<StoredProfile>> SqliteStore::profiles_of(const McServiceId& u
     s.bind(1, user.uri());
     std::vector<StoredProfile> out;
     while (s.step() == SQLITE_ROW) {
-        out.push_back(StoredProfile{user, static_cast<std::uint32_t>(sqlite3_column_int64(s.stmt, 0)),
+        out.push_back(StoredProfile{user,
+                                    static_cast<std::uint32_t>(sqlite3_column_int64(s.stmt, 0)),
                                     column_text(s.stmt, 1), column_text(s.stmt, 2)});
     }
     return out;
@@ -242,10 +249,11 @@ Result<std::uint64_t> SqliteStore::profile_count() {
 
 Result<void> SqliteStore::put_partner(const PartnerAgreement& p) {
     std::lock_guard lock(mutex_);
-    Statement s(db_, "INSERT INTO partners(system, domain, idms_issuer, cms_url) "
-                     "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(system) DO UPDATE SET "
-                     "domain = excluded.domain, idms_issuer = excluded.idms_issuer, "
-                     "cms_url = excluded.cms_url");
+    Statement s(db_,
+                "INSERT INTO partners(system, domain, idms_issuer, cms_url) "
+                "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(system) DO UPDATE SET "
+                "domain = excluded.domain, idms_issuer = excluded.idms_issuer, "
+                "cms_url = excluded.cms_url");
     MCX_STORE_CHECK(s, "put_partner");
     if (s.bind(1, p.system).bind(2, p.domain).bind(3, p.idms_issuer).bind(4, p.cms_url).step() !=
         SQLITE_DONE) {
@@ -269,13 +277,17 @@ Result<std::vector<PartnerAgreement>> SqliteStore::partners() {
 
 Result<void> SqliteStore::put_migrated_user(const MigratedUser& u) {
     std::lock_guard lock(mutex_);
-    Statement s(db_, "INSERT INTO migrated_users(primary_id, local_id, home_system, since_ms) "
-                     "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
-                     "local_id = excluded.local_id, home_system = excluded.home_system, "
-                     "since_ms = excluded.since_ms");
+    Statement s(db_,
+                "INSERT INTO migrated_users(primary_id, local_id, home_system, since_ms) "
+                "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
+                "local_id = excluded.local_id, home_system = excluded.home_system, "
+                "since_ms = excluded.since_ms");
     MCX_STORE_CHECK(s, "put_migrated_user");
-    if (s.bind(1, u.primary_id.uri()).bind(2, u.local_id.uri()).bind(3, u.home_system).bind(4, u.since_ms).step() !=
-        SQLITE_DONE) {
+    if (s.bind(1, u.primary_id.uri())
+            .bind(2, u.local_id.uri())
+            .bind(3, u.home_system)
+            .bind(4, u.since_ms)
+            .step() != SQLITE_DONE) {
         return fail(Errc::io, std::string("put_migrated_user: ") + sqlite3_errmsg(db_));
     }
     ++generation_;
@@ -284,7 +296,8 @@ Result<void> SqliteStore::put_migrated_user(const MigratedUser& u) {
 
 Result<std::optional<MigratedUser>> SqliteStore::migrated_user(const McServiceId& primary_id) {
     std::lock_guard lock(mutex_);
-    Statement s(db_, "SELECT local_id, home_system, since_ms FROM migrated_users WHERE primary_id = ?1");
+    Statement s(db_,
+                "SELECT local_id, home_system, since_ms FROM migrated_users WHERE primary_id = ?1");
     MCX_STORE_CHECK(s, "migrated_user");
     if (s.bind(1, primary_id.uri()).step() == SQLITE_ROW) {
         return std::optional<MigratedUser>(MigratedUser{primary_id, column_id(s.stmt, 0),
@@ -296,12 +309,14 @@ Result<std::optional<MigratedUser>> SqliteStore::migrated_user(const McServiceId
 
 Result<std::vector<MigratedUser>> SqliteStore::migrated_users() {
     std::lock_guard lock(mutex_);
-    Statement s(db_, "SELECT primary_id, local_id, home_system, since_ms FROM migrated_users ORDER BY primary_id");
+    Statement s(db_,
+                "SELECT primary_id, local_id, home_system, since_ms FROM migrated_users ORDER BY "
+                "primary_id");
     MCX_STORE_CHECK(s, "migrated_users");
     std::vector<MigratedUser> out;
     while (s.step() == SQLITE_ROW) {
-        out.push_back(MigratedUser{column_id(s.stmt, 0), column_id(s.stmt, 1), column_text(s.stmt, 2),
-                                   sqlite3_column_int64(s.stmt, 3)});
+        out.push_back(MigratedUser{column_id(s.stmt, 0), column_id(s.stmt, 1),
+                                   column_text(s.stmt, 2), sqlite3_column_int64(s.stmt, 3)});
     }
     return out;
 }
@@ -310,14 +325,16 @@ Result<std::optional<std::string>> SqliteStore::meta(const std::string& key) {
     std::lock_guard lock(mutex_);
     Statement s(db_, "SELECT value FROM meta WHERE key = ?1");
     MCX_STORE_CHECK(s, "meta");
-    if (s.bind(1, key).step() == SQLITE_ROW) return std::optional<std::string>(column_text(s.stmt, 0));
+    if (s.bind(1, key).step() == SQLITE_ROW)
+        return std::optional<std::string>(column_text(s.stmt, 0));
     return std::optional<std::string>{};
 }
 
 Result<void> SqliteStore::put_meta(const std::string& key, const std::string& value) {
     std::lock_guard lock(mutex_);
-    Statement s(db_, "INSERT INTO meta(key, value) VALUES(?1, ?2) "
-                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    Statement s(db_,
+                "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     MCX_STORE_CHECK(s, "put_meta");
     if (s.bind(1, key).bind(2, value).step() != SQLITE_DONE) {
         return fail(Errc::io, std::string("put_meta: ") + sqlite3_errmsg(db_));

@@ -14,7 +14,7 @@ struct sqlite3;
 namespace mcx::store {
 
 class SqliteStore : public Store {
-public:
+  public:
     static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
     ~SqliteStore() override;
 
@@ -40,7 +40,7 @@ public:
 
     const std::string& path() const { return path_; }
 
-private:
+  private:
     SqliteStore() = default;
     Result<void> exec(const char* sql);
     struct Statement;

@@ -35,7 +35,7 @@ struct MigratedUser {
 };
 
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     virtual Result<void> put_user(const McServiceId& user, const std::string& password_hash) = 0;

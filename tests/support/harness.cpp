@@ -47,7 +47,9 @@ std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::str
     std::ofstream out(config);
     out << "[system]\nid = \"" << options.id << "\"\ndomain = \"" << options.domain
         << "\"\nhost = \"127.0.0.1\"\n\n[private_call]\nmax_calls_per_user = "
-        << options.max_calls_per_user << "\n\n";
+        << options.max_calls_per_user << "\n\n[http]\nport = " << options.http_port
+        << "\n\n[idms]\nkey_file = \"idms-" << options.id << ".pem\"\n\n"
+        << options.extra_toml << "\n";
     for (const auto& u : options.users) {
         out << "[[users]]\nid = \"sip:" << u.name << "@" << options.domain << "\"\npassword = \""
             << u.password << "\"\nprivate_call = " << (u.private_call ? "true" : "false")
@@ -59,9 +61,13 @@ std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::str
                 << (t == "*" || t.starts_with("sip:") ? t : "sip:" + t + "@" + options.domain)
                 << "\"";
         }
+        out << "]\nmigrate_to = [";
+        for (std::size_t i = 0; i < u.migrate_to.size(); ++i)
+            out << (i ? ", " : "") << "\"" << u.migrate_to[i] << "\"";
         out << "]\n\n";
     }
     out.close();
+    system->config_ = config.string();
     system->pcap_ = (fs::path(dir) / ("system-" + options.id + ".pcap")).string();
     system->log_ = (fs::path(dir) / ("system-" + options.id + ".log")).string();
     auto child = ChildProcess::spawn({mcxd_binary(), "--config", config.string(), "--pcap",
@@ -86,6 +92,22 @@ std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::str
 
 McSystem::~McSystem() {
     stop();
+}
+
+std::string McSystem::key_path() const {
+    return (fs::path(config_).parent_path() / ("idms-" + options_.id + ".pem")).string();
+}
+
+std::uint16_t free_tcp_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    return ntohs(addr.sin_port);
 }
 
 int McSystem::stop() {

@@ -29,7 +29,11 @@ struct UserSpec {
     std::vector<std::string> targets = {"*"};
     bool private_call = true;
     bool may_be_called = true;
+    std::vector<std::string> migrate_to = {};
 };
+
+// A TCP port free at the time of the call (for configurations that must name each other).
+std::uint16_t free_tcp_port();
 
 class McSystem {
   public:
@@ -38,6 +42,8 @@ class McSystem {
         std::string domain = "a.mcx";
         std::vector<UserSpec> users;
         std::uint32_t max_calls_per_user = 4;
+        std::uint16_t http_port = 0;  // 0: any
+        std::string extra_toml;       // appended to the generated configuration
     };
     // Starts mcxd with a generated config and --pcap; waits for its ready line.
     static std::unique_ptr<McSystem> start(const Options& options, const std::string& dir);
@@ -48,6 +54,8 @@ class McSystem {
     const std::string& domain() const { return options_.domain; }
     const std::string& pcap_path() const { return pcap_; }
     const std::string& log_path() const { return log_; }
+    const std::string& config_path() const { return config_; }
+    std::string key_path() const;  // the IdMS signing key file
     std::string uri(const std::string& name) const { return "sip:" + name + "@" + options_.domain; }
 
     Json status() const;  // GET /status
@@ -61,6 +69,7 @@ class McSystem {
     net::Endpoint http_;
     std::string pcap_;
     std::string log_;
+    std::string config_;
 };
 
 // `mcx client --script -` driven over stdin; its JSON events are read from stdout.

@@ -11,8 +11,8 @@ McServiceId id(const char* uri) {
     return *McServiceId::parse(uri);
 }
 
-proto::UserProfile profile(const char* uri, bool may_call, bool any, std::vector<McServiceId> targets,
-                           bool may_be_called) {
+proto::UserProfile profile(const char* uri, bool may_call, bool any,
+                           std::vector<McServiceId> targets, bool may_be_called) {
     proto::UserProfile p;
     p.user = id(uri);
     p.allow_private_call = may_call;
@@ -25,14 +25,13 @@ proto::UserProfile profile(const char* uri, bool may_call, bool any, std::vector
 struct PolicyTest : ::testing::Test {
     std::map<std::string, proto::UserProfile> profiles;
     std::map<std::string, CallPartyState> state;
-    PrivateCallPolicy policy{
-        1,
-        [this](const McServiceId& u) -> std::optional<proto::UserProfile> {
-            auto it = profiles.find(u.uri());
-            if (it == profiles.end()) return std::nullopt;
-            return it->second;
-        },
-        [this](const McServiceId& u) { return state[u.uri()]; }};
+    PrivateCallPolicy policy{1,
+                             [this](const McServiceId& u) -> std::optional<proto::UserProfile> {
+                                 auto it = profiles.find(u.uri());
+                                 if (it == profiles.end()) return std::nullopt;
+                                 return it->second;
+                             },
+                             [this](const McServiceId& u) { return state[u.uri()]; }};
 
     void SetUp() override {
         for (const auto& p : {profile("sip:alice@a.mcx", true, false, {id("sip:bob@a.mcx")}, true),

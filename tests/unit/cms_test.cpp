@@ -1,0 +1,228 @@
+// The CMS driven directly: two systems in one process, the partner link a function call.
+#include "cms/cms.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cms/profile_import.hpp"
+#include "cms/profiles.hpp"
+#include "idms/keys.hpp"
+#include "proto/user_profile.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace mcx::cms {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::int64_t kNow = 1'800'000'000;
+
+McServiceId id(const char* uri) {
+    return *McServiceId::parse(uri);
+}
+
+struct System {
+    SystemConfig config;
+    idms::SigningKey key = *idms::SigningKey::generate();
+    std::unique_ptr<store::SqliteStore> store;
+    std::unique_ptr<idms::TokenIssuer> issuer;
+    std::unique_ptr<idms::TokenVerifier> verifier;
+    std::unique_ptr<ConfigurationManagementServer> cms;
+
+    void start(const fs::path& db, PartnerGet get) {
+        store = std::move(*store::SqliteStore::open(db.string()));
+        issuer = std::make_unique<idms::TokenIssuer>(key, config.idms_issuer(),
+                                                     config.token_audience(), 3600);
+        verifier = std::make_unique<idms::TokenVerifier>(config.token_audience());
+        verifier->trust(config.idms_issuer(), key.public_pem);
+        ASSERT_TRUE(seed_store(*store, config));
+        cms = std::make_unique<ConfigurationManagementServer>(config, *store, *verifier, *issuer,
+                                                              std::move(get), [] { return kNow; });
+    }
+    std::string token(const char* user, const std::string& audience = {}) {
+        return "Bearer " + *issuer->issue_for(id(user), "c",
+                                              audience.empty() ? config.token_audience() : audience,
+                                              kNow);
+    }
+};
+
+struct CmsTest : ::testing::Test {
+    fs::path dir = fs::temp_directory_path() /
+                   ("mcx-cms-" + std::to_string(::getpid()) + "-" +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    System a, b;
+
+    void SetUp() override {
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        a.config.system_id = "A";
+        a.config.domain = "a.mcx";
+        UserConfig alice{id("sip:alice@a.mcx"),
+                         "pw",
+                         true,
+                         false,
+                         {id("sip:bob@a.mcx"), id("sip:carol@b.mcx")},
+                         true,
+                         false,
+                         {"B"}};
+        UserConfig bob{id("sip:bob@a.mcx"), "pw", true, true, {}, true, false, {}};
+        a.config.users = {alice, bob};
+        a.config.partners = {PartnerConfig{"B", "b.mcx", "", "key", "http://b"}};
+        b.config.system_id = "B";
+        b.config.domain = "b.mcx";
+        b.config.partners = {PartnerConfig{"A", "a.mcx", "", "key", "http://a"}};
+        b.config.migration.private_call_to_any_user = false;
+        b.config.migration.private_call_targets = {id("sip:carol@b.mcx")};
+        a.start(dir / "a.db",
+                [](const std::string&, const std::string&) -> Result<PartnerResponse> {
+                    return fail(Errc::io, "A never asks");
+                });
+        // B's partner link reaches A's CMS directly.
+        b.start(
+            dir / "b.db",
+            [this](const std::string& url, const std::string& token) -> Result<PartnerResponse> {
+                const auto q = url.find("?user=");
+                if (url.rfind("http://a/cms/partner/migration-profile", 0) != 0 ||
+                    q == std::string::npos) {
+                    return fail(Errc::io, "unreachable " + url);
+                }
+                auto reply =
+                    a.cms->get_migration_profile(CmsRequest{"/cms/partner/migration-profile",
+                                                            {{"user", url.substr(q + 6)}},
+                                                            "Bearer " + token,
+                                                            ""});
+                return PartnerResponse{reply.status, reply.body};
+            });
+        a.verifier->trust("mcx-idms:B", b.key.public_pem);
+        b.verifier->trust("mcx-idms:A", a.key.public_pem);
+    }
+    void TearDown() override { fs::remove_all(dir); }
+
+    static CmsRequest get(const McServiceId& user, const std::string& auth,
+                          std::uint32_t index = 0) {
+        return CmsRequest{ConfigurationManagementServer::profile_path(user, index), {}, auth, ""};
+    }
+};
+
+TEST_F(CmsTest, ProfileNeedsTheUsersOwnToken) {
+    auto no_token = a.cms->get_user_profile(get(id("sip:alice@a.mcx"), ""));
+    EXPECT_EQ(no_token.status, 401);
+    ASSERT_FALSE(no_token.headers.empty());
+    EXPECT_EQ(no_token.headers[0].first, "WWW-Authenticate");
+    EXPECT_EQ(a.cms->get_user_profile(get(id("sip:alice@a.mcx"), "Bearer junk")).status, 401);
+    auto other = a.cms->get_user_profile(get(id("sip:alice@a.mcx"), a.token("sip:bob@a.mcx")));
+    EXPECT_EQ(other.status, 403);
+    auto ok = a.cms->get_user_profile(get(id("sip:alice@a.mcx"), a.token("sip:alice@a.mcx")));
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    auto profile = proto::parse_user_profile(ok.body);
+    ASSERT_TRUE(profile);
+    EXPECT_TRUE(profile->may_call(id("sip:bob@a.mcx")));
+    EXPECT_EQ(
+        a.cms->get_user_profile(get(id("sip:alice@a.mcx"), a.token("sip:alice@a.mcx"), 7)).status,
+        404);
+}
+
+TEST_F(CmsTest, UnchangedProfileIsNotResent) {
+    auto first = a.cms->get_user_profile(get(id("sip:alice@a.mcx"), a.token("sip:alice@a.mcx")));
+    std::string etag;
+    for (const auto& [k, v] : first.headers) {
+        if (k == "ETag") etag = v;
+    }
+    ASSERT_FALSE(etag.empty());
+    auto request = get(id("sip:alice@a.mcx"), a.token("sip:alice@a.mcx"));
+    request.if_none_match = etag;
+    auto again = a.cms->get_user_profile(request);
+    EXPECT_EQ(again.status, 304);
+    EXPECT_TRUE(again.body.empty());
+    request.if_none_match = "\"stale\"";
+    EXPECT_EQ(a.cms->get_user_profile(request).status, 200);
+}
+
+TEST_F(CmsTest, PartnerGetsTheMigrationProfileAndAppliesItsPolicy) {
+    // alice (of A) asks B's CMS with a token A issued for B's audience.
+    auto reply =
+        b.cms->get_user_profile(get(id("sip:alice@a.mcx"), a.token("sip:alice@a.mcx", "mcx:B")));
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    auto profile = proto::parse_user_profile(reply.body);
+    ASSERT_TRUE(profile) << profile.error().reason;
+    EXPECT_EQ(profile->user, id("sip:alice.a@b.mcx")) << "the MC service ID B assigns";
+    // B allows only carol: bob (allowed at home) is not callable in B.
+    EXPECT_TRUE(profile->may_call(id("sip:carol@b.mcx")));
+    EXPECT_FALSE(profile->may_call(id("sip:bob@a.mcx")));
+    EXPECT_TRUE(profile->partners.empty());
+    auto migrated = *b.store->migrated_user(id("sip:alice@a.mcx"));
+    ASSERT_TRUE(migrated);
+    EXPECT_EQ(migrated->local_id, id("sip:alice.a@b.mcx"));
+    EXPECT_EQ(migrated->home_system, "A");
+}
+
+TEST_F(CmsTest, PrimaryRefusesUsersNotAllowedToMigrate) {
+    auto reply =
+        b.cms->get_user_profile(get(id("sip:bob@a.mcx"), a.token("sip:bob@a.mcx", "mcx:B")));
+    EXPECT_EQ(reply.status, 403);
+    EXPECT_NE(reply.body.find("not allowed to migrate to B"), std::string::npos) << reply.body;
+    EXPECT_FALSE(*b.store->migrated_user(id("sip:bob@a.mcx")));
+}
+
+TEST_F(CmsTest, PrimaryRefusesAnUnconfiguredSystem) {
+    idms::SigningKey c_key = *idms::SigningKey::generate();
+    idms::TokenIssuer c_issuer(c_key, "mcx-idms:C", "mcx:C", 3600);
+    const auto token = *c_issuer.issue_system("C", "mcx:A", kNow);
+    auto reply = a.cms->get_migration_profile(CmsRequest{
+        "/cms/partner/migration-profile", {{"user", "sip:alice@a.mcx"}}, "Bearer " + token, ""});
+    EXPECT_EQ(reply.status, 403);
+    EXPECT_NE(reply.body.find("not a trusted partner"), std::string::npos) << reply.body;
+    auto user_token = a.cms->get_migration_profile(CmsRequest{"/cms/partner/migration-profile",
+                                                              {{"user", "sip:alice@a.mcx"}},
+                                                              a.token("sip:bob@a.mcx"),
+                                                              ""});
+    EXPECT_EQ(user_token.status, 403) << "a user's token is not a system's";
+}
+
+TEST_F(CmsTest, MalformedImportNamesFileAndLineAndChangesNothing) {
+    const auto before = *a.store->profile_count();
+    const auto src = dir / "profiles";
+    fs::create_directories(src);
+    proto::UserProfile good;
+    good.user = id("sip:zoe@a.mcx");
+    std::ofstream(src / "a-good.xml") << proto::build_user_profile(good);
+    std::ofstream(src / "b-bad.xml")
+        << "<?xml version=\"1.0\"?>\n<mcptt-user-profile "
+           "xmlns=\"urn:3gpp:mcptt:user-profile:1.0\">\n"
+           "<Common>\n<MCPTTUserID><uri-entry>sip:yves@a.mcx</uri-entry>\n</Common>\n";
+    auto result = import_profiles(*a.store, src, {});
+    ASSERT_FALSE(result);
+    EXPECT_NE(result.error().reason.find("b-bad.xml:5"), std::string::npos)
+        << result.error().reason;
+    EXPECT_EQ(*a.store->profile_count(), before) << "nothing imported";
+    fs::remove(src / "b-bad.xml");
+    std::vector<std::size_t> progress;
+    auto ok = import_profiles(*a.store, src,
+                              [&](const ImportProgress& p) { progress.push_back(p.committed); });
+    ASSERT_TRUE(ok) << ok.error().reason;
+    EXPECT_EQ(progress, std::vector<std::size_t>{1});
+    EXPECT_EQ(*a.store->profile_count(), before + 1);
+}
+
+TEST(MigrationPolicy, AssignedIdAndRestrictions) {
+    MigrationPolicy policy;
+    auto local = assigned_id(policy, id("sip:alice@a.mcx"), "A", "b.mcx");
+    ASSERT_TRUE(local);
+    EXPECT_EQ(local->uri(), "sip:alice.a@b.mcx");
+    policy.assigned_id = "not a uri {user}";
+    EXPECT_FALSE(assigned_id(policy, id("sip:alice@a.mcx"), "A", "b.mcx"));
+
+    proto::UserProfile home;
+    home.user = id("sip:alice@a.mcx");
+    home.allow_private_call_to_any_user = true;
+    MigrationPolicy open;  // anyone
+    auto p = adapt_for_migration(home, open, *local);
+    EXPECT_TRUE(p.allow_private_call_to_any_user);
+    MigrationPolicy closed;
+    closed.private_call = false;
+    EXPECT_FALSE(adapt_for_migration(home, closed, *local).allow_private_call);
+}
+
+}  // namespace
+}  // namespace mcx::cms

@@ -1,0 +1,80 @@
+#include "store/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace mcx::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+McServiceId id(const char* uri) {
+    return *McServiceId::parse(uri);
+}
+
+struct StoreTest : ::testing::Test {
+    fs::path dir = fs::temp_directory_path() /
+                   ("mcx-store-" + std::to_string(::getpid()) + "-" +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    void SetUp() override {
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+    }
+    void TearDown() override { fs::remove_all(dir); }
+    std::unique_ptr<SqliteStore> open() {
+        auto s = SqliteStore::open((dir / "t.db").string());
+        EXPECT_TRUE(s) << s.error().reason;
+        return std::move(*s);
+    }
+};
+
+TEST_F(StoreTest, UsersProfilesAndMetaSurviveReopening) {
+    {
+        auto s = open();
+        ASSERT_TRUE(s->put_user(id("sip:alice@a.mcx"), "hash-a"));
+        ASSERT_TRUE(s->put_profiles(
+            {{id("sip:alice@a.mcx"), 0, "<p0/>", {}}, {id("sip:alice@a.mcx"), 1, "<p1/>", {}}}));
+        ASSERT_TRUE(s->put_meta("seeded", "1"));
+        ASSERT_TRUE(
+            s->put_migrated_user({id("sip:carol@b.mcx"), id("sip:carol.b@a.mcx"), "B", 42}));
+    }
+    auto s = open();
+    EXPECT_EQ(**s->password_hash(id("sip:alice@a.mcx")), "hash-a");
+    EXPECT_FALSE(*s->password_hash(id("sip:nobody@a.mcx")));
+    auto p1 = *s->profile(id("sip:alice@a.mcx"), 1);
+    ASSERT_TRUE(p1);
+    EXPECT_EQ(p1->xml, "<p1/>");
+    EXPECT_EQ(p1->etag, etag_of("<p1/>"));
+    EXPECT_EQ(*s->profile_count(), 2u);
+    EXPECT_EQ(**s->meta("seeded"), "1");
+    auto migrated = *s->migrated_user(id("sip:carol@b.mcx"));
+    ASSERT_TRUE(migrated);
+    EXPECT_EQ(migrated->local_id, id("sip:carol.b@a.mcx"));
+    EXPECT_EQ(*s->integrity_check(), "ok");
+}
+
+TEST_F(StoreTest, EtagFollowsTheContentAndGenerationCountsWrites) {
+    auto s = open();
+    const auto g0 = s->generation();
+    ASSERT_TRUE(s->put_profiles({{id("sip:a@a.mcx"), 0, "<v1/>", {}}}));
+    const auto e1 = (*s->profile(id("sip:a@a.mcx"), 0))->etag;
+    ASSERT_TRUE(s->put_profiles({{id("sip:a@a.mcx"), 0, "<v2/>", {}}}));
+    const auto e2 = (*s->profile(id("sip:a@a.mcx"), 0))->etag;
+    EXPECT_NE(e1, e2);
+    EXPECT_EQ(e1.front(), '"') << "ETags are quoted (RFC 7232)";
+    EXPECT_EQ(s->generation(), g0 + 2);
+}
+
+TEST_F(StoreTest, RemovingAUserRemovesItsProfiles) {
+    auto s = open();
+    ASSERT_TRUE(s->put_user(id("sip:a@a.mcx"), "h"));
+    ASSERT_TRUE(s->put_profiles({{id("sip:a@a.mcx"), 0, "<x/>", {}}}));
+    EXPECT_TRUE(*s->remove_user(id("sip:a@a.mcx")));
+    EXPECT_FALSE(*s->remove_user(id("sip:a@a.mcx")));
+    EXPECT_EQ(*s->profile_count(), 0u);
+    EXPECT_TRUE(s->users()->empty());
+}
+
+}  // namespace
+}  // namespace mcx::store
