@@ -243,6 +243,21 @@ int main(int argc, char** argv) {
     http.get("/idms/public-key", [&](const mcx::net::HttpRequest&) {
         return mcx::net::HttpResponse{200, "application/x-pem-file", public_pem, {}};
     });
+    // OpenID Connect discovery (OIDC Discovery 1.0) and the key set (RFC 7517).
+    const auto jwks = key->jwks(config->idms_issuer()).value_or("{}");
+    http.get("/.well-known/jwks.json", [&](const mcx::net::HttpRequest&) {
+        return mcx::net::HttpResponse{200, "application/jwk-set+json", jwks, {}};
+    });
+    http.get("/.well-known/openid-configuration", [&](const mcx::net::HttpRequest& req) {
+        const auto base = "http://" + req.header("host");
+        nlohmann::json discovery{{"issuer", config->idms_issuer()},
+                                 {"token_endpoint", base + "/idms/token"},
+                                 {"jwks_uri", base + "/.well-known/jwks.json"},
+                                 {"grant_types_supported", {"password"}},
+                                 {"id_token_signing_alg_values_supported", {"ES256"}},
+                                 {"scopes_supported", {"openid", "3gpp:mc:ptt_service"}}};
+        return mcx::net::HttpResponse{200, "application/json", discovery.dump(), {}};
+    });
     http.get(R"(/cms/org\.3gpp\.mcptt\.user-profile/users/.+)",
              [&](const mcx::net::HttpRequest& req) {
                  return from_cms(cms.get_user_profile(to_cms(req)));

@@ -1,8 +1,12 @@
 #include "idms/keys.hpp"
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+
 #include <sys/stat.h>
+#include <nlohmann/json.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -55,6 +59,58 @@ Result<SigningKey> SigningKey::from_private_pem(const std::string& pem) {
         return fail(Errc::unsupported, "IdMS key must be an EC P-256 key (ES256)");
     }
     return from_key(key.get());
+}
+
+namespace {
+
+std::string base64url(const unsigned char* data, std::size_t len) {
+    static constexpr char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < len; i += 3) {
+        const unsigned v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+        out += alphabet[(v >> 18) & 63];
+        out += alphabet[(v >> 12) & 63];
+        out += alphabet[(v >> 6) & 63];
+        out += alphabet[v & 63];
+    }
+    if (i + 1 == len) {
+        const unsigned v = data[i] << 16;
+        out += alphabet[(v >> 18) & 63];
+        out += alphabet[(v >> 12) & 63];
+    } else if (i + 2 == len) {
+        const unsigned v = (data[i] << 16) | (data[i + 1] << 8);
+        out += alphabet[(v >> 18) & 63];
+        out += alphabet[(v >> 12) & 63];
+        out += alphabet[(v >> 6) & 63];
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<std::string> SigningKey::jwks(const std::string& kid) const {
+    BioPtr bio(BIO_new_mem_buf(public_pem.data(), static_cast<int>(public_pem.size())));
+    KeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+    if (!key) return fail(Errc::internal, "public key unreadable");
+    BIGNUM* x = nullptr;
+    BIGNUM* y = nullptr;
+    if (!EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
+        !EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_EC_PUB_Y, &y)) {
+        BN_free(x);
+        BN_free(y);
+        return fail(Errc::internal, "not an EC key");
+    }
+    unsigned char xb[32], yb[32];
+    BN_bn2binpad(x, xb, sizeof(xb));
+    BN_bn2binpad(y, yb, sizeof(yb));
+    BN_free(x);
+    BN_free(y);
+    nlohmann::json jwk{{"kty", "EC"},           {"crv", "P-256"}, {"alg", "ES256"},
+                       {"use", "sig"},          {"kid", kid},     {"x", base64url(xb, 32)},
+                       {"y", base64url(yb, 32)}};
+    return nlohmann::json{{"keys", nlohmann::json::array({jwk})}}.dump();
 }
 
 Result<SigningKey> SigningKey::load_or_create(const std::string& path) {

@@ -15,6 +15,10 @@ struct SigningKey {
     // Reads the private key PEM at `path`, or creates one there (mode 0600) when absent.
     static Result<SigningKey> load_or_create(const std::string& path);
     static Result<SigningKey> from_private_pem(const std::string& pem);
+
+    // The public key as a JSON Web Key Set (RFC 7517, EC P-256: RFC 7518 6.2), with key id
+    // `kid` — what an OIDC provider publishes at its jwks_uri.
+    Result<std::string> jwks(const std::string& kid) const;
 };
 
 }  // namespace mcx::idms

@@ -59,6 +59,25 @@ TEST(Cms, ProfileOverHttpNeedsATokenAndHonoursTheEtag) {
     EXPECT_TRUE(again->body.empty());
 }
 
+TEST(Idms, PublishesDiscoveryAndItsKeySet) {
+    McSystem::Options options;
+    options.users = {{"alice", "pw-a", {"*"}}};
+    auto system = McSystem::start(options, test_output_dir());
+    auto discovery =
+        net::http_get(system->http_url() + "/.well-known/openid-configuration", {}, 3s);
+    ASSERT_TRUE(discovery && discovery->status == 200);
+    auto d = Json::parse(discovery->body);
+    EXPECT_EQ(d["issuer"], "mcx-idms:A");
+    EXPECT_EQ(d["token_endpoint"], system->http_url() + "/idms/token");
+    auto jwks = net::http_get(d["jwks_uri"].get<std::string>(), {}, 3s);
+    ASSERT_TRUE(jwks && jwks->status == 200);
+    auto key = Json::parse(jwks->body)["keys"][0];
+    EXPECT_EQ(key["kty"], "EC");
+    EXPECT_EQ(key["crv"], "P-256");
+    EXPECT_EQ(key["x"].get<std::string>().size(), 43u) << "32 octets in base64url";
+    EXPECT_EQ(key["y"].get<std::string>().size(), 43u);
+}
+
 class PartnerRetrieval : public ::testing::Test {
   protected:
     void SetUp() override {

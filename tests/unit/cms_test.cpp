@@ -205,6 +205,15 @@ TEST_F(CmsTest, MalformedImportNamesFileAndLineAndChangesNothing) {
     EXPECT_EQ(*a.store->profile_count(), before + 1);
 }
 
+TEST_F(CmsTest, SeedingHappensOnTheFirstStartOnly) {
+    a.config.users.push_back(
+        UserConfig{id("sip:late@a.mcx"), "pw", true, true, {}, true, false, {}});
+    auto again = seed_store(*a.store, a.config);
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(*again);
+    EXPECT_FALSE(*a.store->password_hash(id("sip:late@a.mcx"))) << "the store is authoritative";
+}
+
 TEST(MigrationPolicy, AssignedIdAndRestrictions) {
     MigrationPolicy policy;
     auto local = assigned_id(policy, id("sip:alice@a.mcx"), "A", "b.mcx");
