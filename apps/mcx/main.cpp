@@ -15,6 +15,7 @@
 #include "cms/admin.hpp"
 #include "common/system_config.hpp"
 #include "demo/demo.hpp"
+#include "idms/certificates.hpp"
 #include "net/event_loop.hpp"
 
 namespace {
@@ -202,10 +203,14 @@ int main(int argc, char** argv) {
     admin_cmd->add_option("--password", admin.password, "password for 'user add'");
     admin_cmd->add_option("--index", admin.index,
                           "profile index for 'profile show/remove' (default 0)");
+    std::string certs_out;
+    admin_cmd->add_option("--out", certs_out,
+                          "directory for 'certs SYSTEM...' (CA and per-system certificates)");
     admin_cmd
         ->add_option("command", admin.words,
                      "user add ID | user list | user remove ID | profile list [ID] | "
-                     "profile show ID | profile remove ID | import FILE_OR_DIR | check")
+                     "profile show ID | profile remove ID | import FILE_OR_DIR | check | "
+                     "certs SYSTEM... --out DIR")
         ->required();
 
     mcx::demo::DemoOptions demo_opts;
@@ -222,6 +227,23 @@ int main(int argc, char** argv) {
     }
     if (*admin_cmd) {
         setup_logging("warn");
+        if (!admin.words.empty() && admin.words[0] == "certs") {
+            // A private CA and one certificate per MC system for the mutual-TLS interconnect.
+            std::vector<std::string> systems(admin.words.begin() + 1, admin.words.end());
+            if (systems.empty() || certs_out.empty()) {
+                std::cerr << "mcx admin: usage: certs SYSTEM... --out DIR\n";
+                return 2;
+            }
+            if (auto r = mcx::idms::write_interconnect_certificates(certs_out, systems); !r) {
+                std::cerr << "mcx admin: " << r.error().reason << "\n";
+                return 1;
+            }
+            std::cout << "wrote " << certs_out << "/ca.pem";
+            for (const auto& system : systems)
+                std::cout << ", " << certs_out << "/" << system << ".pem";
+            std::cout << "\n";
+            return 0;
+        }
         if (admin.store_path.empty()) {
             if (admin_config.empty()) {
                 std::cerr << "mcx admin: give --store FILE or --config FILE\n";

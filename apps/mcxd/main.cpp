@@ -210,8 +210,14 @@ int main(int argc, char** argv) {
 
     mcx::net::EventLoop loop;
     mcx::net::EventLoop::set_max_descriptors(16384);
-    auto sip = mcx::net::SipStack::create(
-        loop, {config->host, config->sip_port, "mcxd/" + config->system_id});
+    mcx::net::SipStackOptions sip_options{config->host, config->sip_port,
+                                          "mcxd/" + config->system_id, std::nullopt};
+    if (config->interconnect.enabled) {
+        sip_options.tls =
+            mcx::net::TlsOptions{config->interconnect.port, config->interconnect.certificate_file,
+                                 config->interconnect.ca_file};
+    }
+    auto sip = mcx::net::SipStack::create(loop, sip_options);
     if (!sip) {
         std::cerr << "mcxd: " << sip.error().reason << "\n";
         return 1;
@@ -231,7 +237,7 @@ int main(int argc, char** argv) {
     ProfileCache profiles(**store);
     mcx::server::McServer server(
         *config, **sip, verifier,
-        [&profiles](const mcx::McServiceId& user) { return profiles(user); }, now_ms);
+        [&profiles](const mcx::McServiceId& user) { return profiles(user); }, now_ms, &issuer);
 
     block_stop_signals(true);
     mcx::net::HttpServer http;
@@ -285,9 +291,13 @@ int main(int argc, char** argv) {
                          {"sip", (*sip)->local_endpoint().to_string()},
                          {"http", http_endpoint->to_string()},
                          {"store", config->store_path}};
+    if (auto tls = (*sip)->tls_endpoint()) ready["interconnect"] = tls->to_string();
     std::cout << ready.dump() << std::endl;
-    spdlog::info("MC system {} ({}) serving SIP on {} (udp, tcp), HTTP on {}", config->system_id,
-                 config->domain, (*sip)->local_endpoint().to_string(), http_endpoint->to_string());
+    spdlog::info("MC system {} ({}) serving SIP on {} (udp, tcp), HTTP on {}{}", config->system_id,
+                 config->domain, (*sip)->local_endpoint().to_string(), http_endpoint->to_string(),
+                 (*sip)->tls_endpoint()
+                     ? ", interconnect (SIP over TLS) on " + (*sip)->tls_endpoint()->to_string()
+                     : "");
 
     loop.run();
     spdlog::info("stopping");

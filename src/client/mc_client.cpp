@@ -157,7 +157,7 @@ Result<void> McClient::open() {
         if (!frames) return tl::unexpected(frames.error());
         for (const auto& frame : *frames) speech_.push_back(media::to_rtp_payload(frame));
     }
-    auto stack = net::SipStack::create(loop_, {config_.host, 0, "mcx-client"});
+    auto stack = net::SipStack::create(loop_, {config_.host, 0, "mcx-client", std::nullopt});
     if (!stack) return tl::unexpected(stack.error());
     sip_ = std::move(*stack);
     sip_->set_request_handler([this](const net::SipMessage& msg) { return on_request(msg); });

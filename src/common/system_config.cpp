@@ -95,7 +95,7 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
     SystemConfig config;
     if (auto r = only_known_keys(root,
                                  {"system", "sip", "http", "idms", "private_call", "floor_control",
-                                  "users", "store", "partners", "migration"},
+                                  "users", "store", "partners", "migration", "interconnect"},
                                  "the top level", source);
         !r) {
         return tl::unexpected(r.error());
@@ -201,7 +201,7 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                 return tl::unexpected(
                     config_error(source, node.source(), "[[partners]] entry is not a table"));
             if (auto r = only_known_keys(
-                    *table, {"id", "domain", "idms_url", "idms_public_key_file", "cms_url"},
+                    *table, {"id", "domain", "idms_url", "idms_public_key_file", "cms_url", "sip"},
                     "[[partners]]", source);
                 !r) {
                 return tl::unexpected(r.error());
@@ -211,6 +211,7 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             partner.domain = (*table)["domain"].value_or(std::string{});
             partner.idms_url = (*table)["idms_url"].value_or(std::string{});
             partner.cms_url = (*table)["cms_url"].value_or(std::string{});
+            partner.sip = (*table)["sip"].value_or(std::string{});
             if (partner.id.empty() || partner.domain.empty()) {
                 return tl::unexpected(
                     config_error(source, node.source(), "a partner needs id and domain"));
@@ -242,6 +243,33 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             }
             config.partners.push_back(std::move(partner));
         }
+    }
+    if (const auto* ic = root["interconnect"].as_table()) {
+        config.interconnect.enabled = true;
+        auto port = port_value(*ic, "port", source);
+        if (!port) return tl::unexpected(port.error());
+        config.interconnect.port = *port;
+        auto resolve = [&base_dir](std::string path) {
+            if (!path.empty() && std::filesystem::path(path).is_relative()) {
+                path = (std::filesystem::path(base_dir) / path).string();
+            }
+            return path;
+        };
+        config.interconnect.certificate_file =
+            resolve((*ic)["certificate"].value_or(std::string{}));
+        config.interconnect.ca_file = resolve((*ic)["ca"].value_or(std::string{}));
+        if (config.interconnect.certificate_file.empty() || config.interconnect.ca_file.empty()) {
+            return fail(
+                Errc::invalid_argument,
+                source + ": [interconnect] needs certificate and ca (see `mcx admin certs`)");
+        }
+        auto timeout = optional_value<std::int64_t>(*ic, "timeout_seconds", 5, source);
+        if (!timeout) return tl::unexpected(timeout.error());
+        if (*timeout < 1 || *timeout > 120) {
+            return fail(Errc::invalid_argument,
+                        source + ": [interconnect] timeout_seconds must be 1..120");
+        }
+        config.interconnect.timeout_seconds = static_cast<std::uint32_t>(*timeout);
     }
     if (const auto* migration = root["migration"].as_table()) {
         config.migration.accept = (*migration)["accept"].value_or(true);

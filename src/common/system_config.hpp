@@ -31,8 +31,19 @@ struct PartnerConfig {
     std::string idms_url;         // its IdMS base URL; its key is fetched from /idms/public-key
     std::string idms_public_key;  // or its key given here (PEM, read from a file)
     std::string cms_url;          // its CMS base URL (CSC-17)
+    std::string sip;              // its interconnect (SIP over TLS) address, "host:port"
     std::string idms_issuer() const { return "mcx-idms:" + id; }
     std::string token_audience() const { return "mcx:" + id; }
+};
+
+// The SIP interconnect towards partner MC systems: SIP over mutually authenticated TLS.
+struct InterconnectConfig {
+    bool enabled = false;  // a [interconnect] table is present
+    std::uint16_t port = 0;
+    std::string certificate_file;  // this system's certificate and key (PEM, `mcx admin certs`)
+    std::string ca_file;           // CAs whose certificates partners must present
+    std::uint32_t timeout_seconds =
+        5;  // a partner that does not answer an INVITE by then is given up
 };
 
 // Local policy for users of partner systems who migrate here (TS 23.280 10.1.4.3.2: the
@@ -62,6 +73,7 @@ struct SystemConfig {
     std::string store_path;  // SQLite file; default "<id>.db" next to the configuration
     std::vector<PartnerConfig> partners;
     MigrationPolicy migration;
+    InterconnectConfig interconnect;
 
     std::string idms_issuer() const { return "mcx-idms:" + system_id; }
     std::string token_audience() const { return "mcx:" + system_id; }

@@ -14,10 +14,31 @@ struct Endpoint {
     bool operator==(const Endpoint&) const = default;
 };
 
-enum class Transport { udp, tcp };
+enum class Transport { udp, tcp, tls };
 
 inline const char* to_string(Transport t) {
-    return t == Transport::udp ? "udp" : "tcp";
+    switch (t) {
+        case Transport::udp:
+            return "udp";
+        case Transport::tcp:
+            return "tcp";
+        case Transport::tls:
+            return "tls";
+    }
+    return "udp";
+}
+
+// The Contact/Route URI parameter of a transport ("" for UDP, RFC 3261 19.1.1).
+inline const char* uri_transport_param(Transport t) {
+    switch (t) {
+        case Transport::udp:
+            return "";
+        case Transport::tcp:
+            return ";transport=tcp";
+        case Transport::tls:
+            return ";transport=tls";
+    }
+    return "";
 }
 
 }  // namespace mcx::net

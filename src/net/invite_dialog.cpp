@@ -14,7 +14,7 @@ constexpr std::uint64_t kT1Ms = 500;   // RFC 3261 T1
 constexpr std::uint64_t kT2Ms = 4000;  // RFC 3261 T2
 
 std::string transport_param(enum sip_transp tp) {
-    return tp == SIP_TRANSP_TCP ? ";transport=tcp" : "";
+    return uri_transport_param(from_libre(tp));
 }
 
 void ignore_response(int, const sip_msg*, void*) {}
@@ -88,7 +88,7 @@ Result<std::unique_ptr<InviteDialog>> InviteDialog::connect(SipStack& stack,
     uint32_t routec = 0;
     if (out.next_hop) {
         route = "sip:" + out.next_hop->host + ":" + std::to_string(out.next_hop->port) +
-                (out.transport == Transport::tcp ? ";transport=tcp" : "");
+                uri_transport_param(out.transport);
         routev[0] = route.c_str();
         routec = 1;
     }
@@ -267,7 +267,17 @@ void InviteDialog::send_ack(const SipMessage& response) {
 }
 
 void InviteDialog::on_invite_response(int err, const SipMessage* msg) {
-    if (state_ == State::terminated) return;
+    if (state_ == State::terminated) {
+        // We cancelled, but the callee answered first: acknowledge and end that dialog
+        // (RFC 3261 15: the 2xx must be ACKed, then the session is ended with BYE).
+        if (err == 0 && msg && msg->status() >= 200 && msg->status() < 300) {
+            (void)sip_dialog_create(dialog_, msg->raw());
+            send_ack(*msg);
+            (void)sip_drequestf(nullptr, stack_.raw(), true, "BYE", dialog_, 0, nullptr, nullptr,
+                                &ignore_response, nullptr, "Content-Length: 0\r\n\r\n");
+        }
+        return;
+    }
     if (err != 0 || !msg) {
         state_ = State::terminated;
         handler_(DialogEvent::failed, nullptr);

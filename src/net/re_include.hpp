@@ -12,3 +12,20 @@
 extern "C" {
 #include <re.h>
 }
+
+#include "net/endpoint.hpp"
+
+namespace mcx::net {
+
+inline Transport from_libre(enum sip_transp tp) {
+    switch (tp) {
+        case SIP_TRANSP_TCP:
+            return Transport::tcp;
+        case SIP_TRANSP_TLS:
+            return Transport::tls;
+        default:
+            return Transport::udp;
+    }
+}
+
+}  // namespace mcx::net

@@ -13,7 +13,7 @@ struct RegistrationCallbacks {
     static int send(enum sip_transp tp, const sa* src, const sa*, mbuf* mb, void* arg) {
         auto* self = static_cast<RegistrationClient*>(arg);
         return mbuf_printf(mb, "Contact: <sip:%s@%J%s>%s\r\n", self->opts_.contact_user.c_str(),
-                           src, tp == SIP_TRANSP_TCP ? ";transport=tcp" : "",
+                           src, uri_transport_param(from_libre(tp)),
                            self->opts_.contact_params.c_str());
     }
     static void response(int err, const sip_msg* msg, void* arg) {
@@ -37,7 +37,7 @@ Result<std::unique_ptr<RegistrationClient>> RegistrationClient::start(SipStack& 
         new RegistrationClient(stack, std::move(opts), std::move(handler)));
     const auto& o = self->opts_;
     const std::string route = "sip:" + o.registrar.host + ":" + std::to_string(o.registrar.port) +
-                              (o.transport == Transport::tcp ? ";transport=tcp" : "");
+                              uri_transport_param(o.transport);
     const char* routev[1] = {route.c_str()};
     if (int err = sip_dialog_alloc(&self->dialog_, o.registrar_uri.c_str(), o.aor.c_str(), nullptr,
                                    o.aor.c_str(), routev, 1);

@@ -142,7 +142,7 @@ Endpoint SipMessage::destination() const {
 }
 
 Transport SipMessage::transport() const {
-    return msg_->tp == SIP_TRANSP_TCP ? Transport::tcp : Transport::udp;
+    return from_libre(msg_->tp);
 }
 
 }  // namespace mcx::net

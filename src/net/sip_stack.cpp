@@ -10,6 +10,9 @@
 #include "net/invite_dialog.hpp"
 #include "net/re_include.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 namespace mcx::net {
 
 struct SipStack::Registry {
@@ -37,8 +40,7 @@ struct SipStackCallbacks {
                          const uint8_t* pkt, size_t len, void* arg) {
         auto* self = static_cast<SipStack*>(arg);
         if (!self->trace_handler_) return;
-        self->trace_handler_(tx, tp == SIP_TRANSP_TCP ? Transport::tcp : Transport::udp,
-                             to_endpoint(src), to_endpoint(dst),
+        self->trace_handler_(tx, from_libre(tp), to_endpoint(src), to_endpoint(dst),
                              std::string_view(reinterpret_cast<const char*>(pkt), len));
     }
     static void on_exit(void*) {}
@@ -73,6 +75,9 @@ Result<std::unique_ptr<SipStack>> SipStack::create(EventLoop& loop, const SipSta
                                   std::to_string(sa_port(&bound)) + ": " + strerror(err));
     }
     stack->local_ = to_endpoint(&bound);
+    if (opts.tls) {
+        if (auto r = stack->add_tls(opts.host, *opts.tls); !r) return tl::unexpected(r.error());
+    }
     sip_set_trace_handler(stack->sip_, &SipStackCallbacks::on_trace);
     if (int err = sip_listen(&stack->request_listener_, stack->sip_, true,
                              &SipStackCallbacks::on_request, stack.get());
@@ -87,6 +92,54 @@ Result<std::unique_ptr<SipStack>> SipStack::create(EventLoop& loop, const SipSta
     return stack;
 }
 
+namespace {
+
+int verify_peer(int ok, X509_STORE_CTX* store) {
+    if (!ok) {
+        char subject[256] = "?";
+        if (X509* cert = X509_STORE_CTX_get_current_cert(store)) {
+            X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+        }
+        spdlog::warn("TLS peer certificate refused ({}): {}", subject,
+                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
+    }
+    return ok;
+}
+
+}  // namespace
+
+Result<void> SipStack::add_tls(const std::string& host, const TlsOptions& opts) {
+    if (int err = tls_alloc(&tls_, TLS_METHOD_SSLV23, opts.certificate_file.c_str(), nullptr);
+        err != 0) {
+        return fail(Errc::invalid_argument,
+                    "cannot load the TLS certificate and key from " + opts.certificate_file);
+    }
+    if (int err = tls_add_ca(tls_, opts.ca_file.c_str()); err != 0) {
+        return fail(Errc::invalid_argument, "cannot load the CA certificates from " + opts.ca_file);
+    }
+    // libre's tls_set_verify_client() asks for the client's certificate but accepts any (its
+    // verify callback returns 1). Verify for real, in both directions: OpenSSL checks the
+    // chain against the CA file for the server's and for the client's certificate.
+    SSL_CTX* ctx = tls_openssl_context(tls_);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, &verify_peer);
+    SSL_CTX_set_verify_depth(ctx, 4);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    sa laddr;
+    if (sa_set_str(&laddr, host.c_str(), opts.port) != 0) {
+        return fail(Errc::invalid_argument, "TLS listen address is not an IP literal: " + host);
+    }
+    if (int err = sip_transp_add(sip_, SIP_TRANSP_TLS, &laddr, tls_); err != 0) {
+        return fail(Errc::io, "cannot listen for SIP over TLS on " + host + ":" +
+                                  std::to_string(opts.port) + ": " + strerror(err));
+    }
+    sa bound;
+    if (sip_transp_laddr(sip_, &bound, SIP_TRANSP_TLS, nullptr) != 0) {
+        return fail(Errc::io, "cannot read the SIP TLS address");
+    }
+    tls_local_ = to_endpoint(&bound);
+    return {};
+}
+
 SipStack::~SipStack() {
     mem_deref(request_listener_);
     mem_deref(response_listener_);
@@ -94,6 +147,7 @@ SipStack::~SipStack() {
         sip_close(sip_, true);
         mem_deref(sip_);
     }
+    mem_deref(tls_);
 }
 
 Result<void> SipStack::reply(const SipMessage& request, const SipResponse& r) {
@@ -115,7 +169,7 @@ std::string SipStack::contact_header(const SipMessage& received, std::string_vie
     std::string out = "Contact: <sip:";
     out += user;
     out += "@" + local.host + ":" + std::to_string(local.port);
-    if (received.transport() == Transport::tcp) out += ";transport=tcp";
+    out += uri_transport_param(received.transport());
     out += ">";
     out += params;
     out += "\r\n";

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,16 +16,26 @@
 
 struct sip;
 struct sip_lsnr;
+struct tls;
 
 namespace mcx::net {
 
 class EventLoop;
 class InviteDialog;
 
+// SIP over TLS with mutual authentication (RFC 3261 26.2.1, RFC 5246): both ends present a
+// certificate and both verify the other's against `ca_file`.
+struct TlsOptions {
+    std::uint16_t port = 0;        // 0: pick a free port
+    std::string certificate_file;  // PEM: this system's certificate chain and private key
+    std::string ca_file;           // PEM: the certificate authorities trusted for peers
+};
+
 struct SipStackOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;  // 0: pick a free port (the same number for UDP and TCP)
     std::string user_agent = "mcx";
+    std::optional<TlsOptions> tls;  // an extra TLS listener (the interconnect)
 };
 
 // A response to send. `headers` holds complete header lines ("Name: value\r\n").
@@ -50,6 +61,8 @@ class SipStack {
     SipStack& operator=(const SipStack&) = delete;
 
     Endpoint local_endpoint() const { return local_; }
+    // The TLS listener, when one was asked for.
+    std::optional<Endpoint> tls_endpoint() const { return tls_local_; }
     EventLoop& loop() { return loop_; }
     const std::string& user_agent() const { return user_agent_; }
 
@@ -74,6 +87,7 @@ class SipStack {
   private:
     SipStack(EventLoop& loop, std::string user_agent);
     friend struct SipStackCallbacks;
+    Result<void> add_tls(const std::string& host, const TlsOptions& opts);
     bool dispatch_request(const SipMessage& msg);
     bool dispatch_response(const SipMessage& msg);
     InviteDialog* find_dialog(const SipMessage& msg) const;
@@ -84,6 +98,8 @@ class SipStack {
     ::sip_lsnr* request_listener_ = nullptr;
     ::sip_lsnr* response_listener_ = nullptr;
     Endpoint local_;
+    std::optional<Endpoint> tls_local_;
+    struct ::tls* tls_ = nullptr;
     RequestHandler request_handler_;
     TraceHandler trace_handler_;
     struct Registry;

@@ -26,6 +26,8 @@ std::string_view warning_text(McWarning code) {
             return "unable to determine called party";
         case McWarning::unable_to_determine_service_settings:
             return "T-PF unable to determine the service settings for the called user";
+        case McWarning::not_authorised_with_interconnected_system:
+            return "service not authorized with the interconnected system";
     }
     return "unknown";
 }

@@ -20,6 +20,7 @@ enum class McWarning : std::uint16_t {
     not_authorised_to_call_this_user = 144,
     unable_to_determine_called_party = 145,
     unable_to_determine_service_settings = 146,
+    not_authorised_with_interconnected_system = 179,  // Rel-17+
 };
 
 // The explanatory text of Table 4.4.2-2 (texts we could not verify are documented in docs/).

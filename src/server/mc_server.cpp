@@ -38,9 +38,11 @@ std::string_view addr_spec(std::string_view uri) {
 
 McServer::McServer(const SystemConfig& config, net::SipStack& sip,
                    const idms::TokenVerifier& verifier, PrivateCallPolicy::ProfileLookup profiles,
-                   Clock clock)
+                   Clock clock, const idms::TokenIssuer* issuer)
     : config_(config),
       sip_(sip),
+      verifier_(verifier),
+      issuer_(issuer),
       clock_(std::move(clock)),
       registrar_(verifier, config.registration_max_expires),
       policy_(config.max_private_calls_per_user, std::move(profiles),
@@ -142,17 +144,61 @@ void McServer::on_register(const net::SipMessage& msg) {
     (void)sip_.reply(msg, net::SipResponse{200, "OK", headers, {}, {}});
 }
 
+// The parts of a private-call INVITE every path needs (TS 24.379 11.1.1.3): the SDP offer,
+// mcptt-info, and (from a client) the resource-lists naming the callee.
+std::variant<McServer::ParsedInvite, Rejection> McServer::parse_invite(const net::SipMessage& msg,
+                                                                       bool needs_resource_lists) {
+    using proto::McWarning;
+    auto malformed = [&](const std::string& what) {
+        ++counters_.malformed_requests;
+        return Rejection{400, "Bad Request", std::nullopt, what};
+    };
+    if (msg.body().empty()) {
+        return Rejection{403, "Forbidden", McWarning::unable_to_determine_called_party,
+                         "INVITE has no body: multipart/mixed with resource-lists required"};
+    }
+    auto parts = proto::split_body(msg.content_type(), msg.body());
+    if (!parts) return malformed(parts.error().reason);
+    ParsedInvite parsed;
+    const auto* lists = proto::find_part(*parts, proto::kMimeResourceLists);
+    if (needs_resource_lists && !lists) {
+        return Rejection{403, "Forbidden", McWarning::unable_to_determine_called_party,
+                         "INVITE has no resource-lists body (multipart/mixed required)"};
+    }
+    const auto* info_part = proto::find_part(*parts, proto::kMimeMcpttInfo);
+    if (!info_part) return malformed("INVITE has no mcptt-info body");
+    auto info = proto::parse_mcptt_info(info_part->body);
+    if (!info) return malformed("mcptt-info: " + info.error().reason);
+    if (info->session_type && *info->session_type != "private") {
+        return Rejection{403, "Forbidden", McWarning::function_not_allowed,
+                         "session-type " + *info->session_type + " is not served"};
+    }
+    parsed.info = std::move(*info);
+    if (lists) {
+        auto callees = proto::parse_resource_lists(lists->body);
+        if (!callees) return malformed(callees.error().reason);
+        parsed.callees = std::move(*callees);
+    }
+    const auto* sdp_part = proto::find_part(*parts, proto::kMimeSdp);
+    if (!sdp_part) return malformed("INVITE has no SDP offer");
+    auto offer = net::decode_sdp(sdp_part->body);
+    if (!offer) return malformed(offer.error().reason);
+    if (!proto::find_audio(*offer)) {
+        return Rejection{488, "Not Acceptable Here", std::nullopt, "SDP offer has no audio"};
+    }
+    parsed.offer = std::move(*offer);
+    parsed.answer_mode = std::string(msg.header("Answer-Mode").value_or(""));
+    return parsed;
+}
+
 void McServer::on_invite(const net::SipMessage& msg) {
     using proto::McWarning;
     ++counters_.invite_received;
-    auto refuse = [&](Rejection rejection) {
+    auto refuse = [&](const Rejection& rejection) {
         ++counters_.invite_rejected;
         reject(msg, rejection);
     };
-    auto malformed = [&](const std::string& what) {
-        ++counters_.malformed_requests;
-        refuse(Rejection{400, "Bad Request", std::nullopt, what});
-    };
+    if (msg.transport() == net::Transport::tls) return on_partner_invite(msg);
 
     // The caller is the registered user whose signalling address sent this request: the
     // participating function binds it (TS 24.379 H.3), the From header alone proves nothing.
@@ -163,51 +209,104 @@ void McServer::on_invite(const net::SipMessage& msg) {
         return refuse(Rejection{403, "Forbidden", McWarning::cannot_bind_identity,
                                 "caller is not registered from this address"});
     }
+    auto parsed = parse_invite(msg, true);
+    if (auto* rejection = std::get_if<Rejection>(&parsed)) return refuse(*rejection);
+    auto& invite = std::get<ParsedInvite>(parsed);
+    auto called = PrivateCallPolicy::called_party(invite.callees);
+    if (auto* rejection = std::get_if<Rejection>(&called)) return refuse(*rejection);
+    const auto callee = std::get<McServiceId>(called);
 
-    if (msg.body().empty()) {
+    CalleeRoute route;
+    if (callee.domain() != config_.domain) {
+        // TS 23.379 10.7.2.3: a callee of a partner system is reached through its interconnect;
+        // the controlling function (and floor control) stays here.
+        const auto* partner = config_.partner_by_domain(callee.domain());
+        if (!partner || !config_.interconnect.enabled || partner->sip.empty() || !issuer_) {
+            return refuse(Rejection{404, "Not Found", McWarning::unable_to_determine_called_party,
+                                    "no partner MC system serves " + std::string(callee.domain())});
+        }
+        if (auto rejection = policy_.check_caller(*caller, callee)) return refuse(*rejection);
+        auto token =
+            issuer_->issue_system(config_.system_id, partner->token_audience(), clock_() / 1000);
+        const auto colon = partner->sip.rfind(':');
+        if (!token || colon == std::string::npos) {
+            return refuse(Rejection{500, "Server Internal Error", std::nullopt,
+                                    "cannot reach partner " + partner->id});
+        }
+        route = CalleeRoute{
+            callee.uri(),
+            net::Endpoint{partner->sip.substr(0, colon),
+                          static_cast<std::uint16_t>(std::stoi(partner->sip.substr(colon + 1)))},
+            net::Transport::tls, "Authorization: Bearer " + *token + "\r\n", partner->id};
+    } else {
+        auto decision = policy_.authorise(PrivateCallRequest{*caller, invite.callees});
+        if (auto* rejection = std::get_if<Rejection>(&decision)) return refuse(*rejection);
+        const auto* callee_binding = registrar_.lookup(callee, clock_());
+        route = CalleeRoute{callee_binding->contact_uri, callee_binding->source,
+                            callee_binding->transport, "", ""};
+    }
+    start_call(msg, CallSetup{*caller, callee, std::move(route), std::move(invite.offer),
+                              std::move(invite.answer_mode), true});
+}
+
+// A private call from a user of a partner system, delivered by that system's controlling
+// function over the interconnect (TS 23.379 10.7.2.3): we act as terminating participating
+// function and relay floor control unchanged.
+void McServer::on_partner_invite(const net::SipMessage& msg) {
+    using proto::McWarning;
+    auto refuse = [&](const Rejection& rejection) {
+        ++counters_.invite_rejected;
+        reject(msg, rejection);
+    };
+    // Mutual TLS authenticated the CA; the system token names the partner (RFC 8898 Bearer).
+    std::string token;
+    if (auto auth = msg.header("Authorization"); auth && auth->starts_with("Bearer ")) {
+        token = std::string(auth->substr(7));
+    }
+    auto claims = verifier_.verify_system(token, clock_() / 1000);
+    const auto* partner = claims ? config_.partner_by_issuer(claims->issuer) : nullptr;
+    if (!partner) {
+        ++counters_.partner_refused;
+        spdlog::warn("INVITE over the interconnect from {} refused: {}", msg.source().to_string(),
+                     claims ? claims->issuer + " is not a partner" : claims.error().reason);
         return refuse(
-            Rejection{403, "Forbidden", McWarning::unable_to_determine_called_party,
-                      "INVITE has no body: multipart/mixed with resource-lists required"});
+            Rejection{403, "Forbidden", McWarning::not_authorised_with_interconnected_system,
+                      claims ? "not a partner of " + config_.system_id : claims.error().reason});
     }
-    auto parts = proto::split_body(msg.content_type(), msg.body());
-    if (!parts) return malformed(parts.error().reason);
-    const auto* lists = proto::find_part(*parts, proto::kMimeResourceLists);
-    if (!lists) {
-        return refuse(Rejection{403, "Forbidden", McWarning::unable_to_determine_called_party,
-                                "INVITE has no resource-lists body (multipart/mixed required)"});
-    }
-    const auto* info_part = proto::find_part(*parts, proto::kMimeMcpttInfo);
-    if (!info_part) return malformed("INVITE has no mcptt-info body");
-    auto info = proto::parse_mcptt_info(info_part->body);
-    if (!info) return malformed("mcptt-info: " + info.error().reason);
-    if (info->session_type && *info->session_type != "private") {
-        return refuse(Rejection{403, "Forbidden", McWarning::function_not_allowed,
-                                "session-type " + *info->session_type + " is not served"});
-    }
-    auto callees = proto::parse_resource_lists(lists->body);
-    if (!callees) return malformed(callees.error().reason);
-    const auto* sdp_part = proto::find_part(*parts, proto::kMimeSdp);
-    if (!sdp_part) return malformed("INVITE has no SDP offer");
-    auto offer = net::decode_sdp(sdp_part->body);
-    if (!offer) return malformed(offer.error().reason);
-    if (!proto::find_audio(*offer)) {
+    auto caller = McServiceId::parse(addr_spec(msg.from_uri()));
+    if (!caller || caller->domain() != partner->domain) {
+        ++counters_.partner_refused;
         return refuse(
-            Rejection{488, "Not Acceptable Here", std::nullopt, "SDP offer has no audio"});
+            Rejection{403, "Forbidden", McWarning::not_authorised_with_interconnected_system,
+                      "partner " + partner->id + " may only assert users of " + partner->domain});
     }
+    auto parsed = parse_invite(msg, false);
+    if (auto* rejection = std::get_if<Rejection>(&parsed)) return refuse(*rejection);
+    auto& invite = std::get<ParsedInvite>(parsed);
+    auto callee =
+        McServiceId::parse(invite.info.called_party_id.value_or(std::string(msg.request_uri())));
+    if (!callee || callee->domain() != config_.domain) {
+        return refuse(Rejection{404, "Not Found", McWarning::unable_to_determine_called_party,
+                                "the called party is not a user of " + config_.system_id});
+    }
+    if (auto rejection = policy_.check_callee(*callee)) return refuse(*rejection);
+    const auto* binding = registrar_.lookup(*callee, clock_());
+    start_call(msg, CallSetup{*caller, *callee,
+                              CalleeRoute{binding->contact_uri, binding->source, binding->transport,
+                                          "", ""},
+                              std::move(invite.offer), std::move(invite.answer_mode), false});
+}
 
-    auto decision = policy_.authorise(PrivateCallRequest{*caller, *callees});
-    if (auto* rejection = std::get_if<Rejection>(&decision)) return refuse(*rejection);
-    const auto callee = std::get<McServiceId>(decision);
-    const auto* callee_binding = registrar_.lookup(callee, clock_());
-
-    CallSetup setup{*caller, callee, *callee_binding, *offer,
-                    std::string(msg.header("Answer-Mode").value_or(""))};
+void McServer::start_call(const net::SipMessage& msg, CallSetup setup) {
     const auto id = next_call_id_++;
+    const auto caller = setup.caller;
+    const auto callee = setup.callee;
     PrivateCall::Context context{
         .sip = sip_,
         .host = config_.host,
         .domain = config_.domain,
         .invite_timeout = std::chrono::seconds(config_.invite_timeout_seconds),
+        .partner_timeout = std::chrono::seconds(config_.interconnect.timeout_seconds),
         .floor_queueing = config_.floor_queueing,
         .max_floor_priority = config_.max_floor_priority,
         .floor_timers = {},
@@ -223,10 +322,12 @@ void McServer::on_invite(const net::SipMessage& msg) {
     auto call = PrivateCall::start(std::move(context), id, msg, std::move(setup));
     if (!call) {
         spdlog::error("call setup failed: {}", call.error().reason);
-        return refuse(Rejection{500, "Server Internal Error", std::nullopt, call.error().reason});
+        ++counters_.invite_rejected;
+        return reject(msg,
+                      Rejection{500, "Server Internal Error", std::nullopt, call.error().reason});
     }
-    spdlog::info("call {}: {} -> {} initiating", id, caller->uri(), callee.uri());
-    ++calls_per_user_[*caller];
+    spdlog::info("call {}: {} -> {} initiating", id, caller.uri(), callee.uri());
+    ++calls_per_user_[caller];
     ++calls_per_user_[callee];
     calls_.emplace(id, std::move(*call));
 }
@@ -262,6 +363,8 @@ std::string McServer::status_json() const {
                   ? (*call->floor()->holder() == 0 ? call->caller().uri() : call->callee().uri())
                   : ""},
              {"gated_packets", call->relay().counters().gated},
+             {"partner", call->setup().route.partner},
+             {"controlling", call->setup().controlling},
              {"relayed_packets",
               call->relay().counters().forwarded[0] + call->relay().counters().forwarded[1]}});
     }
@@ -277,7 +380,8 @@ std::string McServer::status_json() const {
                             {"invite_rejected", counters_.invite_rejected},
                             {"calls_connected", counters_.calls_connected},
                             {"calls_released", counters_.calls_released},
-                            {"malformed_requests", counters_.malformed_requests}}}};
+                            {"malformed_requests", counters_.malformed_requests},
+                            {"partner_refused", counters_.partner_refused}}}};
     return status.dump();
 }
 

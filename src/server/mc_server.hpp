@@ -13,6 +13,7 @@
 #include "common/system_config.hpp"
 #include "idms/token.hpp"
 #include "net/sip_stack.hpp"
+#include "proto/mcptt_info.hpp"
 #include "server/private_call.hpp"
 #include "server/private_call_policy.hpp"
 #include "server/registrar.hpp"
@@ -28,14 +29,17 @@ struct ServerCounters {
     std::uint64_t calls_connected = 0;
     std::uint64_t calls_released = 0;
     std::uint64_t malformed_requests = 0;
+    std::uint64_t partner_refused = 0;  // interconnect INVITEs from an untrusted system
 };
 
 class McServer {
   public:
     using Clock = std::function<std::int64_t()>;  // milliseconds since the epoch
 
+    // `issuer` signs the system tokens for partners (interconnect); may be null without one.
     McServer(const SystemConfig& config, net::SipStack& sip, const idms::TokenVerifier& verifier,
-             PrivateCallPolicy::ProfileLookup profiles, Clock clock);
+             PrivateCallPolicy::ProfileLookup profiles, Clock clock,
+             const idms::TokenIssuer* issuer = nullptr);
     ~McServer();
 
     // JSON snapshot for GET /status (call on the loop thread).
@@ -47,12 +51,24 @@ class McServer {
     bool on_request(const net::SipMessage& msg);
     void on_register(const net::SipMessage& msg);
     void on_invite(const net::SipMessage& msg);
+    void on_partner_invite(const net::SipMessage& msg);
+    struct ParsedInvite {
+        proto::SessionDescription offer;
+        proto::McpttInfo info;
+        std::vector<std::string> callees;
+        std::string answer_mode;
+    };
+    std::variant<ParsedInvite, Rejection> parse_invite(const net::SipMessage& msg,
+                                                       bool needs_resource_lists);
+    void start_call(const net::SipMessage& msg, CallSetup setup);
     void reject(const net::SipMessage& msg, const Rejection& rejection);
     CallPartyState party_state(const McServiceId& user) const;
     void on_call_released(PrivateCall& call);
 
     const SystemConfig& config_;
     net::SipStack& sip_;
+    const idms::TokenVerifier& verifier_;
+    const idms::TokenIssuer* issuer_;
     Clock clock_;
     Registrar registrar_;
     PrivateCallPolicy policy_;

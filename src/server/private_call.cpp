@@ -100,17 +100,18 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
         proto::kMultipartBoundary);
 
     net::OutgoingInvite out;
-    const auto& binding = call->setup_.callee_binding;
-    out.request_uri = binding.contact_uri;
+    const auto& route = call->setup_.route;
+    out.request_uri = route.request_uri;
     out.from_uri = call->setup_.caller.uri();
     out.to_uri = call->setup_.callee.uri();
-    out.next_hop = binding.source;
-    out.transport = binding.transport;
+    out.next_hop = route.next_hop;
+    out.transport = route.transport;
     out.contact_user = kServerContactUser;
     out.contact_params = std::string(proto::kMcpttContactParams);
     out.headers = "P-Asserted-Identity: <" + call->setup_.caller.uri() + ">\r\n" +
                   "P-Asserted-Service: " + std::string(proto::kIcsiMcptt) + "\r\n" +
                   "Accept-Contact: *;+g.3gpp.mcptt;require;explicit\r\n";
+    out.headers += route.headers;
     if (!call->setup_.answer_mode.empty()) {
         out.headers += "Answer-Mode: " + call->setup_.answer_mode + "\r\n";
     }
@@ -136,6 +137,21 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
                 "\r\n");
         self->finish();
     });
+    if (!call->setup_.route.partner.empty()) {
+        // A partner that does not answer at all (down, or unreachable without a reset) must not
+        // hold the caller for the whole INVITE transaction: give up after partner_timeout.
+        call->partner_timer_.start(call->context_.partner_timeout, [self] {
+            spdlog::warn("call {}: partner MC system {} did not answer within {}s", self->id_,
+                         self->setup_.route.partner, self->context_.partner_timeout.count());
+            self->callee_leg_->hangup();
+            self->reject_caller(504, "Server Time-out",
+                                "Warning: 399 " + self->context_.domain + " \"partner MC system " +
+                                    self->setup_.route.partner + " did not answer within " +
+                                    std::to_string(self->context_.partner_timeout.count()) +
+                                    " s\"\r\n");
+            self->finish();
+        });
+    }
     return call;
 }
 
@@ -151,6 +167,7 @@ void PrivateCall::set_state(State state) {
 void PrivateCall::finish() {
     if (state_ == State::released) return;
     no_answer_timer_.cancel();
+    partner_timer_.cancel();
     if (floor_) apply(floor_->stop());
     set_state(State::released);
     context_.on_released(*this);
@@ -193,12 +210,14 @@ void PrivateCall::on_caller_event(net::DialogEvent event, const net::SipMessage*
 void PrivateCall::on_callee_event(net::DialogEvent event, const net::SipMessage* msg) {
     switch (event) {
         case net::DialogEvent::provisional:
+            partner_timer_.cancel();
             if (msg && (msg->status() == 180 || msg->status() == 183)) {
                 (void)caller_leg_->progress(msg->status(), std::string(msg->reason()));
                 set_state(State::alerting);
             }
             return;
         case net::DialogEvent::answered:
+            partner_timer_.cancel();
             on_callee_answer(*msg);
             return;
         case net::DialogEvent::failed: {
@@ -212,6 +231,12 @@ void PrivateCall::on_callee_event(net::DialogEvent event, const net::SipMessage*
                 for (auto warning : msg->headers("Warning")) {
                     headers += "Warning: " + std::string(warning) + "\r\n";
                 }
+            } else if (!setup_.route.partner.empty()) {
+                // TLS refused, connection reset, or no answer: the partner is unreachable.
+                status = 502;
+                reason = "Bad Gateway";
+                headers = "Warning: 399 " + context_.domain + " \"partner MC system " +
+                          setup_.route.partner + " unreachable\"\r\n";
             } else {
                 headers =
                     "Warning: " +
@@ -238,6 +263,7 @@ void PrivateCall::on_callee_event(net::DialogEvent event, const net::SipMessage*
 
 void PrivateCall::on_callee_answer(const net::SipMessage& msg) {
     no_answer_timer_.cancel();
+    partner_timer_.cancel();
     auto fail_call = [this](const std::string& why) {
         spdlog::warn("call {}: callee's answer unusable: {}", id_, why);
         callee_leg_->hangup();
@@ -253,9 +279,11 @@ void PrivateCall::on_callee_answer(const net::SipMessage& msg) {
     if (!answer) return fail_call(answer.error().reason);
     relay_->set_remote(Leg::callee, media_destinations(*answer));
     auto caller_sdp = anchor_sdp(*answer, context_.host, ports_for(*relay_, Leg::caller));
-    set_floor_params(caller_sdp, proto::answer_floor_control(floor_params(setup_.caller_offer),
-                                                             context_.floor_queueing,
-                                                             context_.max_floor_priority));
+    if (setup_.controlling) {
+        set_floor_params(caller_sdp, proto::answer_floor_control(floor_params(setup_.caller_offer),
+                                                                 context_.floor_queueing,
+                                                                 context_.max_floor_priority));
+    }
     auto caller_answer = net::encode_sdp(caller_sdp);
     if (!caller_answer) return fail_call(caller_answer.error().reason);
 
@@ -270,7 +298,7 @@ void PrivateCall::on_callee_answer(const net::SipMessage& msg) {
         return fail_call(sent.error().reason);
     }
     set_state(State::connected);
-    start_floor_control(*answer);
+    if (setup_.controlling) start_floor_control(*answer);
 }
 
 void PrivateCall::start_floor_control(const proto::SessionDescription& callee_answer) {

@@ -20,12 +20,27 @@
 
 namespace mcx::server {
 
+// Where the callee leg goes: the callee's registered client, or a partner MC system's
+// interconnect (SIP over TLS) when the callee is a user of that system.
+struct CalleeRoute {
+    std::string request_uri;  // registered Contact, or the callee's MC service ID (partner)
+    net::Endpoint next_hop;
+    net::Transport transport = net::Transport::udp;
+    std::string headers;  // e.g. the system token for the partner (Authorization: Bearer)
+    std::string partner;  // the partner system's ID when the leg crosses the interconnect
+};
+
 struct CallSetup {
+    // The identities each side shows are the users' IDs in their own MC systems (a primary ID,
+    // or the ID a partner assigned to a migrated user, TS 23.280 10.1.6): never rewritten here.
     McServiceId caller;
     McServiceId callee;
-    Binding callee_binding;
+    CalleeRoute route;
     proto::SessionDescription caller_offer;
     std::string answer_mode;  // "Auto", "Manual" or empty (callee's default)
+    // The controlling function (TS 23.379 10.7.2.3: in the caller's system) runs floor control;
+    // a terminating participating function for a call from a partner relays it unchanged.
+    bool controlling = true;
 };
 
 class PrivateCall {
@@ -39,8 +54,9 @@ class PrivateCall {
         std::string host;    // media and SIP host of this MC system
         std::string domain;  // warn-agent
         std::chrono::seconds invite_timeout;
-        bool floor_queueing = true;           // the floor control server queues requests
-        std::uint8_t max_floor_priority = 7;  // highest mc_priority granted
+        std::chrono::seconds partner_timeout{5};  // no answer from a partner system at all
+        bool floor_queueing = true;               // the floor control server queues requests
+        std::uint8_t max_floor_priority = 7;      // highest mc_priority granted
         FloorTimers floor_timers;
         std::function<void(PrivateCall&)> on_released;  // called once, may defer-delete the call
         std::function<void(PrivateCall&, State)> on_state;  // observers (logs, counters)
@@ -56,6 +72,7 @@ class PrivateCall {
     const McServiceId& caller() const { return setup_.caller; }
     const McServiceId& callee() const { return setup_.callee; }
     const MediaRelay& relay() const { return *relay_; }
+    const CallSetup& setup() const { return setup_; }
     // The floor control server, when floor control was negotiated on both legs.
     const FloorControlServer* floor() const { return floor_.get(); }
     // Ends the call from the server side (BYE/CANCEL on both legs).
@@ -81,6 +98,7 @@ class PrivateCall {
     std::unique_ptr<net::InviteDialog> caller_leg_;
     std::unique_ptr<net::InviteDialog> callee_leg_;
     net::Timer no_answer_timer_;
+    net::Timer partner_timer_;
     std::unique_ptr<FloorControlServer> floor_;
     std::array<net::Timer, FloorControlServer::kTimers> floor_timers_;
     std::uint64_t malformed_floor_packets_ = 0;

@@ -45,8 +45,18 @@ class PrivateCallPolicy {
           profiles_(std::move(profiles)),
           party_state_(std::move(party_state)) {}
 
-    // The callee on success, else the rejection to send to the caller.
+    // A call between two users of this system: the callee on success, else the rejection.
     std::variant<McServiceId, Rejection> authorise(const PrivateCallRequest& request) const;
+    // The caller's side (originating participating + controlling function): authorised to make
+    // private calls, below N10, allowed to call this callee (local or in a partner system).
+    std::optional<Rejection> check_caller(const McServiceId& caller,
+                                          const McServiceId& callee) const;
+    // The callee's side (terminating participating function): known here, may be called,
+    // registered, below N10.
+    std::optional<Rejection> check_callee(const McServiceId& callee) const;
+    // The single <entry> of the resource-lists.
+    static std::variant<McServiceId, Rejection> called_party(
+        const std::vector<std::string>& callees);
 
   private:
     std::uint32_t max_calls_;
