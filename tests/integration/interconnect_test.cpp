@@ -147,6 +147,16 @@ TEST_F(Interconnect, CallFromAPartnerUserReleasedByTheLocalUser) {
     ASSERT_TRUE(carol_->wait("floor-granted"));
     EXPECT_EQ(b_->status()["calls"][0]["controlling"], true);
     EXPECT_EQ(a_->status()["calls"][0]["controlling"], false);
+    carol_->send("send-rtp 1 25");
+    std::this_thread::sleep_for(800ms);
+    EXPECT_GE(received(*alice_), 24u);
+    carol_->send("release");
+    ASSERT_TRUE(alice_->wait("floor-idle"));
+    alice_->send("ptt");
+    ASSERT_TRUE(alice_->wait("floor-granted")) << "B's floor control server granted alice";
+    alice_->send("send-rtp 1 25");
+    std::this_thread::sleep_for(800ms);
+    EXPECT_GE(received(*carol_), 24u);
     alice_->send("hangup");
     ASSERT_TRUE(carol_->wait("released"));
     expect_no_calls_left();
