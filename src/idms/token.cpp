@@ -82,54 +82,43 @@ Result<std::string> TokenIssuer::issue(const McServiceId& subject, const std::st
     return issue_for(subject, client_id, audience_, now_seconds);
 }
 
-Result<std::string> TokenIssuer::issue_system(const std::string& system_id,
-                                              const std::string& audience,
-                                              std::int64_t now_seconds) const {
+// Signs the string and integer claims with ES256 (RFC 7518 3.4).
+Result<std::string> TokenIssuer::sign(
+    std::initializer_list<std::pair<const char*, std::string>> claims,
+    std::initializer_list<std::pair<const char*, std::int64_t>> numbers) const {
     jwt_t* raw = nullptr;
     if (jwt_new(&raw) != 0) return fail(Errc::internal, "jwt_new failed");
     JwtPtr jwt(raw);
-    int err = 0;
-    err |= jwt_add_grant(jwt.get(), "iss", issuer_.c_str());
-    err |= jwt_add_grant(jwt.get(), "sub", ("mcx-system:" + system_id).c_str());
-    err |= jwt_add_grant(jwt.get(), "aud", audience.c_str());
-    err |= jwt_add_grant(jwt.get(), "scope", "mcx:partner");
-    err |= jwt_add_grant_int(jwt.get(), "iat", now_seconds);
-    err |= jwt_add_grant_int(jwt.get(), "exp", now_seconds + 300);
+    int err = jwt_add_grant(jwt.get(), "iss", issuer_.c_str());
+    for (const auto& [name, value] : claims) err |= jwt_add_grant(jwt.get(), name, value.c_str());
+    for (const auto& [name, value] : numbers) err |= jwt_add_grant_int(jwt.get(), name, value);
     err |= jwt_set_alg(jwt.get(), JWT_ALG_ES256,
                        reinterpret_cast<const unsigned char*>(key_.private_pem.data()),
                        static_cast<int>(key_.private_pem.size()));
-    if (err != 0) return fail(Errc::internal, "cannot build system token");
+    if (err != 0) return fail(Errc::internal, "cannot build token");
     char* encoded = jwt_encode_str(jwt.get());
-    if (!encoded) return fail(Errc::internal, "cannot sign system token");
+    if (!encoded) return fail(Errc::internal, "cannot sign token");
     std::string token(encoded);
     std::free(encoded);
     return token;
 }
 
+Result<std::string> TokenIssuer::issue_system(const std::string& system_id,
+                                              const std::string& audience,
+                                              std::int64_t now_seconds) const {
+    return sign({{"sub", "mcx-system:" + system_id}, {"aud", audience}, {"scope", "mcx:partner"}},
+                {{"iat", now_seconds}, {"exp", now_seconds + 300}});
+}
+
 Result<std::string> TokenIssuer::issue_for(const McServiceId& subject, const std::string& client_id,
                                            const std::string& audience,
                                            std::int64_t now_seconds) const {
-    jwt_t* raw = nullptr;
-    if (jwt_new(&raw) != 0) return fail(Errc::internal, "jwt_new failed");
-    JwtPtr jwt(raw);
-    int err = 0;
-    err |= jwt_add_grant(jwt.get(), "iss", issuer_.c_str());
-    err |= jwt_add_grant(jwt.get(), "sub", subject.uri().c_str());
-    err |= jwt_add_grant(jwt.get(), "aud", audience.c_str());
-    err |= jwt_add_grant(jwt.get(), "mcptt_id", subject.uri().c_str());
-    err |= jwt_add_grant(jwt.get(), "client_id", client_id.c_str());
-    err |= jwt_add_grant(jwt.get(), "scope", "openid 3gpp:mc:ptt_service");
-    err |= jwt_add_grant_int(jwt.get(), "iat", now_seconds);
-    err |= jwt_add_grant_int(jwt.get(), "exp", now_seconds + lifetime_);
-    err |= jwt_set_alg(jwt.get(), JWT_ALG_ES256,
-                       reinterpret_cast<const unsigned char*>(key_.private_pem.data()),
-                       static_cast<int>(key_.private_pem.size()));
-    if (err != 0) return fail(Errc::internal, "cannot build access token");
-    char* encoded = jwt_encode_str(jwt.get());
-    if (!encoded) return fail(Errc::internal, "cannot sign access token");
-    std::string token(encoded);
-    std::free(encoded);
-    return token;
+    return sign({{"sub", subject.uri()},
+                 {"aud", audience},
+                 {"mcptt_id", subject.uri()},
+                 {"client_id", client_id},
+                 {"scope", "openid 3gpp:mc:ptt_service"}},
+                {{"iat", now_seconds}, {"exp", now_seconds + lifetime_}});
 }
 
 void TokenVerifier::trust(const std::string& issuer, const std::string& public_pem) {

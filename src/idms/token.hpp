@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -44,6 +45,10 @@ class TokenIssuer {
     std::int64_t lifetime_seconds() const { return lifetime_; }
 
   private:
+    Result<std::string> sign(
+        std::initializer_list<std::pair<const char*, std::string>> claims,
+        std::initializer_list<std::pair<const char*, std::int64_t>> numbers) const;
+
     SigningKey key_;
     std::string issuer_;
     std::string audience_;

@@ -125,28 +125,37 @@ void HttpServer::stop() {
     }
 }
 
+namespace {
+
+// A client for the URL's origin, with the timeout on connect and read.
+Result<std::pair<std::unique_ptr<httplib::Client>, std::string>> client_for(
+    const std::string& url, std::chrono::milliseconds timeout) {
+    auto split = split_url(url);
+    if (!split) return tl::unexpected(split.error());
+    auto client = std::make_unique<httplib::Client>(split->base);
+    client->set_connection_timeout(timeout);
+    client->set_read_timeout(timeout);
+    return std::make_pair(std::move(client), split->path);
+}
+
+}  // namespace
+
 Result<HttpResponse> http_post_form(const std::string& url,
                                     const std::map<std::string, std::string>& fields,
                                     std::chrono::milliseconds timeout) {
-    auto split = split_url(url);
-    if (!split) return tl::unexpected(split.error());
-    httplib::Client client(split->base);
-    client.set_connection_timeout(timeout);
-    client.set_read_timeout(timeout);
+    auto client = client_for(url, timeout);
+    if (!client) return tl::unexpected(client.error());
     httplib::Params params(fields.begin(), fields.end());
-    return from_result(client.Post(split->path, params), url);
+    return from_result(client->first->Post(client->second, params), url);
 }
 
 Result<HttpResponse> http_get(const std::string& url,
                               const std::map<std::string, std::string>& headers,
                               std::chrono::milliseconds timeout) {
-    auto split = split_url(url);
-    if (!split) return tl::unexpected(split.error());
-    httplib::Client client(split->base);
-    client.set_connection_timeout(timeout);
-    client.set_read_timeout(timeout);
+    auto client = client_for(url, timeout);
+    if (!client) return tl::unexpected(client.error());
     httplib::Headers h(headers.begin(), headers.end());
-    return from_result(client.Get(split->path, h), url);
+    return from_result(client->first->Get(client->second, h), url);
 }
 
 }  // namespace mcx::net

@@ -89,11 +89,7 @@ Result<McpttInfo> parse_mcptt_info(std::string_view text) {
 
 std::string build_mcptt_info(const McpttInfo& info) {
     pugi::xml_document doc;
-    auto decl = doc.append_child(pugi::node_declaration);
-    decl.append_attribute("version") = "1.0";
-    decl.append_attribute("encoding") = "UTF-8";
-    auto root = doc.append_child("mcpttinfo");
-    root.append_attribute("xmlns") = kMcpttInfoNamespace.data();
+    auto root = xml::new_document(doc, "mcpttinfo", kMcpttInfoNamespace);
     auto params = root.append_child("mcptt-Params");
     // Schema order of TS 24.379 F.1.
     add_content(params, "mcptt-access-token", "mcpttString", info.access_token);

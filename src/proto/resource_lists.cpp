@@ -36,11 +36,7 @@ Result<std::vector<std::string>> parse_resource_lists(std::string_view text) {
 
 std::string build_resource_lists(const std::vector<std::string>& uris) {
     pugi::xml_document doc;
-    auto decl = doc.append_child(pugi::node_declaration);
-    decl.append_attribute("version") = "1.0";
-    decl.append_attribute("encoding") = "UTF-8";
-    auto root = doc.append_child("resource-lists");
-    root.append_attribute("xmlns") = kResourceListsNamespace.data();
+    auto root = xml::new_document(doc, "resource-lists", kResourceListsNamespace);
     auto list = root.append_child("list");
     for (const auto& uri : uris) list.append_child("entry").append_attribute("uri") = uri.c_str();
     return xml::to_string(doc);

@@ -155,11 +155,7 @@ Result<UserProfile> parse_user_profile(std::string_view text) {
 
 std::string build_user_profile(const UserProfile& p) {
     pugi::xml_document doc;
-    auto decl = doc.append_child(pugi::node_declaration);
-    decl.append_attribute("version") = "1.0";
-    decl.append_attribute("encoding") = "UTF-8";
-    auto root = doc.append_child("mcptt-user-profile");
-    root.append_attribute("xmlns") = kUserProfileNamespace.data();
+    auto root = xml::new_document(doc, "mcptt-user-profile", kUserProfileNamespace);
     root.append_attribute("xmlns:mcx") = kMcxProfileNamespace.data();
     root.append_attribute("XUI-URI") = p.user.uri().c_str();
     root.append_attribute("user-profile-index") = p.index;

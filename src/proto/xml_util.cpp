@@ -45,6 +45,15 @@ pugi::xml_node child(const pugi::xml_node& parent, std::string_view local) {
     return {};
 }
 
+pugi::xml_node new_document(pugi::xml_document& doc, const char* root, std::string_view ns) {
+    auto decl = doc.append_child(pugi::node_declaration);
+    decl.append_attribute("version") = "1.0";
+    decl.append_attribute("encoding") = "UTF-8";
+    auto node = doc.append_child(root);
+    node.append_attribute("xmlns") = std::string(ns).c_str();
+    return node;
+}
+
 std::string to_string(const pugi::xml_document& doc) {
     std::ostringstream out;
     doc.save(out, "  ", pugi::format_default, pugi::encoding_utf8);

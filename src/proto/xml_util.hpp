@@ -23,6 +23,9 @@ std::string namespace_uri(const pugi::xml_node& node);
 // First child element with the given local name, or an empty node.
 pugi::xml_node child(const pugi::xml_node& parent, std::string_view local);
 
+// A document with the XML declaration (version 1.0, UTF-8) and a root element in `ns`.
+pugi::xml_node new_document(pugi::xml_document& doc, const char* root, std::string_view ns);
+
 std::string to_string(const pugi::xml_document& doc);
 
 }  // namespace mcx::proto::xml

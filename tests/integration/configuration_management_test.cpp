@@ -246,7 +246,8 @@ TEST(StoreDurability, SigkillDuringBulkImportKeepsEveryCommittedProfile) {
     ASSERT_TRUE(again);
     auto ready = Json::parse(again->read_line(10s).value_or(""), nullptr, false);
     EXPECT_EQ(ready.value("event", ""), "ready");
-    EXPECT_EQ(again->stop(std::chrono::seconds(30)), 0) << "closing checkpoints the WAL: slow under load";
+    EXPECT_EQ(again->stop(std::chrono::seconds(30)), 0)
+        << "closing checkpoints the WAL: slow under load";
 }
 
 TEST(AdminImport, MalformedFileIsNamedWithItsLineAndNothingIsWritten) {

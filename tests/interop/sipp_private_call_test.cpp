@@ -14,18 +14,6 @@
 namespace mcx::test {
 namespace {
 
-std::uint16_t free_udp_port() {
-    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    socklen_t len = sizeof(addr);
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
-
 int run_sipp(const std::string& dir, const std::string& scenario, std::uint16_t port,
              const std::vector<std::pair<std::string, std::string>>& keys,
              const net::Endpoint& target) {

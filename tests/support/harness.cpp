@@ -98,8 +98,10 @@ std::string McSystem::key_path() const {
     return (fs::path(config_).parent_path() / ("idms-" + options_.id + ".pem")).string();
 }
 
-std::uint16_t free_tcp_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+namespace {
+
+std::uint16_t free_port(int type) {
+    const int fd = socket(AF_INET, type, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -108,6 +110,15 @@ std::uint16_t free_tcp_port() {
     getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
     close(fd);
     return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+std::uint16_t free_tcp_port() {
+    return free_port(SOCK_STREAM);
+}
+std::uint16_t free_udp_port() {
+    return free_port(SOCK_DGRAM);
 }
 
 int McSystem::stop() {

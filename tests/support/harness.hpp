@@ -34,6 +34,7 @@ struct UserSpec {
 
 // A TCP port free at the time of the call (for configurations that must name each other).
 std::uint16_t free_tcp_port();
+std::uint16_t free_udp_port();
 
 class McSystem {
   public:
