@@ -61,18 +61,24 @@ Result<std::unique_ptr<SipStack>> SipStack::create(EventLoop& loop, const SipSta
         return fail(Errc::invalid_argument,
                     "SIP listen address is not an IP literal: " + opts.host);
     }
-    if (int err = sip_transp_add(stack->sip_, SIP_TRANSP_UDP, &laddr); err != 0) {
-        return fail(Errc::io, "cannot listen for SIP on UDP " + opts.host + ":" +
-                                  std::to_string(opts.port) + ": " + strerror(err));
-    }
+    // UDP and TCP share one port number (RFC 3261 18). With port 0 the UDP port is picked
+    // first; if that number is taken for TCP, try another.
     sa bound;
-    if (int err = sip_transp_laddr(stack->sip_, &bound, SIP_TRANSP_UDP, nullptr); err != 0) {
-        return fail(Errc::io, "cannot read the SIP UDP address");
-    }
-    // TCP on the same port number as UDP (RFC 3261 18: both transports at one address).
-    if (int err = sip_transp_add(stack->sip_, SIP_TRANSP_TCP, &bound); err != 0) {
-        return fail(Errc::io, "cannot listen for SIP on TCP port " +
-                                  std::to_string(sa_port(&bound)) + ": " + strerror(err));
+    for (int attempt = 0;; ++attempt) {
+        if (int err = sip_transp_add(stack->sip_, SIP_TRANSP_UDP, &laddr); err != 0) {
+            return fail(Errc::io, "cannot listen for SIP on UDP " + opts.host + ":" +
+                                      std::to_string(opts.port) + ": " + strerror(err));
+        }
+        if (int err = sip_transp_laddr(stack->sip_, &bound, SIP_TRANSP_UDP, nullptr); err != 0) {
+            return fail(Errc::io, "cannot read the SIP UDP address");
+        }
+        const int err = sip_transp_add(stack->sip_, SIP_TRANSP_TCP, &bound);
+        if (err == 0) break;
+        if (opts.port != 0 || attempt == 20) {
+            return fail(Errc::io, "cannot listen for SIP on TCP port " +
+                                      std::to_string(sa_port(&bound)) + ": " + strerror(err));
+        }
+        sip_transp_flush(stack->sip_);  // drop the UDP listener and pick another port
     }
     stack->local_ = to_endpoint(&bound);
     if (opts.tls) {

@@ -204,8 +204,9 @@ void McServer::on_invite(const net::SipMessage& msg) {
     // participating function binds it (TS 24.379 H.3), the From header alone proves nothing.
     auto caller = McServiceId::parse(addr_spec(msg.from_uri()));
     const Binding* binding = caller ? registrar_.lookup(*caller, clock_()) : nullptr;
-    if (!binding || binding->source.host != msg.source().host ||
-        (msg.transport() == net::Transport::udp && binding->source.port != msg.source().port)) {
+    // Same transport, host and port as the REGISTER: over TCP that is the same connection
+    // (clients keep it, RFC 5626 style), so another local process cannot speak for the user.
+    if (!binding || binding->transport != msg.transport() || binding->source != msg.source()) {
         return refuse(Rejection{403, "Forbidden", McWarning::cannot_bind_identity,
                                 "caller is not registered from this address"});
     }
@@ -364,6 +365,15 @@ std::string McServer::status_json() const {
                   : ""},
              {"gated_packets", call->relay().counters().gated},
              {"partner", call->setup().route.partner},
+             {"relay_ports",
+              {{"caller",
+                {call->relay().local_port(Leg::caller, MediaKind::audio_rtp),
+                 call->relay().local_port(Leg::caller, MediaKind::audio_rtcp),
+                 call->relay().local_port(Leg::caller, MediaKind::floor_control)}},
+               {"callee",
+                {call->relay().local_port(Leg::callee, MediaKind::audio_rtp),
+                 call->relay().local_port(Leg::callee, MediaKind::audio_rtcp),
+                 call->relay().local_port(Leg::callee, MediaKind::floor_control)}}}},
              {"controlling", call->setup().controlling},
              {"relayed_packets",
               call->relay().counters().forwarded[0] + call->relay().counters().forwarded[1]}});
