@@ -209,7 +209,8 @@ int main(int argc, char** argv) {
         now_s);
 
     mcx::net::EventLoop loop;
-    mcx::net::EventLoop::set_max_descriptors(16384);
+    const auto descriptors = mcx::net::EventLoop::raise_descriptor_limit();
+    spdlog::debug("up to {} open files", descriptors);
     mcx::net::SipStackOptions sip_options{config->host, config->sip_port,
                                           "mcxd/" + config->system_id, std::nullopt};
     if (config->interconnect.enabled) {

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <mutex>
@@ -86,8 +89,15 @@ void EventLoop::post(std::function<void()> fn) {
     }
 }
 
-void EventLoop::set_max_descriptors(int count) {
+int EventLoop::raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    const int count = static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 65536));
     fd_setsize(count);
+    return count;
 }
 
 }  // namespace mcx::net

@@ -43,8 +43,9 @@ class EventLoop {
         post([raw] { delete raw; });
     }
 
-    // Raises the limit on file descriptors libre polls (default 1024).
-    static void set_max_descriptors(int count);
+    // Raises this process's open-file limit to its hard maximum (each relayed call holds six
+    // UDP sockets) and lets libre poll that many descriptors. Returns the limit in force.
+    static int raise_descriptor_limit();
 
   private:
     struct Impl;

@@ -18,8 +18,9 @@ class Timer {
     void cancel();
     bool running() const;
 
-  private:
     struct Impl;
+
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

@@ -244,7 +244,7 @@ TEST(StoreDurability, SigkillDuringBulkImportKeepsEveryCommittedProfile) {
     auto again =
         ChildProcess::spawn({mcxd_binary(), "--config", config.string()}, dir + "/mcxd.log");
     ASSERT_TRUE(again);
-    auto ready = Json::parse(again->read_line(10s).value_or(""), nullptr, false);
+    auto ready = Json::parse(again->read_line(30s).value_or(""), nullptr, false);  // WAL recovery
     EXPECT_EQ(ready.value("event", ""), "ready");
     EXPECT_EQ(again->stop(std::chrono::seconds(30)), 0)
         << "closing checkpoints the WAL: slow under load";
