@@ -108,7 +108,11 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
          {Section{"system", {"id", "domain", "host"}},
           Section{"sip", {"port", "registration_max_expires", "invite_timeout_seconds"}},
           Section{"http", {"port"}}, Section{"idms", {"key_file", "token_lifetime_seconds"}},
-          Section{"private_call", {"max_calls_per_user"}}}) {
+          Section{"private_call", {"max_calls_per_user", "inactivity_seconds"}},
+          Section{"floor_control", {"queueing", "max_priority"}}, Section{"store", {"path"}},
+          Section{"interconnect", {"port", "certificate", "ca", "timeout_seconds"}},
+          Section{"migration",
+                  {"accept", "assigned_id", "private_call", "private_call_targets"}}}) {
         if (const auto* t = root[section.name].as_table()) {
             if (auto r = only_known_keys(*t, section.keys, std::string("[") + section.name + "]",
                                          source);
@@ -169,6 +173,14 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                                                 config.max_private_calls_per_user, source);
         if (!max) return tl::unexpected(max.error());
         config.max_private_calls_per_user = static_cast<std::uint32_t>(*max);
+        auto inactivity = optional_value<std::int64_t>(*calls, "inactivity_seconds",
+                                                       config.call_inactivity_seconds, source);
+        if (!inactivity) return tl::unexpected(inactivity.error());
+        if (*inactivity < 0 || *inactivity > 86400) {
+            return fail(Errc::invalid_argument,
+                        source + ": [private_call] inactivity_seconds must be 0..86400");
+        }
+        config.call_inactivity_seconds = static_cast<std::uint32_t>(*inactivity);
     }
 
     if (const auto* floor = root["floor_control"].as_table()) {

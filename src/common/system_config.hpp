@@ -66,6 +66,7 @@ struct SystemConfig {
     std::int64_t token_lifetime_seconds = 3600;
     std::uint32_t registration_max_expires = 3600;
     std::uint32_t max_private_calls_per_user = 4;  // N10 (TS 23.379 A.3)
+    std::uint32_t call_inactivity_seconds = 120;   // 0: never end an inactive call
     std::uint32_t invite_timeout_seconds = 32;     // callee leg without final answer
     bool floor_queueing = true;                    // queue floor requests (TS 24.380 mc_queueing)
     std::uint8_t max_floor_priority = 7;           // highest mc_priority granted

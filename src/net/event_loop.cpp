@@ -57,6 +57,8 @@ EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {
             }
         }
     }
+    // libre sizes its descriptor table once, at the first socket it watches: before the queue.
+    raise_descriptor_limit();
     if (int err = mqueue_alloc(&impl_->queue, &Impl::on_message, nullptr); err != 0) {
         throw std::runtime_error("mqueue_alloc failed: " + std::to_string(err));
     }

@@ -51,7 +51,9 @@ SipStack::SipStack(EventLoop& loop, std::string user_agent)
 
 Result<std::unique_ptr<SipStack>> SipStack::create(EventLoop& loop, const SipStackOptions& opts) {
     std::unique_ptr<SipStack> stack(new SipStack(loop, opts.user_agent));
-    if (int err = sip_alloc(&stack->sip_, nullptr, 32, 32, 32, opts.user_agent.c_str(),
+    // Hash table sizes for client transactions, server transactions and connections: a busy
+    // MC server has thousands of live transactions (64*T1 each).
+    if (int err = sip_alloc(&stack->sip_, nullptr, 4096, 4096, 256, opts.user_agent.c_str(),
                             &SipStackCallbacks::on_exit, stack.get());
         err != 0) {
         return fail(Errc::io, "SIP stack allocation failed: " + std::string(strerror(err)));

@@ -308,6 +308,7 @@ void McServer::start_call(const net::SipMessage& msg, CallSetup setup) {
         .domain = config_.domain,
         .invite_timeout = std::chrono::seconds(config_.invite_timeout_seconds),
         .partner_timeout = std::chrono::seconds(config_.interconnect.timeout_seconds),
+        .inactivity = std::chrono::seconds(config_.call_inactivity_seconds),
         .floor_queueing = config_.floor_queueing,
         .max_floor_priority = config_.max_floor_priority,
         .floor_timers = {},

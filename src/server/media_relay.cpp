@@ -59,6 +59,7 @@ void MediaRelay::send_floor(Leg to, std::span<const std::uint8_t> packet) {
 void MediaRelay::forward(Leg from, MediaKind kind, const net::Ipv4Endpoint& /*source*/,
                          std::span<const std::uint8_t> packet) {
     if (kind == MediaKind::floor_control && floor_handler_) {
+        ++counters_.floor_packets;
         floor_handler_(from, packet);
         return;
     }

@@ -31,6 +31,7 @@ class MediaRelay {
         std::array<std::uint64_t, 2> forwarded{};  // by receiving leg
         std::uint64_t dropped = 0;                 // no destination, or unknown source
         std::uint64_t gated = 0;                   // audio from a leg without the floor
+        std::uint64_t floor_packets = 0;           // handed to the floor control server
     };
 
     // Floor control packets go to this handler instead of the other leg (the controlling
@@ -49,6 +50,11 @@ class MediaRelay {
     const std::string& host() const { return host_; }
     void set_remote(Leg leg, const Remote& remote);
     const Counters& counters() const { return counters_; }
+    // Every packet that arrived on any port of this call, whatever became of it.
+    std::uint64_t packets_seen() const {
+        return counters_.forwarded[0] + counters_.forwarded[1] + counters_.dropped +
+               counters_.gated + counters_.floor_packets;
+    }
 
   private:
     MediaRelay() = default;

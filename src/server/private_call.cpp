@@ -168,6 +168,7 @@ void PrivateCall::finish() {
     if (state_ == State::released) return;
     no_answer_timer_.cancel();
     partner_timer_.cancel();
+    inactivity_timer_.cancel();
     if (floor_) apply(floor_->stop());
     set_state(State::released);
     context_.on_released(*this);
@@ -299,6 +300,22 @@ void PrivateCall::on_callee_answer(const net::SipMessage& msg) {
     }
     set_state(State::connected);
     if (setup_.controlling) start_floor_control(*answer);
+    if (context_.inactivity.count() > 0) {
+        inactivity_timer_.start(context_.inactivity, [this] { check_activity(); });
+    }
+}
+
+// [mcx-defined] A call whose parties have gone (no BYE: crash, lost network) would be kept
+// forever: with no RTP, RTCP or floor packet for `inactivity`, both legs are ended.
+void PrivateCall::check_activity() {
+    const auto seen = relay_->packets_seen();
+    if (seen == packets_at_last_check_) {
+        release("no media or floor control for " + std::to_string(context_.inactivity.count()) +
+                " s");
+        return;
+    }
+    packets_at_last_check_ = seen;
+    inactivity_timer_.start(context_.inactivity, [this] { check_activity(); });
 }
 
 void PrivateCall::start_floor_control(const proto::SessionDescription& callee_answer) {

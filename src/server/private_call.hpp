@@ -55,6 +55,7 @@ class PrivateCall {
         std::string domain;  // warn-agent
         std::chrono::seconds invite_timeout;
         std::chrono::seconds partner_timeout{5};  // no answer from a partner system at all
+        std::chrono::seconds inactivity{120};     // no media and no floor control: end the call
         bool floor_queueing = true;               // the floor control server queues requests
         std::uint8_t max_floor_priority = 7;      // highest mc_priority granted
         FloorTimers floor_timers;
@@ -99,6 +100,9 @@ class PrivateCall {
     std::unique_ptr<net::InviteDialog> callee_leg_;
     net::Timer no_answer_timer_;
     net::Timer partner_timer_;
+    net::Timer inactivity_timer_;
+    std::uint64_t packets_at_last_check_ = 0;
+    void check_activity();
     std::unique_ptr<FloorControlServer> floor_;
     std::array<net::Timer, FloorControlServer::kTimers> floor_timers_;
     std::uint64_t malformed_floor_packets_ = 0;

@@ -160,3 +160,28 @@ TEST_F(PrivateCall, PcapDecodesAsSipInTshark) {
 
 }  // namespace
 }  // namespace mcx::test
+
+namespace mcx::test {
+namespace {
+
+// [mcx-defined] A call with no media and no floor control for the inactivity period ends.
+TEST(PrivateCallInactivity, SilentCallIsReleasedOnBothLegs) {
+    McSystem::Options options;
+    options.inactivity_seconds = 1;
+    options.users = {{"alice", "pw-a", {"*"}}, {"bob", "pw-b", {"*"}}};
+    auto system = McSystem::start(options, test_output_dir());
+    auto alice = ClientProcess::start(*system, "alice", "pw-a");
+    auto bob = ClientProcess::start(*system, "bob", "pw-b");
+    ASSERT_TRUE(alice->wait("registered"));
+    ASSERT_TRUE(bob->wait("registered"));
+    alice->send("call bob --full-duplex");
+    ASSERT_TRUE(alice->wait("connected"));
+    auto a = alice->wait("released", 5s);
+    auto b = bob->wait("released", 5s);
+    ASSERT_TRUE(a && b) << "the silent call was kept";
+    EXPECT_EQ((*a)["by"], "remote");
+    EXPECT_EQ(system->status()["active_calls"], 0);
+}
+
+}  // namespace
+}  // namespace mcx::test

@@ -47,8 +47,9 @@ std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::str
     std::ofstream out(config);
     out << "[system]\nid = \"" << options.id << "\"\ndomain = \"" << options.domain
         << "\"\nhost = \"127.0.0.1\"\n\n[private_call]\nmax_calls_per_user = "
-        << options.max_calls_per_user << "\n\n[http]\nport = " << options.http_port
-        << "\n\n[idms]\nkey_file = \"idms-" << options.id << ".pem\"\n\n"
+        << options.max_calls_per_user << "\ninactivity_seconds = " << options.inactivity_seconds
+        << "\n\n[http]\nport = " << options.http_port << "\n\n[idms]\nkey_file = \"idms-"
+        << options.id << ".pem\"\n\n"
         << options.extra_toml << "\n";
     for (const auto& u : options.users) {
         out << "[[users]]\nid = \"sip:" << u.name << "@" << options.domain << "\"\npassword = \""

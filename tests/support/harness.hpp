@@ -44,7 +44,8 @@ class McSystem {
         std::vector<UserSpec> users;
         std::uint32_t max_calls_per_user = 4;
         std::uint16_t http_port = 0;  // 0: any
-        std::string extra_toml;       // appended to the generated configuration
+        std::uint32_t inactivity_seconds = 120;
+        std::string extra_toml;  // appended to the generated configuration
     };
     // Starts mcxd with a generated config and --pcap; waits for its ready line.
     static std::unique_ptr<McSystem> start(const Options& options, const std::string& dir);

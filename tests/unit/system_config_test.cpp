@@ -37,6 +37,10 @@ TEST(SystemConfig, ErrorsNameFileAndLine) {
          "= \"sip:b@a.mcx\"\n",
          "listed twice"},
         {"[system\n", "t.toml:1"},
+        {"[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[interconnect]\nprot = 1\n",
+         "unknown key 'prot'"},
+        {"[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[interconnect]\nport = 1\n",
+         "needs certificate and ca"},
     };
     for (const auto& c : cases) {
         auto config = parse_system_config(c.toml, "t.toml", ".");
