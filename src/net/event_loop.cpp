@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "net/re_include.hpp"
+#include "net/timer.hpp"
 
 namespace mcx::net {
 
@@ -65,6 +66,7 @@ EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {
 }
 
 EventLoop::~EventLoop() {
+    shutdown_timer_queue();
     mem_deref(impl_->queue);
     std::lock_guard lock(g_init_mutex);
     if (--g_init_count == 0) {

@@ -1,5 +1,8 @@
 #include "net/timer.hpp"
 
+#include <sys/timerfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 
@@ -10,25 +13,42 @@ namespace mcx::net {
 // libre keeps every timer in one sorted linked list, and tmr_start() walks it from the tail:
 // starting a short timer costs one step per longer timer already running. An MC server under
 // load runs tens of thousands of long transaction timers (64*T1), so each short timer became
-// expensive. Our timers live in an ordered map instead, driven by one libre timer per thread
-// that is armed for the earliest deadline. (Measured: docs/BENCHMARKS.md.)
+// expensive. Our timers live in an ordered map instead, and the earliest deadline is armed on a
+// timerfd that libre's poll loop watches: no timer of ours enters libre's list.
+// (Measured: docs/BENCHMARKS.md.)
 namespace {
 
 struct TimerQueue {
-    tmr master{};
+    int fd = -1;
     std::multimap<std::uint64_t, Timer::Impl*> entries;
     std::uint64_t armed_for = 0;      // deadline the master timer is set for; 0: not armed
     std::uint64_t next_sequence = 1;  // start order: a timer started while firing waits a turn
 
-    TimerQueue() { tmr_init(&master); }
-    ~TimerQueue() { tmr_cancel(&master); }
+    TimerQueue() {
+        fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (fd >= 0) fd_listen(fd, FD_READ, &TimerQueue::on_fd, this);
+    }
+    ~TimerQueue() {
+        if (fd >= 0) {
+            fd_close(fd);
+            close(fd);
+        }
+    }
 
-    static TimerQueue& current() {
-        thread_local TimerQueue queue;
+    static std::unique_ptr<TimerQueue>& slot() {
+        thread_local std::unique_ptr<TimerQueue> queue;
         return queue;
     }
+    // The queue of this thread's event loop (created with the loop's first timer).
+    static TimerQueue& current() {
+        auto& queue = slot();
+        if (!queue) queue = std::make_unique<TimerQueue>();
+        return *queue;
+    }
     void rearm();
-    static void on_master(void* arg);
+    void arm(std::uint64_t delay_ms);
+    void fire();
+    static void on_fd(int flags, void* arg);
 };
 
 }  // namespace
@@ -49,21 +69,39 @@ struct Timer::Impl {
     }
 };
 
+void TimerQueue::arm(std::uint64_t delay_ms) {
+    itimerspec spec{};
+    // A zero it_value disarms a timerfd: "now" is 1 ns.
+    spec.it_value.tv_sec = static_cast<time_t>(delay_ms / 1000);
+    spec.it_value.tv_nsec = delay_ms == 0 ? 1 : static_cast<long>((delay_ms % 1000) * 1000000);
+    timerfd_settime(fd, 0, &spec, nullptr);
+}
+
 void TimerQueue::rearm() {
     if (entries.empty()) {
-        if (armed_for != 0) tmr_cancel(&master);
+        if (armed_for != 0) {
+            itimerspec off{};
+            timerfd_settime(fd, 0, &off, nullptr);
+        }
         armed_for = 0;
         return;
     }
     const auto earliest = entries.begin()->first;
     const auto now = tmr_jiffies();
     if (armed_for == earliest && earliest > now) return;
-    tmr_start(&master, earliest > now ? earliest - now : 0, &TimerQueue::on_master, this);
+    arm(earliest > now ? earliest - now : 0);
     armed_for = earliest;
 }
 
-void TimerQueue::on_master(void* arg) {
+void TimerQueue::on_fd(int, void* arg) {
     auto* queue = static_cast<TimerQueue*>(arg);
+    std::uint64_t expirations = 0;
+    (void)read(queue->fd, &expirations, sizeof(expirations));
+    queue->fire();
+}
+
+void TimerQueue::fire() {
+    TimerQueue* queue = this;
     queue->armed_for = 0;
     const auto now = tmr_jiffies();
     // Timers started by the callbacks below (even with 0 ms) run in a later loop turn, after
@@ -79,6 +117,13 @@ void TimerQueue::on_master(void* arg) {
         if (fn) fn();
     }
     queue->rearm();
+}
+
+void shutdown_timer_queue() {
+    auto& queue = TimerQueue::slot();
+    if (!queue) return;
+    for (auto& [deadline, impl] : queue->entries) impl->scheduled = false;  // never to fire
+    queue.reset();
 }
 
 Timer::Timer() : impl_(std::make_unique<Impl>()) {}

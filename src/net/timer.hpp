@@ -24,6 +24,9 @@ class Timer {
     std::unique_ptr<Impl> impl_;
 };
 
+// Called by EventLoop before libre closes: releases this thread's timer descriptor.
+void shutdown_timer_queue();
+
 // Milliseconds of libre's monotonic clock.
 std::uint64_t monotonic_ms();
 
