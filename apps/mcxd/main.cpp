@@ -18,6 +18,7 @@
 #include "idms/token_endpoint.hpp"
 #include "net/event_loop.hpp"
 #include "net/http.hpp"
+#include "net/leg_thread.hpp"
 #include "net/pcap_writer.hpp"
 #include "net/sip_stack.hpp"
 #include "server/mc_server.hpp"
@@ -235,10 +236,30 @@ int main(int argc, char** argv) {
                                           const mcx::net::Endpoint& dst,
                                           std::string_view data) { pcap->write(src, dst, data); });
     }
+    // Declared before the server: its calls hand their callee legs back to this thread.
+    std::unique_ptr<mcx::net::LegThread> legs;
+    if (config->sip_leg_thread) {
+        mcx::net::SipStack::TraceHandler trace;
+        if (pcap) {
+            trace = [&pcap](bool, mcx::net::Transport, const mcx::net::Endpoint& src,
+                            const mcx::net::Endpoint& dst,
+                            std::string_view data) { pcap->write(src, dst, data); };
+        }
+        auto started = mcx::net::LegThread::start(
+            mcx::net::SipStackOptions{config->host, 0, "mcxd/" + config->system_id, std::nullopt},
+            trace);
+        if (!started) {
+            std::cerr << "mcxd: SIP leg thread: " << started.error().reason << "\n";
+            return 1;
+        }
+        legs = std::move(*started);
+    }
     ProfileCache profiles(**store);
     mcx::server::McServer server(
         *config, **sip, verifier,
         [&profiles](const mcx::McServiceId& user) { return profiles(user); }, now_ms, &issuer);
+
+    server.set_leg_thread(legs.get());
 
     block_stop_signals(true);
     mcx::net::HttpServer http;
@@ -295,6 +316,7 @@ int main(int argc, char** argv) {
                          {"http", http_endpoint->to_string()},
                          {"store", config->store_path}};
     if (auto tls = (*sip)->tls_endpoint()) ready["interconnect"] = tls->to_string();
+    if (legs) ready["sip_legs"] = legs->local_endpoint().to_string();
     std::cout << ready.dump() << std::endl;
     spdlog::info("MC system {} ({}) serving SIP on {} (udp, tcp), HTTP on {}{}", config->system_id,
                  config->domain, (*sip)->local_endpoint().to_string(), http_endpoint->to_string(),

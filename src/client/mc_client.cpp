@@ -410,10 +410,10 @@ void McClient::on_incoming_invite(const net::SipMessage& msg) {
         spdlog::info("incoming INVITE refused: {} {}", status, reason);
         (void)sip_->reply(msg, net::SipResponse{status, reason, headers, {}, {}});
     };
-    // Only our MC server may call us (TS 24.379: the T-PF delivers private calls).
+    // Only our MC server may call us (TS 24.379: the T-PF delivers private calls). It may send
+    // from another port than the one we register at (mcxd's leg thread), as over TCP.
     const auto source = msg.source();
-    if (source.host != config_.sip_server.host ||
-        (msg.transport() == net::Transport::udp && source.port != config_.sip_server.port)) {
+    if (source.host != config_.sip_server.host) {
         return refuse(403, "Forbidden", "399 " + config_.host + " \"not from our MC server\"");
     }
     auto parts = proto::split_body(msg.content_type(), msg.body());

@@ -106,7 +106,8 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
     };
     for (const auto& section :
          {Section{"system", {"id", "domain", "host"}},
-          Section{"sip", {"port", "registration_max_expires", "invite_timeout_seconds"}},
+          Section{"sip",
+                  {"port", "registration_max_expires", "invite_timeout_seconds", "leg_thread"}},
           Section{"http", {"port"}}, Section{"idms", {"key_file", "token_lifetime_seconds"}},
           Section{"private_call", {"max_calls_per_user", "inactivity_seconds"}},
           Section{"floor_control", {"queueing", "max_priority"}}, Section{"store", {"path"}},
@@ -150,6 +151,9 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                                                     config.invite_timeout_seconds, source);
         if (!timeout) return tl::unexpected(timeout.error());
         config.invite_timeout_seconds = static_cast<std::uint32_t>(*timeout);
+        auto leg_thread = optional_value<bool>(*sip, "leg_thread", config.sip_leg_thread, source);
+        if (!leg_thread) return tl::unexpected(leg_thread.error());
+        config.sip_leg_thread = *leg_thread;
     }
     if (const auto* http = root["http"].as_table()) {
         auto port = port_value(*http, "port", source);

@@ -61,6 +61,9 @@ struct SystemConfig {
     std::string domain;              // e.g. "a.mcx": the domain of the MC service IDs it serves
     std::string host = "127.0.0.1";  // every listener binds here
     std::uint16_t sip_port = 0;      // 0: any free port, reported on start
+    // Callee legs to local users over UDP on a SIP stack and thread of their own (a port of its
+    // own, picked free): see net/leg_thread.hpp.
+    bool sip_leg_thread = true;
     std::uint16_t http_port = 0;
     std::string idms_key_file;  // PEM, created when missing; empty: a key in memory only
     std::int64_t token_lifetime_seconds = 3600;

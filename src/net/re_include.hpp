@@ -28,4 +28,16 @@ inline Transport from_libre(enum sip_transp tp) {
     }
 }
 
+inline enum sip_transp to_libre(Transport tp) {
+    switch (tp) {
+        case Transport::tcp:
+            return SIP_TRANSP_TCP;
+        case Transport::tls:
+            return SIP_TRANSP_TLS;
+        case Transport::udp:
+            break;
+    }
+    return SIP_TRANSP_UDP;
+}
+
 }  // namespace mcx::net

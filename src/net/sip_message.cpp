@@ -31,6 +31,35 @@ Endpoint to_endpoint(const sa& addr) {
 
 }  // namespace
 
+SipMessage::Wire SipMessage::to_wire() const {
+    Wire wire;
+    if (!msg_) return wire;
+    // libre decodes a message in a buffer of its own: the message starts at offset 0.
+    wire.bytes.assign(reinterpret_cast<const char*>(msg_->mb->buf), msg_->mb->end);
+    wire.source = source();
+    wire.destination = destination();
+    wire.transport = transport();
+    return wire;
+}
+
+Result<SipMessage> SipMessage::from_wire(const Wire& wire) {
+    mbuf* mb = mbuf_alloc(wire.bytes.size() + 1);
+    if (!mb) return fail(Errc::io, "out of memory");
+    (void)mbuf_write_mem(mb, reinterpret_cast<const std::uint8_t*>(wire.bytes.data()),
+                         wire.bytes.size());
+    mb->pos = 0;
+    sip_msg* msg = nullptr;
+    const int err = sip_msg_decode(&msg, mb);
+    mem_deref(mb);
+    if (err) return fail(Errc::malformed, "SIP message does not decode: " + std::to_string(err));
+    (void)sa_set_str(&msg->src, wire.source.host.c_str(), wire.source.port);
+    (void)sa_set_str(&msg->dst, wire.destination.host.c_str(), wire.destination.port);
+    msg->tp = to_libre(wire.transport);
+    SipMessage out(msg);
+    mem_deref(msg);
+    return out;
+}
+
 SipMessage::SipMessage(const sip_msg* msg)
     : msg_(static_cast<const sip_msg*>(mem_ref(const_cast<sip_msg*>(msg)))) {}
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.hpp"
 #include "net/endpoint.hpp"
 
 struct sip_msg;
@@ -48,6 +49,18 @@ class SipMessage {
     Transport transport() const;
 
     const sip_msg* raw() const { return msg_; }
+
+    // The message as bytes and addresses, to hand it to another thread: libre's objects (and
+    // their reference counts) belong to the thread that made them, so the other thread decodes
+    // its own copy with from_wire().
+    struct Wire {
+        std::string bytes;
+        Endpoint source;
+        Endpoint destination;
+        Transport transport = Transport::udp;
+    };
+    Wire to_wire() const;
+    static Result<SipMessage> from_wire(const Wire& wire);
 
   private:
     const sip_msg* msg_ = nullptr;

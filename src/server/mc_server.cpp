@@ -304,6 +304,7 @@ void McServer::start_call(const net::SipMessage& msg, CallSetup setup) {
     const auto callee = setup.callee;
     PrivateCall::Context context{
         .sip = sip_,
+        .legs = legs_,
         .host = config_.host,
         .domain = config_.domain,
         .invite_timeout = std::chrono::seconds(config_.invite_timeout_seconds),

@@ -12,6 +12,7 @@
 
 #include "common/system_config.hpp"
 #include "idms/token.hpp"
+#include "net/leg_thread.hpp"
 #include "net/sip_stack.hpp"
 #include "proto/mcptt_info.hpp"
 #include "server/private_call.hpp"
@@ -42,6 +43,10 @@ class McServer {
              const idms::TokenIssuer* issuer = nullptr);
     ~McServer();
 
+    // Callee legs to local users over UDP go through `legs` (see net/leg_thread.hpp); it must
+    // outlive this server.
+    void set_leg_thread(net::LegThread* legs) { legs_ = legs; }
+
     // JSON snapshot for GET /status (call on the loop thread).
     std::string status_json() const;
     std::size_t active_calls() const { return calls_.size(); }
@@ -67,6 +72,7 @@ class McServer {
 
     const SystemConfig& config_;
     net::SipStack& sip_;
+    net::LegThread* legs_ = nullptr;
     const idms::TokenVerifier& verifier_;
     const idms::TokenIssuer* issuer_;
     Clock clock_;

@@ -117,14 +117,20 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
     }
     out.content_type = multipart_type();
     out.body = body;
-    auto callee_leg = net::InviteDialog::connect(
-        call->context_.sip, out,
-        [self](net::DialogEvent e, const net::SipMessage* m) { self->on_callee_event(e, m); });
-    if (!callee_leg) {
-        (void)call->caller_leg_->reject(500, "Server Internal Error");
-        return tl::unexpected(callee_leg.error());
+    auto on_callee = [self](net::DialogEvent e, const net::SipMessage* m) {
+        self->on_callee_event(e, m);
+    };
+    if (call->context_.legs && route.transport == net::Transport::udp && route.partner.empty()) {
+        call->callee_leg_ = net::OutgoingDialog::connect(*call->context_.legs,
+                                                         call->context_.sip.loop(), out, on_callee);
+    } else {
+        auto callee_leg = net::OutgoingDialog::connect(call->context_.sip, out, on_callee);
+        if (!callee_leg) {
+            (void)call->caller_leg_->reject(500, "Server Internal Error");
+            return tl::unexpected(callee_leg.error());
+        }
+        call->callee_leg_ = std::move(*callee_leg);
     }
-    call->callee_leg_ = std::move(*callee_leg);
     call->no_answer_timer_.start(call->context_.invite_timeout, [self] {
         spdlog::info("call {}: {} did not answer within {}s", self->id_, self->setup_.callee.uri(),
                      self->context_.invite_timeout.count());

@@ -12,6 +12,7 @@
 
 #include "common/ids.hpp"
 #include "net/invite_dialog.hpp"
+#include "net/leg_thread.hpp"
 #include "net/timer.hpp"
 #include "proto/sdp.hpp"
 #include "server/floor_control_server.hpp"
@@ -51,6 +52,9 @@ class PrivateCall {
 
     struct Context {
         net::SipStack& sip;
+        // Carries the callee legs to local users over UDP when set (their client transactions'
+        // timers then stay off the main loop's libre timer list, see net/leg_thread.hpp).
+        net::LegThread* legs = nullptr;
         std::string host;    // media and SIP host of this MC system
         std::string domain;  // warn-agent
         std::chrono::seconds invite_timeout;
@@ -97,7 +101,7 @@ class PrivateCall {
     State state_ = State::initiating;
     std::unique_ptr<MediaRelay> relay_;
     std::unique_ptr<net::InviteDialog> caller_leg_;
-    std::unique_ptr<net::InviteDialog> callee_leg_;
+    std::unique_ptr<net::OutgoingDialog> callee_leg_;
     net::Timer no_answer_timer_;
     net::Timer partner_timer_;
     net::Timer inactivity_timer_;

@@ -2,8 +2,11 @@
 // TS 23.379 10.7.2.2 with automatic and manual commencement, media through the server.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -182,6 +185,62 @@ TEST(PrivateCallInactivity, SilentCallIsReleasedOnBothLegs) {
     EXPECT_EQ((*a)["by"], "remote");
     EXPECT_EQ(system->status()["active_calls"], 0);
 }
+
+}  // namespace
+}  // namespace mcx::test
+
+namespace mcx::test {
+namespace {
+
+// With [sip] leg_thread (the default) the INVITE to a local callee over UDP leaves from the leg
+// thread's port; without it from the main SIP port. The call works either way.
+class CalleeLegPort : public ::testing::TestWithParam<bool> {};
+
+TEST_P(CalleeLegPort, InviteToCalleeLeavesFromTheConfiguredStack) {
+    if (std::system("command -v tshark >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "tshark not installed";
+    const bool leg_thread = GetParam();
+    McSystem::Options options;
+    options.users = {{"alice", "pw-a", {"*"}}, {"bob", "pw-b", {"*"}}};
+    options.extra_toml = std::string("[sip]\nleg_thread = ") + (leg_thread ? "true" : "false");
+    auto system = McSystem::start(options, test_output_dir());
+    ASSERT_EQ(system->sip_legs().has_value(), leg_thread);
+    auto alice = ClientProcess::start(*system, "alice", "pw-a");
+    auto bob = ClientProcess::start(*system, "bob", "pw-b");
+    ASSERT_TRUE(alice->wait("registered"));
+    ASSERT_TRUE(bob->wait("registered"));
+    alice->send("call bob");
+    ASSERT_TRUE(alice->wait("connected"));
+    ASSERT_TRUE(bob->wait("connected"));
+    bob->send("hangup");  // a BYE from the callee's side reaches the leg's stack
+    ASSERT_TRUE(alice->wait("released"));
+    ASSERT_TRUE(bob->wait("released"));
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(system->status()["active_calls"], 0);
+    system->stop();
+
+    // Source ports of the INVITEs in mcxd's pcap: alice's (to mcxd), then mcxd's (to bob).
+    std::string ports;
+    const auto cmd = "tshark -r " + system->pcap_path() +
+                     " -Y 'sip.Method == \"INVITE\"' -T fields -e udp.srcport 2>/dev/null";
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+        char buf[256];
+        while (auto n = fread(buf, 1, sizeof(buf), p)) ports.append(buf, n);
+        pclose(p);
+    }
+    std::vector<std::uint16_t> sources;
+    std::istringstream lines(ports);
+    for (int port = 0; lines >> port;) sources.push_back(static_cast<std::uint16_t>(port));
+    const auto expected = leg_thread ? system->sip_legs()->port : system->sip().port;
+    EXPECT_NE(std::find(sources.begin(), sources.end(), expected), sources.end())
+        << "INVITE source ports: " << ports << " expected " << expected;
+    if (leg_thread) {
+        EXPECT_EQ(std::find(sources.begin(), sources.end(), system->sip().port), sources.end())
+            << "no INVITE left from the main port: " << ports;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(LegThreadOnAndOff, CalleeLegPort, ::testing::Bool());
 
 }  // namespace
 }  // namespace mcx::test

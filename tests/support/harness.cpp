@@ -88,6 +88,7 @@ std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::str
     };
     system->sip_ = split(ready["sip"].get<std::string>());
     system->http_ = split(ready["http"].get<std::string>());
+    if (ready.contains("sip_legs")) system->sip_legs_ = split(ready["sip_legs"].get<std::string>());
     return system;
 }
 

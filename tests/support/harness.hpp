@@ -52,6 +52,8 @@ class McSystem {
     ~McSystem();
 
     const net::Endpoint& sip() const { return sip_; }
+    // Where INVITEs to local users leave from ([sip] leg_thread); nullopt without a leg thread.
+    const std::optional<net::Endpoint>& sip_legs() const { return sip_legs_; }
     std::string http_url() const { return "http://" + http_.to_string(); }
     const std::string& domain() const { return options_.domain; }
     const std::string& pcap_path() const { return pcap_; }
@@ -68,6 +70,7 @@ class McSystem {
     Options options_;
     ChildProcess process_;
     net::Endpoint sip_;
+    std::optional<net::Endpoint> sip_legs_;
     net::Endpoint http_;
     std::string pcap_;
     std::string log_;
