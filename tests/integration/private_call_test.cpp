@@ -171,12 +171,7 @@ namespace {
 TEST(PrivateCallInactivity, SilentCallIsReleasedOnBothLegs) {
     McSystem::Options options;
     options.inactivity_seconds = 1;
-    options.users = {{"alice", "pw-a", {"*"}}, {"bob", "pw-b", {"*"}}};
-    auto system = McSystem::start(options, test_output_dir());
-    auto alice = ClientProcess::start(*system, "alice", "pw-a");
-    auto bob = ClientProcess::start(*system, "bob", "pw-b");
-    ASSERT_TRUE(alice->wait("registered"));
-    ASSERT_TRUE(bob->wait("registered"));
+    auto [system, alice, bob] = start_alice_and_bob(options);
     alice->send("call bob --full-duplex");
     ASSERT_TRUE(alice->wait("connected"));
     auto a = alice->wait("released", 5s);
@@ -201,14 +196,9 @@ TEST_P(CalleeLegPort, InviteToCalleeLeavesFromTheConfiguredStack) {
         GTEST_SKIP() << "tshark not installed";
     const bool leg_thread = GetParam();
     McSystem::Options options;
-    options.users = {{"alice", "pw-a", {"*"}}, {"bob", "pw-b", {"*"}}};
     options.extra_toml = std::string("[sip]\nleg_thread = ") + (leg_thread ? "true" : "false");
-    auto system = McSystem::start(options, test_output_dir());
+    auto [system, alice, bob] = start_alice_and_bob(options);
     ASSERT_EQ(system->sip_legs().has_value(), leg_thread);
-    auto alice = ClientProcess::start(*system, "alice", "pw-a");
-    auto bob = ClientProcess::start(*system, "bob", "pw-b");
-    ASSERT_TRUE(alice->wait("registered"));
-    ASSERT_TRUE(bob->wait("registered"));
     alice->send("call bob");
     ASSERT_TRUE(alice->wait("connected"));
     ASSERT_TRUE(bob->wait("connected"));

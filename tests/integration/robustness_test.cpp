@@ -88,13 +88,7 @@ void send_tcp(const net::Endpoint& to, const std::string& data) {
 }
 
 TEST(Robustness, MutatedSipGarbageMediaAndBadHttpDoNotHurtMcxd) {
-    McSystem::Options options;
-    options.users = {{"alice", "pw-a", {"*"}}, {"bob", "pw-b", {"*"}}};
-    auto system = McSystem::start(options, test_output_dir());
-    auto alice = ClientProcess::start(*system, "alice", "pw-a");
-    auto bob = ClientProcess::start(*system, "bob", "pw-b");
-    ASSERT_TRUE(alice->wait("registered"));
-    ASSERT_TRUE(bob->wait("registered"));
+    auto [system, alice, bob] = start_alice_and_bob();
     alice->send("call bob");
     ASSERT_TRUE(alice->wait("connected"));
 

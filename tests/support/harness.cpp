@@ -141,6 +141,20 @@ std::string McSystem::token(const std::string& user, const std::string& password
     return Json::parse(r->body)["access_token"].get<std::string>();
 }
 
+AliceAndBob start_alice_and_bob(McSystem::Options options) {
+    if (options.users.empty()) {
+        options.users = {{"alice", "pw-a", {"*"}}, {"bob", "pw-b", {"*"}}};
+    }
+    AliceAndBob run;
+    run.system = McSystem::start(options, test_output_dir());
+    run.alice = ClientProcess::start(*run.system, "alice", "pw-a");
+    run.bob = ClientProcess::start(*run.system, "bob", "pw-b");
+    if (!run.alice->wait("registered") || !run.bob->wait("registered")) {
+        throw std::runtime_error("alice or bob did not register; see " + run.system->log_path());
+    }
+    return run;
+}
+
 std::unique_ptr<ClientProcess> ClientProcess::start(const McSystem& system, const std::string& name,
                                                     const std::string& password,
                                                     const std::vector<std::string>& extra_args) {

@@ -100,6 +100,15 @@ class ClientProcess {
     std::deque<Json> backlog_;
 };
 
+// mcxd with alice (password pw-a) and bob (pw-b), both allowed to call anyone unless
+// `options.users` says otherwise, and both clients registered. Throws when that fails.
+struct AliceAndBob {
+    std::unique_ptr<McSystem> system;
+    std::unique_ptr<ClientProcess> alice;
+    std::unique_ptr<ClientProcess> bob;
+};
+AliceAndBob start_alice_and_bob(McSystem::Options options = {});
+
 // A SIP user agent written by hand for malformed and edge-case requests over UDP.
 class RawSipSocket {
   public:
