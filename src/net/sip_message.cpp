@@ -34,8 +34,12 @@ Endpoint to_endpoint(const sa& addr) {
 SipMessage::Wire SipMessage::to_wire() const {
     Wire wire;
     if (!msg_) return wire;
-    // libre decodes a message in a buffer of its own: the message starts at offset 0.
-    wire.bytes.assign(reinterpret_cast<const char*>(msg_->mb->buf), msg_->mb->end);
+    // The message starts at its start line, not always at offset 0: over TCP libre skips
+    // CRLF keep-alives (RFC 5626 3.5.1) in the same buffer; it ends at mb->end.
+    const auto* buffer = reinterpret_cast<const char*>(msg_->mb->buf);
+    const char* start = msg_->req ? msg_->met.p : msg_->ver.p;
+    if (!start || start < buffer || start > buffer + msg_->mb->end) return wire;
+    wire.bytes.assign(start, buffer + msg_->mb->end);
     wire.source = source();
     wire.destination = destination();
     wire.transport = transport();

@@ -225,7 +225,7 @@ void PrivateCall::on_callee_event(net::DialogEvent event, const net::SipMessage*
             return;
         case net::DialogEvent::answered:
             partner_timer_.cancel();
-            on_callee_answer(*msg);
+            on_callee_answer(msg);
             return;
         case net::DialogEvent::failed: {
             std::string headers;
@@ -268,7 +268,7 @@ void PrivateCall::on_callee_event(net::DialogEvent event, const net::SipMessage*
     }
 }
 
-void PrivateCall::on_callee_answer(const net::SipMessage& msg) {
+void PrivateCall::on_callee_answer(const net::SipMessage* msg) {
     no_answer_timer_.cancel();
     partner_timer_.cancel();
     auto fail_call = [this](const std::string& why) {
@@ -278,7 +278,9 @@ void PrivateCall::on_callee_answer(const net::SipMessage& msg) {
                       "Warning: 399 " + context_.domain + " \"callee answer unusable\"\r\n");
         finish();
     };
-    auto parts = proto::split_body(msg.content_type(), msg.body());
+    // The 2xx can be missing when it did not survive the hand-over from the leg thread.
+    if (!msg) return fail_call("the 2xx was lost");
+    auto parts = proto::split_body(msg->content_type(), msg->body());
     if (!parts) return fail_call(parts.error().reason);
     const auto* sdp_part = proto::find_part(*parts, proto::kMimeSdp);
     if (!sdp_part) return fail_call("no SDP answer");

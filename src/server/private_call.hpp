@@ -87,7 +87,7 @@ class PrivateCall {
     PrivateCall(Context context, std::uint64_t id, CallSetup setup);
     void on_caller_event(net::DialogEvent event, const net::SipMessage* msg);
     void on_callee_event(net::DialogEvent event, const net::SipMessage* msg);
-    void on_callee_answer(const net::SipMessage& msg);
+    void on_callee_answer(const net::SipMessage* msg);  // nullptr: the 2xx was lost
     void reject_caller(std::uint16_t status, const std::string& reason, const std::string& headers);
     void set_state(State state);
     void start_floor_control(const proto::SessionDescription& callee_answer);

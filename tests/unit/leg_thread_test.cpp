@@ -2,7 +2,12 @@
 // events (with their messages) reach the handler on the home thread.
 #include "net/leg_thread.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
@@ -120,6 +125,76 @@ TEST_F(LegThreadTest, InviteLeavesFromTheLegPortAndEventsReachTheHomeThread) {
     EXPECT_NE(std::find(ladder.begin(), ladder.end(), "uas confirmed"), ladder.end());
     ASSERT_FALSE(ladder.empty());
     EXPECT_EQ(ladder.back(), "uas bye");
+}
+
+// A header line of a raw SIP message ("" when absent).
+std::string raw_header(const std::string& msg, const std::string& name) {
+    const auto at = msg.find("\r\n" + name + ":");
+    if (at == std::string::npos) return "";
+    const auto start = msg.find_first_not_of(' ', at + name.size() + 3);
+    return msg.substr(start, msg.find("\r\n", start) - start);
+}
+
+// Over TCP libre skips CRLF keep-alives (RFC 5626 3.5.1) in front of a message; the 2xx that
+// follows one must still cross to the home thread whole (it once arrived as an empty message).
+TEST_F(LegThreadTest, AnswerAfterATcpKeepAliveKeepsItsMessage) {
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(listener, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(::listen(listener, 1), 0);
+    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    const auto port = ntohs(addr.sin_port);
+
+    // The callee: reads the INVITE, answers "\r\n" + 200 OK in one segment.
+    std::thread callee_thread([listener] {
+        pollfd ready{listener, POLLIN, 0};
+        if (::poll(&ready, 1, 5000) != 1) return;
+        const int conn = ::accept(listener, nullptr, nullptr);
+        std::string invite;
+        char buf[4096];
+        while (invite.find("\r\n\r\n") == std::string::npos) {
+            pollfd in{conn, POLLIN, 0};
+            if (::poll(&in, 1, 5000) != 1) break;
+            const auto n = ::read(conn, buf, sizeof(buf));
+            if (n <= 0) break;
+            invite.append(buf, static_cast<std::size_t>(n));
+        }
+        const std::string body = "answer";
+        std::string answer = "\r\nSIP/2.0 200 OK\r\n";
+        for (const auto* name : {"Via", "From", "Call-ID", "CSeq"}) {
+            answer += std::string(name) + ": " + raw_header(invite, name) + "\r\n";
+        }
+        answer += "To: " + raw_header(invite, "To") + ";tag=callee\r\n";
+        answer += "Contact: <sip:bob@127.0.0.1;transport=tcp>\r\nContent-Type: text/plain\r\n";
+        answer += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        (void)::write(conn, answer.data(), answer.size());
+        pollfd in{conn, POLLIN, 0};
+        (void)::poll(&in, 1, 2000);  // the ACK
+        ::close(conn);
+    });
+
+    auto out = invite_to_callee();
+    out.request_uri = "sip:bob@127.0.0.1:" + std::to_string(port) + ";transport=tcp";
+    out.next_hop = Endpoint{"127.0.0.1", port};
+    out.transport = Transport::tcp;
+    std::string answer_body = "(no message)";
+    bool answered = false;
+    std::unique_ptr<OutgoingDialog> uac;
+    uac = OutgoingDialog::connect(*legs, loop, out, [&](DialogEvent e, const SipMessage* msg) {
+        if (e != DialogEvent::answered && e != DialogEvent::failed) return;
+        answered = e == DialogEvent::answered;
+        if (msg) answer_body = std::string(msg->body());
+        loop.stop();
+    });
+    loop.run();
+    callee_thread.join();
+    ::close(listener);
+    EXPECT_TRUE(answered);
+    EXPECT_EQ(answer_body, "answer");
 }
 
 TEST_F(LegThreadTest, RejectionCrossesWithItsWarning) {
