@@ -150,7 +150,7 @@ TEST_F(LegThreadTest, AnswerAfterATcpKeepAliveKeepsItsMessage) {
     const auto port = ntohs(addr.sin_port);
 
     // The callee: reads the INVITE, answers "\r\n" + 200 OK in one segment.
-    std::thread callee_thread([listener] {
+    std::thread callee_thread([listener, port] {
         pollfd ready{listener, POLLIN, 0};
         if (::poll(&ready, 1, 5000) != 1) return;
         const int conn = ::accept(listener, nullptr, nullptr);
@@ -169,7 +169,8 @@ TEST_F(LegThreadTest, AnswerAfterATcpKeepAliveKeepsItsMessage) {
             answer += std::string(name) + ": " + raw_header(invite, name) + "\r\n";
         }
         answer += "To: " + raw_header(invite, "To") + ";tag=callee\r\n";
-        answer += "Contact: <sip:bob@127.0.0.1;transport=tcp>\r\nContent-Type: text/plain\r\n";
+        answer += "Contact: <sip:bob@127.0.0.1:" + std::to_string(port) + ";transport=tcp>\r\n";
+        answer += "Content-Type: text/plain\r\n";
         answer += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
         (void)::write(conn, answer.data(), answer.size());
         pollfd in{conn, POLLIN, 0};
