@@ -14,6 +14,7 @@
 #include "cms/profiles.hpp"
 #include "common/system_config.hpp"
 #include "idms/keys.hpp"
+#include "idms/partner_keys.hpp"
 #include "idms/token.hpp"
 #include "idms/token_endpoint.hpp"
 #include "net/event_loop.hpp"
@@ -161,22 +162,35 @@ int main(int argc, char** argv) {
     mcx::idms::TokenIssuer issuer(*key, config->idms_issuer(), config->token_audience(),
                                   config->token_lifetime_seconds);
     mcx::idms::TokenVerifier verifier(config->token_audience());
-    verifier.trust(config->idms_issuer(), public_pem);
-    // Partners are trusted with the key configured, or the one their IdMS publishes.
-    verifier.set_key_resolver(
-        [&config](const std::string& issuer_name) -> std::optional<std::string> {
-            const auto* partner = config->partner_by_issuer(issuer_name);
-            if (!partner) return std::nullopt;
-            if (!partner->idms_public_key.empty()) return partner->idms_public_key;
-            auto r = mcx::net::http_get(partner->idms_url + "/idms/public-key", {},
-                                        std::chrono::seconds(2));
+    verifier.trust(config->idms_issuer(), {public_pem, config->domain});
+    // Partners are trusted with the key configured, or the one their IdMS publishes, fetched
+    // off the event loop (idms/partner_keys.hpp).
+    std::vector<mcx::idms::PartnerKeyFetcher::Source> published_keys;
+    for (const auto& partner : config->partners) {
+        if (partner.idms_public_key.empty()) {
+            published_keys.push_back(
+                {partner.idms_issuer(), partner.idms_url + "/idms/public-key"});
+        }
+    }
+    mcx::idms::PartnerKeyFetcher partner_keys(
+        std::move(published_keys), [](const std::string& url) -> std::optional<std::string> {
+            auto r = mcx::net::http_get(url, {}, std::chrono::seconds(2));
             if (!r || r->status != 200 || r->body.find("BEGIN PUBLIC KEY") == std::string::npos) {
-                spdlog::warn("cannot fetch the IdMS key of partner {} from {}", partner->id,
-                             partner->idms_url);
+                spdlog::warn("cannot fetch a partner's IdMS key from {}", url);
                 return std::nullopt;
             }
-            spdlog::info("IdMS key of partner {} fetched from {}", partner->id, partner->idms_url);
+            spdlog::info("partner IdMS key fetched from {}", url);
             return r->body;
+        });
+    verifier.set_key_resolver(
+        [&config,
+         &partner_keys](const std::string& issuer_name) -> std::optional<mcx::idms::TrustedIssuer> {
+            const auto* partner = config->partner_by_issuer(issuer_name);
+            if (!partner) return std::nullopt;
+            auto partner_key = partner->idms_public_key.empty() ? partner_keys.key(issuer_name)
+                                                                : partner->idms_public_key;
+            if (!partner_key) return std::nullopt;
+            return mcx::idms::TrustedIssuer{*partner_key, partner->domain};
         });
     StoreCredentials credentials(**store);
     mcx::idms::TokenEndpoint token_endpoint(
@@ -297,7 +311,14 @@ int main(int argc, char** argv) {
         auto status = loop.call([&] { return server.status_json(); }, std::chrono::seconds(2));
         if (!status)
             return mcx::net::HttpResponse{503, "application/json", R"({"error":"busy"})", {}};
-        return mcx::net::HttpResponse{200, "application/json", *status, {}};
+        auto body = nlohmann::json::parse(*status);
+        auto& keys = body["partner_idms_keys"] = nlohmann::json::object();
+        for (const auto& partner : config->partners) {
+            keys[partner.id] = !partner.idms_public_key.empty()          ? "configured"
+                               : partner_keys.key(partner.idms_issuer()) ? "fetched"
+                                                                         : "not known yet";
+        }
+        return mcx::net::HttpResponse{200, "application/json", body.dump(), {}};
     });
     auto http_endpoint = http.start(config->host, config->http_port);
     // Signals stay blocked until re_main has installed its handlers: a SIGTERM sent right

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -227,7 +228,21 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             partner.domain = (*table)["domain"].value_or(std::string{});
             partner.idms_url = (*table)["idms_url"].value_or(std::string{});
             partner.cms_url = (*table)["cms_url"].value_or(std::string{});
-            partner.sip = (*table)["sip"].value_or(std::string{});
+            if (auto sip = (*table)["sip"].value<std::string>()) {
+                const auto colon = sip->rfind(':');
+                unsigned port = 0;
+                const auto* digits = colon == std::string::npos ? nullptr : sip->data() + colon + 1;
+                if (!digits || colon == 0 ||
+                    std::from_chars(digits, sip->data() + sip->size(), port).ptr !=
+                        sip->data() + sip->size() ||
+                    port == 0 || port > 65535) {
+                    return tl::unexpected(
+                        config_error(source, node.source(),
+                                     "partner sip must be host:port, not '" + *sip + "'"));
+                }
+                partner.sip_host = sip->substr(0, colon);
+                partner.sip_port = static_cast<std::uint16_t>(port);
+            }
             if (partner.id.empty() || partner.domain.empty()) {
                 return tl::unexpected(
                     config_error(source, node.source(), "a partner needs id and domain"));

@@ -31,7 +31,8 @@ struct PartnerConfig {
     std::string idms_url;         // its IdMS base URL; its key is fetched from /idms/public-key
     std::string idms_public_key;  // or its key given here (PEM, read from a file)
     std::string cms_url;          // its CMS base URL (CSC-17)
-    std::string sip;              // its interconnect (SIP over TLS) address, "host:port"
+    std::string sip_host;         // its interconnect (SIP over TLS) address, "host:port" in
+    std::uint16_t sip_port = 0;   // the file; 0: no interconnect towards it
     std::string idms_issuer() const { return "mcx-idms:" + id; }
     std::string token_audience() const { return "mcx:" + id; }
 };

@@ -121,9 +121,9 @@ Result<std::string> TokenIssuer::issue_for(const McServiceId& subject, const std
                 {{"iat", now_seconds}, {"exp", now_seconds + lifetime_}});
 }
 
-void TokenVerifier::trust(const std::string& issuer, const std::string& public_pem) {
+void TokenVerifier::trust(const std::string& issuer, TrustedIssuer trusted) {
     std::lock_guard lock(mutex_);
-    trusted_[issuer] = public_pem;
+    trusted_[issuer] = std::move(trusted);
 }
 
 void TokenVerifier::set_key_resolver(KeyResolver resolver) {
@@ -131,7 +131,7 @@ void TokenVerifier::set_key_resolver(KeyResolver resolver) {
     resolver_ = std::move(resolver);
 }
 
-std::optional<std::string> TokenVerifier::key_of(const std::string& issuer) const {
+std::optional<TrustedIssuer> TokenVerifier::trusted_issuer(const std::string& issuer) const {
     KeyResolver resolver;
     {
         std::lock_guard lock(mutex_);
@@ -139,48 +139,56 @@ std::optional<std::string> TokenVerifier::key_of(const std::string& issuer) cons
         resolver = resolver_;
     }
     if (!resolver) return std::nullopt;
-    auto key = resolver(issuer);  // may block (HTTP): not under the lock
-    if (!key) return std::nullopt;
+    auto found = resolver(issuer);
+    if (!found) return std::nullopt;
     std::lock_guard lock(mutex_);
-    trusted_[issuer] = *key;
-    return key;
+    trusted_[issuer] = *found;
+    return found;
 }
 
 Result<AccessTokenClaims> TokenVerifier::verify(const std::string& token,
                                                 std::int64_t now_seconds) const {
-    auto claims = verify_signed(token, now_seconds);
-    if (!claims) return claims;
-    if (!McServiceId::parse(claims->subject)) {
-        return fail(Errc::unauthorized, "access token subject is not an MC service ID");
+    auto verified = verify_signed(token, now_seconds);
+    if (!verified) return tl::unexpected(verified.error());
+    auto& claims = verified->claims;
+    auto subject = McServiceId::parse(claims.subject);
+    if (!subject) return fail(Errc::unauthorized, "access token subject is not an MC service ID");
+    if (subject->domain() != verified->issuer_domain) {
+        return fail(Errc::forbidden, "access token issuer '" + claims.issuer +
+                                         "' may not vouch for users of " +
+                                         std::string(subject->domain()));
     }
-    return claims;
+    return std::move(claims);
 }
 
 Result<AccessTokenClaims> TokenVerifier::verify_system(const std::string& token,
                                                        std::int64_t now_seconds) const {
-    auto claims = verify_signed(token, now_seconds);
-    if (!claims) return claims;
+    auto verified = verify_signed(token, now_seconds);
+    if (!verified) return tl::unexpected(verified.error());
+    auto& claims = verified->claims;
     constexpr std::string_view issuer_prefix = "mcx-idms:";
-    if (!claims->issuer.starts_with(issuer_prefix) ||
-        claims->subject != "mcx-system:" + claims->issuer.substr(issuer_prefix.size())) {
+    if (!claims.issuer.starts_with(issuer_prefix) ||
+        claims.subject != "mcx-system:" + claims.issuer.substr(issuer_prefix.size())) {
         return fail(Errc::unauthorized, "token does not name the issuing MC system");
     }
-    return claims;
+    return std::move(claims);
 }
 
-Result<AccessTokenClaims> TokenVerifier::verify_signed(const std::string& token,
-                                                       std::int64_t now_seconds) const {
+Result<TokenVerifier::Verified> TokenVerifier::verify_signed(const std::string& token,
+                                                             std::int64_t now_seconds) const {
     if (token.empty()) return fail(Errc::unauthorized, "no access token");
     if (token.size() > kMaxTokenBytes) return fail(Errc::unauthorized, "access token too long");
     auto issuer = unverified_issuer(token);
     if (!issuer) return tl::unexpected(issuer.error());
-    const auto key = key_of(*issuer);
-    if (!key) {
-        return fail(Errc::forbidden, "access token issuer '" + *issuer + "' is not trusted");
+    const auto trusted = trusted_issuer(*issuer);
+    if (!trusted) {
+        return fail(Errc::forbidden, "access token issuer '" + *issuer +
+                                         "' is not trusted here (or its key is not known yet)");
     }
     jwt_t* raw = nullptr;
-    if (jwt_decode(&raw, token.c_str(), reinterpret_cast<const unsigned char*>(key->data()),
-                   static_cast<int>(key->size())) != 0 ||
+    const auto& key = trusted->public_pem;
+    if (jwt_decode(&raw, token.c_str(), reinterpret_cast<const unsigned char*>(key.data()),
+                   static_cast<int>(key.size())) != 0 ||
         !raw) {
         return fail(Errc::unauthorized, "access token signature is not valid");
     }
@@ -207,7 +215,7 @@ Result<AccessTokenClaims> TokenVerifier::verify_signed(const std::string& token,
     if (claims.issued_at > now_seconds + kClockSkewSeconds) {
         return fail(Errc::unauthorized, "access token issued in the future");
     }
-    return claims;
+    return Verified{std::move(claims), trusted->domain};
 }
 
 }  // namespace mcx::idms

@@ -55,19 +55,27 @@ class TokenIssuer {
     std::int64_t lifetime_;
 };
 
+// An IdMS whose tokens are accepted, and the one MC system domain whose users it vouches for:
+// the own IdMS for the own domain, a partner's IdMS for the partner's users (TS 33.180: the
+// primary system's IdMS authenticates its users, also when they migrate).
+struct TrustedIssuer {
+    std::string public_pem;
+    std::string domain;
+};
+
 class TokenVerifier {
   public:
-    // Finds the public key of an issuer not trusted yet (a configured partner whose key is
-    // fetched on first use); nullopt: not a trusted issuer.
-    using KeyResolver = std::function<std::optional<std::string>(const std::string& issuer)>;
+    // Finds an issuer not trusted yet (a configured partner whose key is published by its
+    // IdMS); nullopt: not trusted (unknown, or its key is not known yet). Must not block.
+    using KeyResolver = std::function<std::optional<TrustedIssuer>(const std::string& issuer)>;
 
     explicit TokenVerifier(std::string audience) : audience_(std::move(audience)) {}
-    // Trusts tokens signed by `issuer` with this public key (own IdMS, partners).
-    void trust(const std::string& issuer, const std::string& public_pem);
+    // Trusts tokens signed by `issuer` with this key, for users of this domain.
+    void trust(const std::string& issuer, TrustedIssuer trusted);
     void set_key_resolver(KeyResolver resolver);
 
     // A user's token: signature (ES256 only), issuer trusted and matching the key, audience,
-    // expiry, subject an MC service ID. Thread-safe.
+    // expiry, subject an MC service ID of the issuer's domain. Thread-safe.
     Result<AccessTokenClaims> verify(const std::string& token, std::int64_t now_seconds) const;
     // A system's token (TokenIssuer::issue_system): as above, but the subject must be the
     // issuing system ("mcx-system:X" from "mcx-idms:X").
@@ -76,13 +84,16 @@ class TokenVerifier {
     const std::string& audience() const { return audience_; }
 
   private:
-    Result<AccessTokenClaims> verify_signed(const std::string& token,
-                                            std::int64_t now_seconds) const;
-    std::optional<std::string> key_of(const std::string& issuer) const;
+    struct Verified {
+        AccessTokenClaims claims;
+        std::string issuer_domain;
+    };
+    Result<Verified> verify_signed(const std::string& token, std::int64_t now_seconds) const;
+    std::optional<TrustedIssuer> trusted_issuer(const std::string& issuer) const;
 
     std::string audience_;
     mutable std::mutex mutex_;
-    mutable std::map<std::string, std::string> trusted_;  // issuer -> public PEM
+    mutable std::map<std::string, TrustedIssuer> trusted_;
     KeyResolver resolver_;
 };
 

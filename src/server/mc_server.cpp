@@ -222,23 +222,20 @@ void McServer::on_invite(const net::SipMessage& msg) {
         // TS 23.379 10.7.2.3: a callee of a partner system is reached through its interconnect;
         // the controlling function (and floor control) stays here.
         const auto* partner = config_.partner_by_domain(callee.domain());
-        if (!partner || !config_.interconnect.enabled || partner->sip.empty() || !issuer_) {
+        if (!partner || !config_.interconnect.enabled || partner->sip_port == 0 || !issuer_) {
             return refuse(Rejection{404, "Not Found", McWarning::unable_to_determine_called_party,
                                     "no partner MC system serves " + std::string(callee.domain())});
         }
         if (auto rejection = policy_.check_caller(*caller, callee)) return refuse(*rejection);
         auto token =
             issuer_->issue_system(config_.system_id, partner->token_audience(), clock_() / 1000);
-        const auto colon = partner->sip.rfind(':');
-        if (!token || colon == std::string::npos) {
+        if (!token) {
             return refuse(Rejection{500, "Server Internal Error", std::nullopt,
                                     "cannot reach partner " + partner->id});
         }
-        route = CalleeRoute{
-            callee.uri(),
-            net::Endpoint{partner->sip.substr(0, colon),
-                          static_cast<std::uint16_t>(std::stoi(partner->sip.substr(colon + 1)))},
-            net::Transport::tls, "Authorization: Bearer " + *token + "\r\n", partner->id};
+        route = CalleeRoute{callee.uri(), net::Endpoint{partner->sip_host, partner->sip_port},
+                            net::Transport::tls, "Authorization: Bearer " + *token + "\r\n",
+                            partner->id};
     } else {
         auto decision = policy_.authorise(PrivateCallRequest{*caller, invite.callees});
         if (auto* rejection = std::get_if<Rejection>(&decision)) return refuse(*rejection);

@@ -107,6 +107,8 @@ class PartnerRetrieval : public ::testing::Test {
         fs::create_directories(dir_ + "/b");
         a_ = McSystem::start(a, dir_ + "/a");
         b_ = McSystem::start(b, dir_ + "/b");
+        ASSERT_TRUE(a_->wait_for_partner_keys()) << "A does not know its partners' IdMS keys";
+        ASSERT_TRUE(b_->wait_for_partner_keys()) << "B does not know its partners' IdMS keys";
     }
 
     std::string token_for(const std::string& user, const std::string& password,

@@ -68,6 +68,8 @@ class Interconnect : public ::testing::Test {
                        (b_knows_a ? partner_toml("A", "a.mcx", a_ports_) : "");
         a_ = McSystem::start(a, dir_ + "/a");
         b_ = McSystem::start(b, dir_ + "/b");
+        ASSERT_TRUE(a_->wait_for_partner_keys()) << "A does not know its partners' IdMS keys";
+        ASSERT_TRUE(b_->wait_for_partner_keys()) << "B does not know its partners' IdMS keys";
     }
 
     void clients(const std::vector<std::string>& alice_args = {},

@@ -1,8 +1,13 @@
 // Every refusal of TS 24.379 that issue 2 names gets its own status and Warning, and mcxd keeps
 // serving afterwards. Call refusals are driven by real clients; malformed requests by hand.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 
 #include "harness.hpp"
 #include "proto/mcptt_info.hpp"
@@ -24,7 +29,28 @@ class Rejections : public ::testing::Test {
                          {"erin", "pw-e", {"*"}},
                          {"frank", "pw-f", {"*"}, true, false},  // may not be called
                          {"raw", "pw-r", {"*"}}};
+        if (with_silent_partner_) add_silent_partner(options);
         system_ = McSystem::start(options, test_output_dir());
+    }
+    void TearDown() override {
+        system_.reset();
+        if (silent_idms_ >= 0) ::close(silent_idms_);
+    }
+
+    // Partner B, whose IdMS accepts connections and never answers.
+    void add_silent_partner(McSystem::Options& options) {
+        silent_idms_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof(addr);
+        ASSERT_EQ(::bind(silent_idms_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+        ASSERT_EQ(::listen(silent_idms_, 16), 0);
+        ASSERT_EQ(::getsockname(silent_idms_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+        options.extra_toml =
+            "[[partners]]\nid = \"B\"\ndomain = \"b.mcx\"\n"
+            "idms_url = \"http://127.0.0.1:" +
+            std::to_string(ntohs(addr.sin_port)) + "\"\n";
     }
 
     std::unique_ptr<ClientProcess> client(const std::string& name, const std::string& pw) {
@@ -42,6 +68,8 @@ class Rejections : public ::testing::Test {
     }
 
     std::unique_ptr<McSystem> system_;
+    bool with_silent_partner_ = false;
+    int silent_idms_ = -1;
 };
 
 TEST_F(Rejections, CallRefusalsAreDistinctAndTheServerKeepsServing) {
@@ -163,6 +191,35 @@ TEST_F(HandWritten, RegisterWithBadTokensIsForbidden) {
         EXPECT_EQ(status_of(response), 403) << response;
         EXPECT_NE(header_of(response, "Warning").find("\"101 "), std::string::npos) << response;
     }
+    EXPECT_EQ(system_->status()["registrations"], 0);
+}
+
+class SilentPartner : public HandWritten {
+  protected:
+    void SetUp() override {
+        with_silent_partner_ = true;
+        HandWritten::SetUp();
+    }
+};
+
+// Tokens signed by partner B, whose IdMS never answers: each REGISTER is refused at once (B's key
+// is fetched off the event loop, idms/partner_keys.hpp), and a flood of them stalls nothing.
+TEST_F(SilentPartner, TokensOfAPartnerWithASilentIdmsAreRefusedAtOnce) {
+    // Unsigned, but naming issuer mcx-idms:B: {"iss":"mcx-idms:B","sub":"sip:raw@a.mcx",...}.
+    const std::string token =
+        "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9."
+        "eyJpc3MiOiJtY3gtaWRtczpCIiwic3ViIjoic2lwOnJhd0BhLm1jeCIsImF1ZCI6Im1jeDpBIn0.c2lnbmF0dXJl";
+    for (int i = 0; i < 5; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        auto response =
+            register_with("application/vnd.3gpp.mcptt-info+xml", mcptt_info_with_token(token));
+        const auto took = std::chrono::steady_clock::now() - start;
+        EXPECT_EQ(status_of(response), 403) << response;
+        EXPECT_NE(header_of(response, "Warning").find("not known yet"), std::string::npos)
+            << response;
+        EXPECT_LT(took, 1s) << "REGISTER " << i << " waited for the partner's IdMS";
+    }
+    EXPECT_EQ(system_->status()["partner_idms_keys"]["B"], "not known yet");
     EXPECT_EQ(system_->status()["registrations"], 0);
 }
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "net/http.hpp"
 
@@ -131,6 +132,18 @@ Json McSystem::status() const {
     auto r = net::http_get(http_url() + "/status", {}, 3s);
     if (!r || r->status != 200) return Json{};
     return Json::parse(r->body, nullptr, false);
+}
+
+bool McSystem::wait_for_partner_keys(std::chrono::milliseconds timeout) const {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto keys = status().value("partner_idms_keys", Json::object());
+        bool all_known = true;
+        for (const auto& [partner, state] : keys.items()) all_known &= state != "not known yet";
+        if (all_known) return true;
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(20ms);
+    }
 }
 
 std::string McSystem::token(const std::string& user, const std::string& password) const {

@@ -63,6 +63,8 @@ class McSystem {
     std::string uri(const std::string& name) const { return "sip:" + name + "@" + options_.domain; }
 
     Json status() const;  // GET /status
+    // Waits until the keys of every partner IdMS are known (fetched at start, in the background).
+    bool wait_for_partner_keys(std::chrono::milliseconds timeout = 5s) const;
     std::string token(const std::string& user, const std::string& password) const;
     int stop();  // SIGTERM; the exit status
 

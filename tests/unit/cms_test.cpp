@@ -35,7 +35,7 @@ struct System {
         issuer = std::make_unique<idms::TokenIssuer>(key, config.idms_issuer(),
                                                      config.token_audience(), 3600);
         verifier = std::make_unique<idms::TokenVerifier>(config.token_audience());
-        verifier->trust(config.idms_issuer(), key.public_pem);
+        verifier->trust(config.idms_issuer(), {key.public_pem, config.domain});
         ASSERT_TRUE(seed_store(*store, config));
         cms = std::make_unique<ConfigurationManagementServer>(config, *store, *verifier, *issuer,
                                                               std::move(get), [] { return kNow; });
@@ -94,8 +94,8 @@ struct CmsTest : ::testing::Test {
                                                             ""});
                 return PartnerResponse{reply.status, reply.body};
             });
-        a.verifier->trust("mcx-idms:B", b.key.public_pem);
-        b.verifier->trust("mcx-idms:A", a.key.public_pem);
+        a.verifier->trust("mcx-idms:B", {b.key.public_pem, b.config.domain});
+        b.verifier->trust("mcx-idms:A", {a.key.public_pem, a.config.domain});
     }
     void TearDown() override { fs::remove_all(dir); }
 

@@ -41,6 +41,12 @@ TEST(SystemConfig, ErrorsNameFileAndLine) {
          "unknown key 'prot'"},
         {"[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[interconnect]\nport = 1\n",
          "needs certificate and ca"},
+        {"[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[[partners]]\nid = \"B\"\ndomain = "
+         "\"b.mcx\"\nidms_url = \"http://b\"\nsip = \"127.0.0.1:x\"\n",
+         "t.toml:4: partner sip must be host:port, not '127.0.0.1:x'"},
+        {"[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[[partners]]\nid = \"B\"\ndomain = "
+         "\"b.mcx\"\nidms_url = \"http://b\"\nsip = \"127.0.0.1:70000\"\n",
+         "partner sip must be host:port"},
     };
     for (const auto& c : cases) {
         auto config = parse_system_config(c.toml, "t.toml", ".");

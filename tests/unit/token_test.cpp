@@ -16,7 +16,7 @@ struct Tokens : ::testing::Test {
     McServiceId alice = *McServiceId::parse("sip:alice@a.mcx");
     TokenIssuer issuer{key, "mcx-idms:A", "mcx:A", 3600};
     TokenVerifier verifier{"mcx:A"};
-    void SetUp() override { verifier.trust("mcx-idms:A", key.public_pem); }
+    void SetUp() override { verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx"}); }
 };
 
 TEST_F(Tokens, ValidTokenCarriesTheClaims) {
@@ -128,7 +128,7 @@ TEST_F(Tokens, PartnerAudienceNeedsThePolicy) {
     auto ok = endpoint.handle(form, kNow);
     ASSERT_EQ(ok.status, 200) << ok.body;
     TokenVerifier at_b{"mcx:B"};
-    at_b.trust("mcx-idms:A", key.public_pem);
+    at_b.trust("mcx-idms:A", {key.public_pem, "a.mcx"});
     const auto start = ok.body.find("\"access_token\":\"") + 16;
     const auto token = ok.body.substr(start, ok.body.find('"', start) - start);
     auto claims = at_b.verify(token, kNow);
@@ -157,9 +157,9 @@ TEST_F(Tokens, KeyResolverTrustsConfiguredPartnersOnFirstUse) {
     auto token = *partner.issue(*McServiceId::parse("sip:carol@b.mcx"), "c", kNow);
     EXPECT_FALSE(verifier.verify(token, kNow)) << "unknown issuer";
     int lookups = 0;
-    verifier.set_key_resolver([&](const std::string& issuer_name) -> std::optional<std::string> {
+    verifier.set_key_resolver([&](const std::string& issuer_name) -> std::optional<TrustedIssuer> {
         ++lookups;
-        if (issuer_name == "mcx-idms:B") return other_key.public_pem;
+        if (issuer_name == "mcx-idms:B") return TrustedIssuer{other_key.public_pem, "b.mcx"};
         return std::nullopt;
     });
     EXPECT_TRUE(verifier.verify(token, kNow));
@@ -167,6 +167,24 @@ TEST_F(Tokens, KeyResolverTrustsConfiguredPartnersOnFirstUse) {
     EXPECT_EQ(lookups, 1) << "the key is cached";
     TokenIssuer stranger{key, "mcx-idms:Z", "mcx:A", 3600};
     EXPECT_FALSE(verifier.verify(*stranger.issue(alice, "c", kNow), kNow));
+}
+
+// A partner's IdMS vouches for the partner's users only: a token it signs for a user of this
+// system (or of a third one) is refused, so a partner cannot register or fetch profiles as one.
+TEST_F(Tokens, PartnerIssuerMayNotVouchForOtherDomains) {
+    verifier.trust("mcx-idms:B", {other_key.public_pem, "b.mcx"});
+    TokenIssuer partner{other_key, "mcx-idms:B", "mcx:A", 3600};
+    EXPECT_TRUE(
+        verifier.verify(*partner.issue(*McServiceId::parse("sip:carol@b.mcx"), "c", kNow), kNow));
+    for (const auto* user : {"sip:alice@a.mcx", "sip:dave@c.mcx"}) {
+        auto claims = verifier.verify(*partner.issue(*McServiceId::parse(user), "c", kNow), kNow);
+        ASSERT_FALSE(claims) << user;
+        EXPECT_EQ(claims.error().code, Errc::forbidden);
+        EXPECT_NE(claims.error().reason.find("may not vouch"), std::string::npos);
+    }
+    // And the own IdMS only for the own domain.
+    EXPECT_FALSE(
+        verifier.verify(*issuer.issue(*McServiceId::parse("sip:carol@b.mcx"), "c", kNow), kNow));
 }
 
 }  // namespace
