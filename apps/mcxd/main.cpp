@@ -48,35 +48,6 @@ class StoreCredentials : public mcx::idms::CredentialStore {
     mcx::store::Store& store_;
 };
 
-// Parsed profiles for the call policy, reloaded when the store changed.
-class ProfileCache {
-  public:
-    explicit ProfileCache(mcx::store::Store& store) : store_(store) {}
-    std::optional<mcx::proto::UserProfile> operator()(const mcx::McServiceId& user) {
-        if (const auto generation = store_.generation(); generation != generation_) {
-            cache_.clear();
-            generation_ = generation;
-        }
-        if (auto it = cache_.find(user); it != cache_.end()) return it->second;
-        std::optional<mcx::proto::UserProfile> profile;
-        if (auto stored = store_.profile(user, 0); stored && *stored) {
-            if (auto parsed = mcx::proto::parse_user_profile((*stored)->xml)) {
-                profile = std::move(*parsed);
-            } else {
-                spdlog::error("stored profile of {} is unreadable: {}", user.uri(),
-                              parsed.error().reason);
-            }
-        }
-        cache_.emplace(user, profile);
-        return profile;
-    }
-
-  private:
-    mcx::store::Store& store_;
-    std::uint64_t generation_ = ~0ull;
-    std::unordered_map<mcx::McServiceId, std::optional<mcx::proto::UserProfile>> cache_;
-};
-
 // SIGINT/SIGTERM go to the event loop's thread only (libre's re_main handles them there).
 void block_stop_signals(bool block) {
     sigset_t set;
@@ -268,7 +239,7 @@ int main(int argc, char** argv) {
         }
         legs = std::move(*started);
     }
-    ProfileCache profiles(**store);
+    mcx::cms::ProfileCache profiles(**store);
     mcx::server::McServer server(
         *config, **sip, verifier,
         [&profiles](const mcx::McServiceId& user) { return profiles(user); }, now_ms, &issuer);

@@ -1,5 +1,7 @@
 #include "cms/profiles.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -95,6 +97,22 @@ Result<bool> seed_store(store::Store& store, const SystemConfig& config) {
         return tl::unexpected(r.error());
     }
     return true;
+}
+
+std::optional<proto::UserProfile> ProfileCache::operator()(const McServiceId& user) {
+    if (const auto generation = store_.generation(); generation != generation_) {
+        cache_.clear();
+        generation_ = generation;
+    }
+    if (auto it = cache_.find(user); it != cache_.end()) return it->second;
+    auto stored = store_.profile(user, 0);
+    if (!stored || !*stored) return std::nullopt;
+    auto parsed = proto::parse_user_profile((*stored)->xml);
+    if (!parsed) {
+        spdlog::error("stored profile of {} is unreadable: {}", user.uri(), parsed.error().reason);
+        return std::nullopt;
+    }
+    return cache_.emplace(user, std::move(*parsed)).first->second;
 }
 
 }  // namespace mcx::cms

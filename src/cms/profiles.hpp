@@ -2,7 +2,9 @@
 // User profiles from the configuration (seed) and for migrated users (TS 23.280 10.1.4.3.2:
 // the partner system applies its local policy to the profile the primary system gives it).
 
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "common/error.hpp"
 #include "common/system_config.hpp"
@@ -28,5 +30,19 @@ proto::UserProfile adapt_for_migration(const proto::UserProfile& from_primary,
 // the configuration. Partner agreements are written on every start (the configuration owns
 // them). Returns true when it seeded.
 Result<bool> seed_store(store::Store& store, const SystemConfig& config);
+
+// Parsed profiles (index 0) for the call policy, reloaded when the store changed. Only profiles
+// that exist are kept: MC service IDs made up by a peer (random callees) must not grow it.
+class ProfileCache {
+  public:
+    explicit ProfileCache(store::Store& store) : store_(store) {}
+    std::optional<proto::UserProfile> operator()(const McServiceId& user);
+    std::size_t size() const { return cache_.size(); }
+
+  private:
+    store::Store& store_;
+    std::uint64_t generation_ = ~0ull;
+    std::unordered_map<McServiceId, proto::UserProfile> cache_;
+};
 
 }  // namespace mcx::cms

@@ -17,6 +17,13 @@ namespace mcx::server {
 
 namespace {
 
+// The callee's registration ended between the policy's check and the lookup of its contact.
+Rejection callee_gone(const McServiceId& callee) {
+    return Rejection{480, "Temporarily Unavailable",
+                     proto::McWarning::unable_to_determine_service_settings,
+                     callee.uri() + " is not registered"};
+}
+
 std::optional<std::uint32_t> parse_expires(std::optional<std::string_view> header) {
     if (!header) return std::nullopt;
     std::uint32_t value = 0;
@@ -240,6 +247,7 @@ void McServer::on_invite(const net::SipMessage& msg) {
         auto decision = policy_.authorise(PrivateCallRequest{*caller, invite.callees});
         if (auto* rejection = std::get_if<Rejection>(&decision)) return refuse(*rejection);
         const auto* callee_binding = registrar_.lookup(callee, clock_());
+        if (!callee_binding) return refuse(callee_gone(callee));  // expired since the policy
         route = CalleeRoute{callee_binding->contact_uri, callee_binding->source,
                             callee_binding->transport, "", ""};
     }
@@ -289,6 +297,7 @@ void McServer::on_partner_invite(const net::SipMessage& msg) {
     }
     if (auto rejection = policy_.check_callee(*callee)) return refuse(*rejection);
     const auto* binding = registrar_.lookup(*callee, clock_());
+    if (!binding) return refuse(callee_gone(*callee));  // expired since the policy's check
     start_call(msg, CallSetup{*caller, *callee,
                               CalleeRoute{binding->contact_uri, binding->source, binding->transport,
                                           "", ""},

@@ -235,3 +235,31 @@ TEST(MigrationPolicy, AssignedIdAndRestrictions) {
 
 }  // namespace
 }  // namespace mcx::cms
+
+namespace mcx::cms {
+namespace {
+
+// The call policy's profile cache: stored profiles only (IDs made up by a peer leave no entry),
+// reloaded after a write to the store.
+TEST_F(CmsTest, ProfileCacheKeepsStoredProfilesOnlyAndFollowsWrites) {
+    ProfileCache cache(*a.store);
+    auto alice = cache(id("sip:alice@a.mcx"));
+    ASSERT_TRUE(alice);
+    EXPECT_TRUE(alice->allow_private_call);
+    for (int i = 0; i < 100; ++i) {
+        const auto made_up = "sip:nobody-" + std::to_string(i) + "@a.mcx";
+        EXPECT_FALSE(cache(*McServiceId::parse(made_up)));
+    }
+    EXPECT_EQ(cache.size(), 1u);
+
+    auto changed = *alice;
+    changed.allow_private_call = false;
+    ASSERT_TRUE(a.store->put_profiles(
+        {{id("sip:alice@a.mcx"), 0, proto::build_user_profile(changed), {}}}));
+    auto reloaded = cache(id("sip:alice@a.mcx"));
+    ASSERT_TRUE(reloaded);
+    EXPECT_FALSE(reloaded->allow_private_call);
+}
+
+}  // namespace
+}  // namespace mcx::cms
