@@ -372,6 +372,7 @@ std::string McServer::status_json() const {
                   ? (*call->floor()->holder() == 0 ? call->caller().uri() : call->callee().uri())
                   : ""},
              {"gated_packets", call->relay().counters().gated},
+             {"foreign_packets", call->relay().counters().foreign},
              {"partner", call->setup().route.partner},
              {"relay_ports",
               {{"caller",

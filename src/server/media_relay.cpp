@@ -56,8 +56,12 @@ void MediaRelay::send_floor(Leg to, std::span<const std::uint8_t> packet) {
     sockets_[idx(to)][idx(MediaKind::floor_control)]->send_to(destination, packet);
 }
 
-void MediaRelay::forward(Leg from, MediaKind kind, const net::Ipv4Endpoint& /*source*/,
+void MediaRelay::forward(Leg from, MediaKind kind, const net::Ipv4Endpoint& source,
                          std::span<const std::uint8_t> packet) {
+    if (source != remote_[idx(from)][idx(kind)]) {
+        ++counters_.foreign;
+        return;
+    }
     if (kind == MediaKind::floor_control && floor_handler_) {
         ++counters_.floor_packets;
         floor_handler_(from, packet);

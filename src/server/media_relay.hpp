@@ -2,6 +2,9 @@
 // Media anchored at the MC server: RTP, RTCP and floor control packets of a private call are
 // received on the server's ports of one leg and sent from the ports of the other leg
 // (TS 23.379 10.7: media passes the participating/controlling functions).
+// [mcx-defined] Symmetric RTP (RFC 4961): a leg's packets are taken only from the address and
+// port its SDP names for that stream; anything else is counted as foreign and dropped, so a
+// stranger can neither inject media or floor control nor keep a call alive.
 
 #include <array>
 #include <cstdint>
@@ -29,9 +32,10 @@ class MediaRelay {
     };
     struct Counters {
         std::array<std::uint64_t, 2> forwarded{};  // by receiving leg
-        std::uint64_t dropped = 0;                 // no destination, or unknown source
-        std::uint64_t gated = 0;                   // audio from a leg without the floor
-        std::uint64_t floor_packets = 0;           // handed to the floor control server
+        std::uint64_t dropped = 0;                 // no destination
+        std::uint64_t foreign = 0;        // not from the address the leg's SDP names: never used
+        std::uint64_t gated = 0;          // audio from a leg without the floor
+        std::uint64_t floor_packets = 0;  // handed to the floor control server
     };
 
     // Floor control packets go to this handler instead of the other leg (the controlling
@@ -50,7 +54,7 @@ class MediaRelay {
     const std::string& host() const { return host_; }
     void set_remote(Leg leg, const Remote& remote);
     const Counters& counters() const { return counters_; }
-    // Every packet that arrived on any port of this call, whatever became of it.
+    // Every packet from a party of this call, whatever became of it (foreign ones excluded).
     std::uint64_t packets_seen() const {
         return counters_.forwarded[0] + counters_.forwarded[1] + counters_.dropped +
                counters_.gated + counters_.floor_packets;
