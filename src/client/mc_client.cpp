@@ -366,7 +366,8 @@ Result<CallId> McClient::call(const McServiceId& peer, CallOptions options) {
     out.transport = config_.transport;
     out.contact_user = user_part(config_.user);
     out.contact_params = std::string(proto::kMcpttContactParams);
-    out.headers = std::string(proto::kMcpttRequestHeaders) + "P-Preferred-Identity: <" +
+    out.headers = std::string(proto::kMcpttAcceptContact) +
+                  std::string(proto::kMcpttPreferredService) + "P-Preferred-Identity: <" +
                   config_.user.uri() + ">\r\nAnswer-Mode: " +
                   std::string(mode == Commencement::manual ? proto::kAnswerModeManual
                                                            : proto::kAnswerModeAuto) +
@@ -457,8 +458,7 @@ void McClient::on_incoming_invite(const net::SipMessage& msg) {
     auto* raw = call.get();
     calls_.emplace(id, std::move(call));
 
-    const auto mode = msg.header("Answer-Mode").value_or(proto::kAnswerModeAuto);
-    if (mode == proto::kAnswerModeManual) {
+    if (proto::is_manual_answer_mode(msg.header("Answer-Mode").value_or(proto::kAnswerModeAuto))) {
         // Manual commencement (TS 24.379 6.2.3.2.1): alert our user, tell the caller.
         (void)raw->dialog->progress(180, "Ringing");
         transition(*raw, CallEvent::incoming_manual);

@@ -12,16 +12,37 @@ inline constexpr std::string_view kIcsiMcptt = "urn:urn-7:3gpp-service.ims.icsi.
 inline constexpr std::string_view kMcpttContactParams =
     ";+g.3gpp.mcptt;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mcptt\"";
 
-// Two separate Accept-Contact headers (TS 24.379 11.1.1.2.1.1 step 6) and P-Preferred-Service.
-inline constexpr std::string_view kMcpttRequestHeaders =
+// Two separate Accept-Contact headers (TS 24.379 11.1.1.2.1.1 step 6), on the client's INVITE
+// and on the one the server sends towards the callee.
+inline constexpr std::string_view kMcpttAcceptContact =
     "Accept-Contact: *;+g.3gpp.mcptt;require;explicit\r\n"
     "Accept-Contact: *;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mcptt\";require;"
-    "explicit\r\n"
+    "explicit\r\n";
+inline constexpr std::string_view kMcpttPreferredService =
     "P-Preferred-Service: urn:urn-7:3gpp-service.ims.icsi.mcptt\r\n";
 
 // Answer-Mode (RFC 5373) as TS 24.379 uses it for commencement modes.
 inline constexpr std::string_view kAnswerModeAuto = "Auto";
 inline constexpr std::string_view kAnswerModeManual = "Manual";
+
+// Whether an Answer-Mode header value asks for manual answer: RFC 5373 section 6 allows
+// parameters after the value ("Manual;require"), and its ABNF literals are case-insensitive.
+constexpr bool is_manual_answer_mode(std::string_view value) {
+    auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    while (!value.empty() && blank(value.front())) value.remove_prefix(1);
+    value = value.substr(0, value.find(';'));
+    while (!value.empty() && blank(value.back())) value.remove_suffix(1);
+    if (value.size() != kAnswerModeManual.size()) return false;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c =
+            value[i] >= 'A' && value[i] <= 'Z' ? static_cast<char>(value[i] + 32) : value[i];
+        const char m = kAnswerModeManual[i] >= 'A' && kAnswerModeManual[i] <= 'Z'
+                           ? static_cast<char>(kAnswerModeManual[i] + 32)
+                           : kAnswerModeManual[i];
+        if (c != m) return false;
+    }
+    return true;
+}
 
 // The boundary MCX writes in multipart/mixed bodies.
 inline constexpr std::string_view kMultipartBoundary = "mcx-boundary-7f3a";

@@ -82,12 +82,6 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
     auto callee_offer = net::encode_sdp(callee_sdp);
     if (!callee_offer) return tl::unexpected(callee_offer.error());
 
-    auto caller_leg = net::InviteDialog::accept(
-        call->context_.sip, invite, kServerContactUser, std::string(proto::kMcpttContactParams),
-        [self](net::DialogEvent e, const net::SipMessage* m) { self->on_caller_event(e, m); });
-    if (!caller_leg) return tl::unexpected(caller_leg.error());
-    call->caller_leg_ = std::move(*caller_leg);
-
     // Callee leg (CF -> T-PF -> callee client, TS 24.379 H.3): the caller's and the callee's
     // MCPTT IDs travel in mcptt-info; the caller's identity is asserted by the network.
     proto::McpttInfo info;
@@ -110,7 +104,7 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
     out.contact_params = std::string(proto::kMcpttContactParams);
     out.headers = "P-Asserted-Identity: <" + call->setup_.caller.uri() + ">\r\n" +
                   "P-Asserted-Service: " + std::string(proto::kIcsiMcptt) + "\r\n" +
-                  "Accept-Contact: *;+g.3gpp.mcptt;require;explicit\r\n";
+                  std::string(proto::kMcpttAcceptContact);
     out.headers += route.headers;
     if (!call->setup_.answer_mode.empty()) {
         out.headers += "Answer-Mode: " + call->setup_.answer_mode + "\r\n";
@@ -125,12 +119,19 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
                                                          call->context_.sip.loop(), out, on_callee);
     } else {
         auto callee_leg = net::OutgoingDialog::connect(call->context_.sip, out, on_callee);
-        if (!callee_leg) {
-            (void)call->caller_leg_->reject(500, "Server Internal Error");
-            return tl::unexpected(callee_leg.error());
-        }
+        if (!callee_leg) return tl::unexpected(callee_leg.error());  // the caller gets 500
         call->callee_leg_ = std::move(*callee_leg);
     }
+    // The caller's INVITE is taken over last: until here a failure is answered by McServer,
+    // from here on by this call (one final response either way).
+    auto caller_leg = net::InviteDialog::accept(
+        call->context_.sip, invite, kServerContactUser, std::string(proto::kMcpttContactParams),
+        [self](net::DialogEvent e, const net::SipMessage* m) { self->on_caller_event(e, m); });
+    if (!caller_leg) {
+        call->callee_leg_->hangup();
+        return tl::unexpected(caller_leg.error());
+    }
+    call->caller_leg_ = std::move(*caller_leg);
     call->no_answer_timer_.start(call->context_.invite_timeout, [self] {
         spdlog::info("call {}: {} did not answer within {}s", self->id_, self->setup_.callee.uri(),
                      self->context_.invite_timeout.count());
