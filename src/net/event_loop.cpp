@@ -10,6 +10,8 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "net/re_include.hpp"
 #include "net/timer.hpp"
@@ -31,20 +33,34 @@ void signal_handler(int sig) {
 
 }  // namespace
 
+// Posted tasks wait in a vector; the pipe of libre's mqueue only carries one wake-up per batch.
+// The pipe is non-blocking and holds about 2 700 messages: one message per task, as before,
+// dropped tasks (call events, dialog deletions) when a thread fell behind under load.
 struct EventLoop::Impl {
     mqueue* queue = nullptr;
     std::thread::id owner = std::this_thread::get_id();
+    std::mutex mutex;
+    std::vector<std::function<void()>> tasks;  // under mutex
+    bool wake_pending = false;                 // under mutex
 
-    static void on_message(int id, void* data, void* /*arg*/) {
+    static void on_message(int id, void* /*data*/, void* arg) {
         if (id == kStopId) {
             re_cancel();
             return;
         }
-        std::unique_ptr<std::function<void()>> fn(static_cast<std::function<void()>*>(data));
-        try {
-            (*fn)();
-        } catch (const std::exception& e) {
-            spdlog::error("event loop task threw: {}", e.what());
+        auto* self = static_cast<Impl*>(arg);
+        std::vector<std::function<void()>> batch;
+        {
+            std::lock_guard lock(self->mutex);
+            batch.swap(self->tasks);
+            self->wake_pending = false;
+        }
+        for (auto& fn : batch) {
+            try {
+                fn();
+            } catch (const std::exception& e) {
+                spdlog::error("event loop task threw: {}", e.what());
+            }
         }
     }
 };
@@ -60,7 +76,7 @@ EventLoop::EventLoop() : impl_(std::make_unique<Impl>()) {
     }
     // libre sizes its descriptor table once, at the first socket it watches: before the queue.
     raise_descriptor_limit();
-    if (int err = mqueue_alloc(&impl_->queue, &Impl::on_message, nullptr); err != 0) {
+    if (int err = mqueue_alloc(&impl_->queue, &Impl::on_message, impl_.get()); err != 0) {
         throw std::runtime_error("mqueue_alloc failed: " + std::to_string(err));
     }
 }
@@ -86,10 +102,17 @@ void EventLoop::stop() {
 }
 
 void EventLoop::post(std::function<void()> fn) {
-    auto* heap = new std::function<void()>(std::move(fn));
-    if (mqueue_push(impl_->queue, kPostId, heap) != 0) {
-        delete heap;
-        spdlog::error("event loop queue full; task dropped");
+    bool wake = false;
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->tasks.push_back(std::move(fn));
+        wake = !std::exchange(impl_->wake_pending, true);
+    }
+    if (wake && mqueue_push(impl_->queue, kPostId, nullptr) != 0) {
+        // Only a stop and one wake-up can be in the pipe: this is not a full pipe.
+        spdlog::error("event loop wake-up failed; the task runs with the next post");
+        std::lock_guard lock(impl_->mutex);
+        impl_->wake_pending = false;
     }
 }
 
