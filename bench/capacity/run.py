@@ -17,7 +17,7 @@ Steps (full run, about 12-15 minutes on 2 cores; mcxd and the peer alternate run
      not stepped further once the median run has >= 0.1 % failed calls;
   3. sustained capacity: from the highest passing burst rate down (halving below the lowest
      step), --sustain-seconds runs until a rate passes (the majority of up to --reps runs;
-     one run losing >= 10 % of its calls fails the rate),
+     one run losing >= 10 % of its calls fails the rate, and is stopped right then),
      then one probe halfway to the lowest failing rate; at most --max-probes rates per
      system -> *_cps in the report;
   4. RSS per concurrent call of mcxd (VmRSS delta while holding --rss-calls calls);
@@ -745,10 +745,13 @@ def perf_report(data, out):
                    tree)
 
 
-def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, window=None):
+def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, window=None,
+              abort_pct=None):
     """One run on a freshly started server: `rate` calls/s for `seconds`. With `window`, the
     CPU per call and the setup times are taken over the last `window` seconds of sending only
-    (steady state); failed calls always count over the whole run. Returns a result dict."""
+    (steady state); failed calls always count over the whole run. With `abort_pct`, the run
+    stops as soon as that share of its calls has failed (an overload: waiting for the rest
+    only spends the time budget of make bench). Returns a result dict."""
     name = f"{system.kind}-r{rate}{tag}"
     workdir = ctx.out / "runs" / name
     workdir.mkdir(parents=True, exist_ok=True)
@@ -779,22 +782,42 @@ def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, w
                              {"domain": system.domain, "audio_port": sinks.ports[0],
                               "floor_port": sinks.ports[1]},
                              ctx.calls_csv, calls, rate, hold_ms=ctx.hold_ms, background=True)
+        abort_at = calls * abort_pct / 100.0 if abort_pct else None
+        next_check = t0
+        aborted = False
+
+        def collapsed():
+            nonlocal next_check, aborted
+            if abort_at is None or time.monotonic() < next_check:
+                return False
+            next_check = time.monotonic() + 0.5
+            aborted = stat_int(sipp_stats(stat), "FailedCall(C)") >= abort_at
+            return aborted
+
         if window:
             # Sample the CPU at the start and at the end of the window of steady sending.
             for at in (seconds - window, seconds):
-                while time.monotonic() < t0 + at and uac.poll() is None:
+                while time.monotonic() < t0 + at and uac.poll() is None and not collapsed():
                     time.sleep(0.02)
+                if aborted:
+                    break
                 if at == seconds - window:
                     cpu0, wall0 = system.cpu_parts(), time.time()
                     if profile:
                         perf = start_perf()  # profile the steady state only
             cpu1, wall1 = system.cpu_parts(), time.time()
         budget = seconds + ctx.hold_ms / 1000.0 + 40
-        try:
-            rc = uac.wait(timeout=max(1.0, budget - (time.monotonic() - t0)))
-        except subprocess.TimeoutExpired:
-            PROCS.stop(uac)
-            rc = -1
+        rc = None
+        while rc is None and not aborted:
+            rc = uac.poll()
+            if rc is None and time.monotonic() - t0 > budget:
+                rc = -1
+            elif rc is None and not collapsed():
+                time.sleep(0.05)
+        if aborted:
+            rc = -2
+            log(f"{system.kind:5} {rate}/s: {abort_pct:g} % of the calls failed after "
+                f"{time.monotonic() - t0:.1f} s: run stopped")
         PROCS.stop(uac)
         uac = None
         elapsed = time.monotonic() - t0
@@ -807,7 +830,7 @@ def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, w
             perf = None
         res = Sipp.summary(stat, calls)
         res.update({"rate": rate, "seconds": seconds, "sipp_rc": rc,
-                    "elapsed_s": round(elapsed, 2), "window_s": window})
+                    "elapsed_s": round(elapsed, 2), "window_s": window, "aborted": aborted})
         parts = {k: (cpu1[k] - cpu0[k]) * 1000.0 / CLK_TCK for k in cpu0}
         res["cpu_ms"] = parts
         res["floor_packets_to_caller"] = sinks.packets[1]
@@ -829,7 +852,7 @@ def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, w
         # Overloaded (most calls of the window failed): CPU per call would be meaningless.
         expected = rate * (window or seconds)
         res["cpu_ms_per_call"] = (sum(parts.values()) / calls_measured
-                                  if calls_measured >= 0.5 * expected else None)
+                                  if calls_measured >= 0.5 * expected and not aborted else None)
         return res
     finally:
         for p in (uac, perf):
@@ -1204,7 +1227,8 @@ def full(ctx):
                 log(f"{kind}: sustained capacity {done.value} calls/s")
                 continue
             res = run_calls(ctx, s, rate, ctx.sustain_seconds, capture=True,
-                            tag=f"-sustained-{rep}", window=ctx.window_seconds)
+                            tag=f"-sustained-{rep}", window=ctx.window_seconds,
+                            abort_pct=COLLAPSE_PCT)
             show(kind, f"{rate}/s for {ctx.sustain_seconds:g} s (sustained), rep {rep}", res)
             pending[kind] = res
     results["burst_cps"] = burst_cps
