@@ -29,7 +29,7 @@ demo: build
 bench: build
 	mkdir -p bench-out
 	$(BUILD)/bench/mcx_bench_floor --bursts 1000 --out bench-out
-	python3 bench/capacity/run.py --build $(BUILD) --out bench-out --max-probes 2 --media-reps 2
+	python3 bench/capacity/run.py --build $(BUILD) --out bench-out --max-probes 4 --media-reps 2
 
 fuzz:
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} scripts/fuzz-smoke
