@@ -258,8 +258,7 @@ TEST_F(Interconnect, PartnerDownFailsTheCallInBoundedTime) {
 }
 
 TEST_F(Interconnect, BothPcapsDecodeAsSip) {
-    if (std::system("command -v tshark >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "tshark not installed";
+    if (!have_tshark()) GTEST_SKIP() << "tshark not installed";
     start();
     clients();
     alice_->send("call sip:carol@b.mcx");
@@ -271,29 +270,17 @@ TEST_F(Interconnect, BothPcapsDecodeAsSip) {
     carol_.reset();
     a_->stop();
     b_->stop();
-    auto run = [](const std::string& cmd) {
-        std::string out;
-        if (FILE* p = popen(cmd.c_str(), "r")) {
-            char buf[4096];
-            while (auto n = fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-            pclose(p);
-        }
-        return out;
-    };
     for (const auto& pcap : {a_->pcap_path(), b_->pcap_path()}) {
-        const auto total = std::stoi(run("tshark -r " + pcap + " 2>/dev/null | wc -l"));
-        const auto sip = std::stoi(run("tshark -r " + pcap + " -Y sip 2>/dev/null | wc -l"));
-        const auto bad = std::stoi(
-            run("tshark -r " + pcap +
-                " -Y '_ws.malformed || _ws.expert.severity == \"error\"' 2>/dev/null | wc -l"));
-        EXPECT_GT(total, 8) << pcap;
-        EXPECT_EQ(sip, total) << pcap;
-        EXPECT_EQ(bad, 0) << pcap;
+        const auto check = check_sip_pcap(pcap);
+        EXPECT_GT(check.frames, 8) << pcap;
+        EXPECT_EQ(check.sip, check.frames) << pcap;
+        EXPECT_EQ(check.malformed, 0) << pcap;
         // The interconnect INVITE (sent over TLS) is in the trace in clear text.
-        EXPECT_NE(run("tshark -r " + pcap +
-                      " -Y 'sip.Method == \"INVITE\"' -T fields -e sip.r-uri 2>/dev/null")
-                      .find("sip:carol@b.mcx"),
-                  std::string::npos)
+        EXPECT_NE(
+            command_output("tshark -r " + pcap +
+                           " -Y 'sip.Method == \"INVITE\"' -T fields -e sip.r-uri 2>/dev/null")
+                .find("sip:carol@b.mcx"),
+            std::string::npos)
             << pcap;
     }
 }

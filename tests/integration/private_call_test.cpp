@@ -125,8 +125,7 @@ TEST_F(PrivateCall, ServerShutdownReleasesActiveCallsCleanly) {
 // tshark reads the pcap mcxd wrote: every frame is SIP, none malformed, and the INVITE
 // carries the mcptt-info body.
 TEST_F(PrivateCall, PcapDecodesAsSipInTshark) {
-    if (std::system("command -v tshark >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "tshark not installed";
+    if (!have_tshark()) GTEST_SKIP() << "tshark not installed";
     alice_->send("call bob");
     ASSERT_TRUE(alice_->wait("connected"));
     alice_->send("hangup");
@@ -135,26 +134,13 @@ TEST_F(PrivateCall, PcapDecodesAsSipInTshark) {
     bob_.reset();
     system_->stop();
     const auto pcap = system_->pcap_path();
-    auto run = [](const std::string& cmd) {
-        std::string out;
-        if (FILE* p = popen(cmd.c_str(), "r")) {
-            char buf[4096];
-            while (auto n = fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
-            pclose(p);
-        }
-        return out;
-    };
-    const auto total = run("tshark -r " + pcap + " 2>/dev/null | wc -l");
-    const auto sip = run("tshark -r " + pcap + " -Y sip 2>/dev/null | wc -l");
-    const auto malformed =
-        run("tshark -r " + pcap +
-            " -Y '_ws.malformed || _ws.expert.severity == \"error\"' 2>/dev/null | wc -l");
-    EXPECT_GT(std::stoi(total), 10);
-    EXPECT_EQ(std::stoi(sip), std::stoi(total)) << "every frame decodes as SIP";
-    EXPECT_EQ(std::stoi(malformed), 0);
-    const auto invite_parts = run("tshark -r " + pcap +
-                                  " -Y 'sip.Method == \"INVITE\"' -T fields -e "
-                                  "mime_multipart.header.content-type 2>/dev/null");
+    const auto check = check_sip_pcap(pcap);
+    EXPECT_GT(check.frames, 10);
+    EXPECT_EQ(check.sip, check.frames) << "every frame decodes as SIP";
+    EXPECT_EQ(check.malformed, 0);
+    const auto invite_parts = command_output("tshark -r " + pcap +
+                                             " -Y 'sip.Method == \"INVITE\"' -T fields -e "
+                                             "mime_multipart.header.content-type 2>/dev/null");
     EXPECT_NE(invite_parts.find("application/vnd.3gpp.mcptt-info+xml"), std::string::npos)
         << invite_parts;
     EXPECT_NE(invite_parts.find("application/resource-lists+xml"), std::string::npos)
@@ -192,8 +178,7 @@ namespace {
 class CalleeLegPort : public ::testing::TestWithParam<bool> {};
 
 TEST_P(CalleeLegPort, InviteToCalleeLeavesFromTheConfiguredStack) {
-    if (std::system("command -v tshark >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "tshark not installed";
+    if (!have_tshark()) GTEST_SKIP() << "tshark not installed";
     const bool leg_thread = GetParam();
     McSystem::Options options;
     options.extra_toml = std::string("[sip]\nleg_thread = ") + (leg_thread ? "true" : "false");
@@ -210,14 +195,9 @@ TEST_P(CalleeLegPort, InviteToCalleeLeavesFromTheConfiguredStack) {
     system->stop();
 
     // Source ports of the INVITEs in mcxd's pcap: alice's (to mcxd), then mcxd's (to bob).
-    std::string ports;
-    const auto cmd = "tshark -r " + system->pcap_path() +
-                     " -Y 'sip.Method == \"INVITE\"' -T fields -e udp.srcport 2>/dev/null";
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-        char buf[256];
-        while (auto n = fread(buf, 1, sizeof(buf), p)) ports.append(buf, n);
-        pclose(p);
-    }
+    const auto ports = command_output("tshark -r " + system->pcap_path() +
+                                      " -Y 'sip.Method == \"INVITE\"' -T fields -e udp.srcport "
+                                      "2>/dev/null");
     std::vector<std::uint16_t> sources;
     std::istringstream lines(ports);
     for (int port = 0; lines >> port;) sources.push_back(static_cast<std::uint16_t>(port));

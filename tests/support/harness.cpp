@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -288,6 +290,31 @@ std::string header_of(const std::string& response, const std::string& name) {
         }
     }
     return {};
+}
+
+std::string command_output(const std::string& command) {
+    std::string out;
+    if (FILE* pipe = popen(command.c_str(), "r")) {
+        char buf[4096];
+        while (auto n = std::fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
+        pclose(pipe);
+    }
+    return out;
+}
+
+bool have_tshark() {
+    return std::system("command -v tshark >/dev/null 2>&1") == 0;
+}
+
+SipPcapCheck check_sip_pcap(const std::string& pcap) {
+    auto count = [&](const std::string& filter) {
+        const auto out =
+            command_output("tshark -r " + pcap + (filter.empty() ? "" : " -Y '" + filter + "'") +
+                           " 2>/dev/null | wc -l");
+        return out.empty() ? -1 : std::stoi(out);
+    };
+    return SipPcapCheck{count(""), count("sip"),
+                        count("_ws.malformed || _ws.expert.severity == \"error\"")};
 }
 
 }  // namespace mcx::test

@@ -126,6 +126,19 @@ class RawSipSocket {
     std::uint16_t port_ = 0;
 };
 
+// What a shell command prints on stdout ("" when it cannot run).
+std::string command_output(const std::string& command);
+bool have_tshark();
+
+// tshark's reading of a pcap of SIP messages: frames in all, frames decoded as SIP, and
+// frames flagged malformed or with an error-level expert note.
+struct SipPcapCheck {
+    int frames = 0;
+    int sip = 0;
+    int malformed = 0;
+};
+SipPcapCheck check_sip_pcap(const std::string& pcap);
+
 // Status code and a header of a raw SIP response.
 int status_of(const std::string& response);
 std::string header_of(const std::string& response, const std::string& name);
