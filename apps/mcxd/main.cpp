@@ -245,6 +245,10 @@ int main(int argc, char** argv) {
         [&profiles](const mcx::McServiceId& user) { return profiles(user); }, now_ms, &issuer);
 
     server.set_leg_thread(legs.get());
+    server.set_partner_key_state([&partner_keys](const mcx::PartnerConfig& partner) {
+        if (!partner.idms_public_key.empty()) return "configured";
+        return partner_keys.key(partner.idms_issuer()) ? "fetched" : "not known yet";
+    });
 
     block_stop_signals(true);
     mcx::net::HttpServer http;
@@ -282,14 +286,7 @@ int main(int argc, char** argv) {
         auto status = loop.call([&] { return server.status_json(); }, std::chrono::seconds(2));
         if (!status)
             return mcx::net::HttpResponse{503, "application/json", R"({"error":"busy"})", {}};
-        auto body = nlohmann::json::parse(*status);
-        auto& keys = body["partner_idms_keys"] = nlohmann::json::object();
-        for (const auto& partner : config->partners) {
-            keys[partner.id] = !partner.idms_public_key.empty()          ? "configured"
-                               : partner_keys.key(partner.idms_issuer()) ? "fetched"
-                                                                         : "not known yet";
-        }
-        return mcx::net::HttpResponse{200, "application/json", body.dump(), {}};
+        return mcx::net::HttpResponse{200, "application/json", *status, {}};
     });
     auto http_endpoint = http.start(config->host, config->http_port);
     // Signals stay blocked until re_main has installed its handlers: a SIGTERM sent right

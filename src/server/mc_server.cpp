@@ -401,6 +401,10 @@ std::string McServer::status_json() const {
                             {"calls_released", counters_.calls_released},
                             {"malformed_requests", counters_.malformed_requests},
                             {"partner_refused", counters_.partner_refused}}}};
+    auto& keys = status["partner_idms_keys"] = nlohmann::json::object();
+    for (const auto& partner : config_.partners) {
+        keys[partner.id] = partner_key_state_ ? partner_key_state_(partner) : "unknown";
+    }
     return status.dump();
 }
 

@@ -47,6 +47,11 @@ class McServer {
     // outlive this server.
     void set_leg_thread(net::LegThread* legs) { legs_ = legs; }
 
+    // How far the key of each partner's IdMS is known ("configured", "fetched", ...), for
+    // GET /status; the function must be thread-safe.
+    using PartnerKeyState = std::function<std::string(const PartnerConfig&)>;
+    void set_partner_key_state(PartnerKeyState state) { partner_key_state_ = std::move(state); }
+
     // JSON snapshot for GET /status (call on the loop thread).
     std::string status_json() const;
     std::size_t active_calls() const { return calls_.size(); }
@@ -72,6 +77,7 @@ class McServer {
 
     const SystemConfig& config_;
     net::SipStack& sip_;
+    PartnerKeyState partner_key_state_;
     net::LegThread* legs_ = nullptr;
     const idms::TokenVerifier& verifier_;
     const idms::TokenIssuer* issuer_;
