@@ -1,10 +1,6 @@
 // Every refusal of TS 24.379 that issue 2 names gets its own status and Warning, and mcxd keeps
 // serving afterwards. Call refusals are driven by real clients; malformed requests by hand.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -32,25 +28,15 @@ class Rejections : public ::testing::Test {
         if (with_silent_partner_) add_silent_partner(options);
         system_ = McSystem::start(options, test_output_dir());
     }
-    void TearDown() override {
-        system_.reset();
-        if (silent_idms_ >= 0) ::close(silent_idms_);
-    }
+    void TearDown() override { system_.reset(); }
 
     // Partner B, whose IdMS accepts connections and never answers.
     void add_silent_partner(McSystem::Options& options) {
-        silent_idms_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof(addr);
-        ASSERT_EQ(::bind(silent_idms_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-        ASSERT_EQ(::listen(silent_idms_, 16), 0);
-        ASSERT_EQ(::getsockname(silent_idms_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+        silent_idms_ = std::make_unique<LoopbackListener>();
         options.extra_toml =
             "[[partners]]\nid = \"B\"\ndomain = \"b.mcx\"\n"
             "idms_url = \"http://127.0.0.1:" +
-            std::to_string(ntohs(addr.sin_port)) + "\"\n";
+            std::to_string(silent_idms_->port()) + "\"\n";
     }
 
     std::unique_ptr<ClientProcess> client(const std::string& name, const std::string& pw) {
@@ -69,7 +55,7 @@ class Rejections : public ::testing::Test {
 
     std::unique_ptr<McSystem> system_;
     bool with_silent_partner_ = false;
-    int silent_idms_ = -1;
+    std::unique_ptr<LoopbackListener> silent_idms_;
 };
 
 TEST_F(Rejections, CallRefusalsAreDistinctAndTheServerKeepsServing) {

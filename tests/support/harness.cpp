@@ -292,20 +292,6 @@ std::string header_of(const std::string& response, const std::string& name) {
     return {};
 }
 
-std::string command_output(const std::string& command) {
-    std::string out;
-    if (FILE* pipe = popen(command.c_str(), "r")) {
-        char buf[4096];
-        while (auto n = std::fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
-        pclose(pipe);
-    }
-    return out;
-}
-
-bool have_tshark() {
-    return std::system("command -v tshark >/dev/null 2>&1") == 0;
-}
-
 SipPcapCheck check_sip_pcap(const std::string& pcap) {
     auto count = [&](const std::string& filter) {
         const auto out =

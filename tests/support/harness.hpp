@@ -14,6 +14,7 @@
 
 #include "common/process.hpp"
 #include "net/endpoint.hpp"
+#include "test_support.hpp"
 
 namespace mcx::test {
 
@@ -125,10 +126,6 @@ class RawSipSocket {
     int fd_ = -1;
     std::uint16_t port_ = 0;
 };
-
-// What a shell command prints on stdout ("" when it cannot run).
-std::string command_output(const std::string& command);
-bool have_tshark();
 
 // tshark's reading of a pcap of SIP messages: frames in all, frames decoded as SIP, and
 // frames flagged malformed or with an error-level expert note.

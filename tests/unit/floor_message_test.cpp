@@ -16,6 +16,7 @@
 
 #include "net/endpoint.hpp"
 #include "net/pcap_writer.hpp"
+#include "test_support.hpp"
 
 namespace mcx::proto::floor {
 namespace {
@@ -357,24 +358,10 @@ TEST(FloorCodecVectors, RejectCauseTrackInfoAndSsrcFields) {
 
 constexpr std::uint16_t kFloorPort = 40100;
 
-bool have_tshark() {
-    return std::system("command -v tshark >/dev/null 2>&1") == 0;
-}
-
-std::string run(const std::string& command) {
-    std::string out;
-    if (FILE* pipe = popen(command.c_str(), "r")) {
-        char buf[4096];
-        while (auto n = std::fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
-        pclose(pipe);
-    }
-    return out;
-}
-
 class FloorTshark : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (!have_tshark()) GTEST_SKIP() << "tshark not installed";
+        if (!mcx::test::have_tshark()) GTEST_SKIP() << "tshark not installed";
         const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
         dir_ = fs::temp_directory_path() /
                ("mcx-floor-" + std::to_string(::getpid()) + "-" + test->name());
@@ -408,7 +395,7 @@ class FloorTshark : public ::testing::Test {
         for (const auto& n : names) command += " -e " + n;
         command += " 2>/dev/null";
         std::vector<std::map<std::string, std::string>> frames;
-        std::istringstream lines(run(command));
+        std::istringstream lines(mcx::test::command_output(command));
         std::string line;
         while (std::getline(lines, line)) {
             std::map<std::string, std::string> frame;
@@ -425,8 +412,8 @@ class FloorTshark : public ::testing::Test {
     }
 
     std::string verbose(const std::string& pcap) {
-        return run("tshark -r '" + pcap + "' -d udp.port==" + std::to_string(kFloorPort) +
-                   ",rtcp -O rtcp 2>/dev/null");
+        return mcx::test::command_output("tshark -r '" + pcap + "' -d udp.port==" +
+                                         std::to_string(kFloorPort) + ",rtcp -O rtcp 2>/dev/null");
     }
 
     fs::path dir_;

@@ -2,9 +2,7 @@
 // events (with their messages) reach the handler on the home thread.
 #include "net/leg_thread.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,6 +13,7 @@
 
 #include "net/event_loop.hpp"
 #include "net/timer.hpp"
+#include "test_support.hpp"
 
 namespace mcx::net {
 namespace {
@@ -138,16 +137,9 @@ std::string raw_header(const std::string& msg, const std::string& name) {
 // Over TCP libre skips CRLF keep-alives (RFC 5626 3.5.1) in front of a message; the 2xx that
 // follows one must still cross to the home thread whole (it once arrived as an empty message).
 TEST_F(LegThreadTest, AnswerAfterATcpKeepAliveKeepsItsMessage) {
-    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(listener, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    ASSERT_EQ(::listen(listener, 1), 0);
-    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    const auto port = ntohs(addr.sin_port);
+    mcx::test::LoopbackListener callee_socket;
+    const int listener = callee_socket.fd();
+    const auto port = callee_socket.port();
 
     // The callee: reads the INVITE, answers "\r\n" + 200 OK in one segment.
     std::thread callee_thread([listener, port] {
@@ -193,7 +185,6 @@ TEST_F(LegThreadTest, AnswerAfterATcpKeepAliveKeepsItsMessage) {
     });
     loop.run();
     callee_thread.join();
-    ::close(listener);
     EXPECT_TRUE(answered);
     EXPECT_EQ(answer_body, "answer");
 }
