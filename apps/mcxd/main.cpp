@@ -153,15 +153,20 @@ int main(int argc, char** argv) {
             spdlog::info("partner IdMS key fetched from {}", url);
             return r->body;
         });
+    // A partner's IdMS key: configured, or fetched (nullopt until it arrives).
+    auto partner_key = [&partner_keys](const mcx::PartnerConfig& partner) {
+        return partner.idms_public_key.empty()
+                   ? partner_keys.key(partner.idms_issuer())
+                   : std::optional<std::string>(partner.idms_public_key);
+    };
     verifier.set_key_resolver(
         [&config,
-         &partner_keys](const std::string& issuer_name) -> std::optional<mcx::idms::TrustedIssuer> {
+         partner_key](const std::string& issuer_name) -> std::optional<mcx::idms::TrustedIssuer> {
             const auto* partner = config->partner_by_issuer(issuer_name);
             if (!partner) return std::nullopt;
-            auto partner_key = partner->idms_public_key.empty() ? partner_keys.key(issuer_name)
-                                                                : partner->idms_public_key;
-            if (!partner_key) return std::nullopt;
-            return mcx::idms::TrustedIssuer{*partner_key, partner->domain};
+            auto published = partner_key(*partner);
+            if (!published) return std::nullopt;
+            return mcx::idms::TrustedIssuer{*published, partner->domain};
         });
     StoreCredentials credentials(**store);
     mcx::idms::TokenEndpoint token_endpoint(
@@ -245,9 +250,9 @@ int main(int argc, char** argv) {
         [&profiles](const mcx::McServiceId& user) { return profiles(user); }, now_ms, &issuer);
 
     server.set_leg_thread(legs.get());
-    server.set_partner_key_state([&partner_keys](const mcx::PartnerConfig& partner) {
+    server.set_partner_key_state([partner_key](const mcx::PartnerConfig& partner) {
         if (!partner.idms_public_key.empty()) return "configured";
-        return partner_keys.key(partner.idms_issuer()) ? "fetched" : "not known yet";
+        return partner_key(partner) ? "fetched" : "not known yet";
     });
 
     block_stop_signals(true);

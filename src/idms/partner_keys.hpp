@@ -40,7 +40,7 @@ class PartnerKeyFetcher {
     // Never blocks on the network. Without the key yet, the next attempt for that issuer is
     // brought forward to at most `backoff.first` after the previous one.
     std::optional<std::string> key(const std::string& issuer);
-    // Fetch attempts made so far for `issuer` (for tests and /status).
+    // Fetch attempts made so far for `issuer` (for tests).
     int attempts(const std::string& issuer) const;
 
   private:

@@ -32,14 +32,10 @@ constexpr bool is_manual_answer_mode(std::string_view value) {
     while (!value.empty() && blank(value.front())) value.remove_prefix(1);
     value = value.substr(0, value.find(';'));
     while (!value.empty() && blank(value.back())) value.remove_suffix(1);
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
     if (value.size() != kAnswerModeManual.size()) return false;
     for (std::size_t i = 0; i < value.size(); ++i) {
-        const char c =
-            value[i] >= 'A' && value[i] <= 'Z' ? static_cast<char>(value[i] + 32) : value[i];
-        const char m = kAnswerModeManual[i] >= 'A' && kAnswerModeManual[i] <= 'Z'
-                           ? static_cast<char>(kAnswerModeManual[i] + 32)
-                           : kAnswerModeManual[i];
-        if (c != m) return false;
+        if (lower(value[i]) != lower(kAnswerModeManual[i])) return false;
     }
     return true;
 }
