@@ -39,6 +39,33 @@ void add_content(pugi::xml_node& params, const char* name, const char* choice,
     element.append_child(choice).text().set(value->c_str());
 }
 
+// Children of <mcpttinfo> in our namespace; elements of other namespaces are ignored.
+Result<McxCallInfo> parse_mcx_call_info(const pugi::xml_node& root) {
+    McxCallInfo mcx;
+    for (auto node = root.first_child(); node; node = node.next_sibling()) {
+        if (node.type() != pugi::node_element || xml::namespace_uri(node) != kMcxCallNamespace) {
+            continue;
+        }
+        const auto name = xml::local_name(node);
+        if (name == "call-ref" || name == "primary-id") {
+            std::string value = node.text().get();
+            if (value.empty() || value.size() > 256) {
+                return fail(Errc::malformed, std::string(kWhat) + ": <mcx:" + std::string(name) +
+                                                 "> is empty or too long");
+            }
+            (name == "call-ref" ? mcx.call_ref : mcx.primary_id) = std::move(value);
+        } else if (name == "resumes") {
+            std::string previous = node.attribute("previous-id").value();
+            if (previous.empty() || previous.size() > 256) {
+                return fail(Errc::malformed,
+                            std::string(kWhat) + ": <mcx:resumes> needs a previous-id");
+            }
+            mcx.resumes_previous_id = std::move(previous);
+        }
+    }
+    return mcx;
+}
+
 }  // namespace
 
 Result<McpttInfo> parse_mcptt_info(std::string_view text) {
@@ -53,6 +80,9 @@ Result<McpttInfo> parse_mcptt_info(std::string_view text) {
                                          std::string(kMcpttInfoNamespace));
     }
     McpttInfo info;
+    auto mcx = parse_mcx_call_info(root);
+    if (!mcx) return tl::unexpected(mcx.error());
+    info.mcx = std::move(*mcx);
     const auto params = xml::child(root, "mcptt-Params");
     if (!params) return info;
 
@@ -103,6 +133,19 @@ std::string build_mcptt_info(const McpttInfo& info) {
                     std::string(*info.emergency ? "true" : "false"));
     }
     add_content(params, "mcptt-client-id", "mcpttString", info.client_id);
+    if (!info.mcx.empty()) {
+        root.append_attribute("xmlns:mcx") = std::string(kMcxCallNamespace).c_str();
+        if (info.mcx.call_ref)
+            root.append_child("mcx:call-ref").text().set(info.mcx.call_ref->c_str());
+        if (info.mcx.primary_id) {
+            root.append_child("mcx:primary-id").text().set(info.mcx.primary_id->c_str());
+        }
+        if (info.mcx.resumes_previous_id) {
+            root.append_child("mcx:resumes")
+                .append_attribute("previous-id")
+                .set_value(info.mcx.resumes_previous_id->c_str());
+        }
+    }
     return xml::to_string(doc);
 }
 

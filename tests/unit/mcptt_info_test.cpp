@@ -69,5 +69,42 @@ TEST(McpttInfo, RejectsMalformed) {
     EXPECT_FALSE(parse_mcptt_info(std::string(40000, ' ')));  // over the size limit
 }
 
+// Our call-continuity elements after <mcptt-Params> (F.1: xs:any ##other). [mcx-defined]
+TEST(McpttInfo, McxCallElementsRoundTrip) {
+    McpttInfo in;
+    in.session_type = "private";
+    in.mcx.call_ref = "urn:uuid:6f1c0c3e-0000-4000-8000-000000000001";
+    in.mcx.primary_id = "sip:alice@a.mcx";
+    in.mcx.resumes_previous_id = "sip:alice.a@b.mcx";
+    const auto xml = build_mcptt_info(in);
+    EXPECT_NE(xml.find(R"(xmlns:mcx="urn:mcx:params:xml:ns:mcptt-call")"), std::string::npos);
+    EXPECT_NE(xml.find(R"(<mcx:resumes previous-id="sip:alice.a@b.mcx" />)"), std::string::npos)
+        << xml;
+    EXPECT_LT(xml.find("</mcptt-Params>"), xml.find("<mcx:call-ref>")) << "after mcptt-Params";
+    auto out = parse_mcptt_info(xml);
+    ASSERT_TRUE(out) << out.error().reason;
+    EXPECT_EQ(*out, in);
+}
+
+TEST(McpttInfo, McxElementsOfAnotherPrefixAndForeignElements) {
+    const char* xml = R"(<mcpttinfo xmlns="urn:3gpp:ns:mcpttInfo:1.0" xmlns:x="urn:other">)"
+                      R"(<mcptt-Params/><x:call-ref>not ours</x:call-ref>)"
+                      R"(<q:call-ref xmlns:q="urn:mcx:params:xml:ns:mcptt-call">r1</q:call-ref>)"
+                      R"(</mcpttinfo>)";
+    auto info = parse_mcptt_info(xml);
+    ASSERT_TRUE(info) << info.error().reason;
+    EXPECT_EQ(info->mcx.call_ref, "r1") << "only elements in our namespace count";
+    EXPECT_FALSE(info->mcx.resumes_previous_id);
+}
+
+TEST(McpttInfo, RejectsMalformedMcxElements) {
+    const std::string head =
+        R"(<mcpttinfo xmlns="urn:3gpp:ns:mcpttInfo:1.0" xmlns:mcx="urn:mcx:params:xml:ns:mcptt-call">)";
+    EXPECT_FALSE(parse_mcptt_info(head + "<mcx:resumes/></mcpttinfo>")) << "no previous-id";
+    EXPECT_FALSE(parse_mcptt_info(head + "<mcx:call-ref></mcx:call-ref></mcpttinfo>"));
+    EXPECT_FALSE(parse_mcptt_info(head + "<mcx:primary-id>" + std::string(300, 'a') +
+                                  "</mcx:primary-id></mcpttinfo>"));
+}
+
 }  // namespace
 }  // namespace mcx::proto
