@@ -60,9 +60,17 @@ std::optional<CallState> next_state(CallState state, CallEvent event) {
                     return CallState::incoming;
                 case CallEvent::incoming_auto:
                     return CallState::connected;
-                default:
+                case CallEvent::alerting:
+                case CallEvent::answered:
+                case CallEvent::refused:
+                case CallEvent::user_accept:
+                case CallEvent::user_reject:
+                case CallEvent::remote_release:
+                case CallEvent::local_release:
+                case CallEvent::suspend:
                     return std::nullopt;
             }
+            return std::nullopt;
         case CallState::originating:
         case CallState::remote_alerting:
             switch (event) {
@@ -74,9 +82,15 @@ std::optional<CallState> next_state(CallState state, CallEvent event) {
                 case CallEvent::remote_release:
                 case CallEvent::local_release:
                     return CallState::released;
-                default:
+                case CallEvent::dial:
+                case CallEvent::incoming_manual:
+                case CallEvent::incoming_auto:
+                case CallEvent::user_accept:
+                case CallEvent::user_reject:
+                case CallEvent::suspend:
                     return std::nullopt;
             }
+            return std::nullopt;
         case CallState::incoming:
             switch (event) {
                 case CallEvent::user_accept:
@@ -85,9 +99,16 @@ std::optional<CallState> next_state(CallState state, CallEvent event) {
                 case CallEvent::remote_release:
                 case CallEvent::local_release:
                     return CallState::released;
-                default:
+                case CallEvent::dial:
+                case CallEvent::alerting:
+                case CallEvent::answered:
+                case CallEvent::refused:
+                case CallEvent::incoming_manual:
+                case CallEvent::incoming_auto:
+                case CallEvent::suspend:
                     return std::nullopt;
             }
+            return std::nullopt;
         case CallState::connected:
             switch (event) {
                 case CallEvent::answered:
@@ -98,9 +119,15 @@ std::optional<CallState> next_state(CallState state, CallEvent event) {
                     return CallState::released;
                 case CallEvent::suspend:
                     return CallState::suspended;
-                default:
+                case CallEvent::dial:
+                case CallEvent::alerting:
+                case CallEvent::incoming_manual:
+                case CallEvent::incoming_auto:
+                case CallEvent::user_accept:
+                case CallEvent::user_reject:
                     return std::nullopt;
             }
+            return std::nullopt;
         case CallState::released:
         case CallState::suspended:
             return std::nullopt;

@@ -4,6 +4,7 @@
 // States are [mcx-defined] (TS 24.379 names no client states for on-network private calls);
 // `suspended` is the state of TS 23.280 10.16.3 step 1, used by migration.
 
+#include <array>
 #include <optional>
 #include <string_view>
 
@@ -31,6 +32,17 @@ enum class CallEvent {
     remote_release,  // BYE or CANCEL received
     local_release,   // user hangs up
     suspend,         // migration step 1
+};
+
+inline constexpr std::array kCallStates{
+    CallState::idle,      CallState::originating, CallState::remote_alerting, CallState::incoming,
+    CallState::connected, CallState::released,    CallState::suspended,
+};
+inline constexpr std::array kCallEvents{
+    CallEvent::dial,          CallEvent::alerting,        CallEvent::answered,
+    CallEvent::refused,       CallEvent::incoming_manual, CallEvent::incoming_auto,
+    CallEvent::user_accept,   CallEvent::user_reject,     CallEvent::remote_release,
+    CallEvent::local_release, CallEvent::suspend,
 };
 
 const char* to_string(CallState state);

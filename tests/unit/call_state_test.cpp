@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "dot_sync.hpp"
+
 namespace mcx::client {
 namespace {
 
@@ -41,52 +45,13 @@ TEST(CallState, WrongEventsAreRefused) {
     EXPECT_FALSE(next_state(CallState::connected, CallEvent::dial));
 }
 
-}  // namespace
-}  // namespace mcx::client
-
-#include <fstream>
-#include <regex>
-#include <set>
-#include <tuple>
-
-namespace mcx::client {
-namespace {
-
 // The .dot diagram next to the state machine lists exactly the transitions next_state allows.
 TEST(CallState, DotDiagramMatchesTheCode) {
-    std::ifstream dot(MCX_TEST_SOURCE_DIR "/src/client/call_state.dot");
-    ASSERT_TRUE(dot) << "call_state.dot missing";
-    const std::regex edge(R"re((\w+) -> (\w+) \[label="([\w-]+)"\];)re");
-    std::set<std::tuple<std::string, std::string, std::string>> drawn;
-    for (std::string line; std::getline(dot, line);) {
-        std::smatch m;
-        if (std::regex_search(line, m, edge)) drawn.insert({m[1], m[2], m[3]});
-    }
-    auto dot_name = [](const char* s) {
-        std::string n = s;
-        for (auto& c : n) {
-            if (c == '-') c = '_';
-        }
-        return n;
-    };
-    std::set<std::tuple<std::string, std::string, std::string>> coded;
-    const CallState states[] = {
-        CallState::idle,     CallState::originating, CallState::remote_alerting,
-        CallState::incoming, CallState::connected,   CallState::released,
-        CallState::suspended};
-    const CallEvent events[] = {
-        CallEvent::dial,          CallEvent::alerting,        CallEvent::answered,
-        CallEvent::refused,       CallEvent::incoming_manual, CallEvent::incoming_auto,
-        CallEvent::user_accept,   CallEvent::user_reject,     CallEvent::remote_release,
-        CallEvent::local_release, CallEvent::suspend};
-    for (auto s : states) {
-        for (auto e : events) {
-            if (auto next = next_state(s, e)) {
-                coded.insert({dot_name(to_string(s)), dot_name(to_string(*next)), to_string(e)});
-            }
-        }
-    }
-    EXPECT_EQ(drawn, coded);
+    const auto coded = test::table_edges(
+        kCallStates, kCallEvents, next_state,
+        [](CallState s) { return test::dot_id(to_string(s)); },
+        [](CallEvent e) { return std::string(to_string(e)); });
+    EXPECT_TRUE(test::dot_matches("src/client/call_state.dot", coded));
 }
 
 }  // namespace
