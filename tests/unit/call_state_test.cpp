@@ -32,10 +32,48 @@ TEST(CallState, AutomaticCalleeIsConnectedAtOnce) {
     EXPECT_EQ(next_state(CallState::idle, CallEvent::incoming_auto), CallState::connected);
 }
 
-TEST(CallState, OnlyConnectedCallsCanBeSuspended) {
+TEST(CallState, CallsBeingSetUpOrConnectedCanBeSuspended) {
+    // TS 23.280 10.16.3 step 1: the call is released for migration and kept suspended.
     EXPECT_EQ(next_state(CallState::connected, CallEvent::suspend), CallState::suspended);
-    EXPECT_FALSE(next_state(CallState::originating, CallEvent::suspend));
-    EXPECT_FALSE(next_state(CallState::incoming, CallEvent::suspend));
+    EXPECT_EQ(next_state(CallState::originating, CallEvent::suspend), CallState::suspended);
+    EXPECT_EQ(next_state(CallState::remote_alerting, CallEvent::suspend), CallState::suspended);
+    EXPECT_FALSE(next_state(CallState::incoming, CallEvent::suspend)) << "not accepted yet";
+    EXPECT_FALSE(next_state(CallState::idle, CallEvent::suspend));
+    EXPECT_FALSE(next_state(CallState::released, CallEvent::suspend));
+}
+
+TEST(CallState, SuspendedCallIsResumedFromTheNewSystem) {
+    // 10.16.3 step 3: our resume INVITE is a new call, set up as any other.
+    auto s = *next_state(CallState::connected, CallEvent::suspend);
+    s = *next_state(s, CallEvent::resume);
+    EXPECT_EQ(s, CallState::originating);
+    s = *next_state(s, CallEvent::answered);
+    EXPECT_EQ(s, CallState::connected);
+}
+
+TEST(CallState, PeersResumeIsAnsweredAtOnce) {
+    EXPECT_EQ(next_state(CallState::suspended, CallEvent::resume_incoming), CallState::connected);
+}
+
+TEST(CallState, SuspendedCallEnds) {
+    EXPECT_EQ(next_state(CallState::suspended, CallEvent::expire), CallState::released);
+    EXPECT_EQ(next_state(CallState::suspended, CallEvent::local_release), CallState::released);
+    EXPECT_EQ(next_state(CallState::suspended, CallEvent::refused), CallState::released)
+        << "restricted by the new profile (10.16.3 NOTE 2)";
+}
+
+TEST(CallState, SuspendedCallTakesOnlyMigrationEvents) {
+    EXPECT_FALSE(next_state(CallState::suspended, CallEvent::remote_release))
+        << "the old dialog is gone";
+    EXPECT_FALSE(next_state(CallState::suspended, CallEvent::answered));
+    EXPECT_FALSE(next_state(CallState::suspended, CallEvent::dial));
+    EXPECT_FALSE(next_state(CallState::suspended, CallEvent::suspend));
+    for (auto s : kCallStates) {
+        if (s == CallState::suspended) continue;
+        EXPECT_FALSE(next_state(s, CallEvent::resume)) << to_string(s);
+        EXPECT_FALSE(next_state(s, CallEvent::resume_incoming)) << to_string(s);
+        EXPECT_FALSE(next_state(s, CallEvent::expire)) << to_string(s);
+    }
 }
 
 TEST(CallState, WrongEventsAreRefused) {
