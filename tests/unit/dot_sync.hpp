@@ -1,16 +1,19 @@
 #pragma once
 // Keeps a state machine's .dot diagram and its code in sync (STYLE.md "State machines"): the
 // edges drawn in the diagram are compared with the edges the code has, found by calling a pure
-// next-state function for every state x event.
+// next-state function for every state x event or by driving the machine.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <compare>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mcx::test {
 
@@ -68,6 +71,70 @@ Edges table_edges(const States& states, const Events& events, Next next, StateNa
     for (auto s : states) {
         for (auto e : events) {
             if (auto n = next(s, e)) edges.insert({state_name(s), state_name(*n), event_name(e)});
+        }
+    }
+    return edges;
+}
+
+// Driving a machine that has no pure next-state function: each input applies itself to a
+// `Driven` (the machine and its running timers) and says what the machine did with it.
+enum class Outcome {
+    not_applicable,  // cannot happen here (e.g. the expiry of a timer that is not running)
+    ignored,         // no effect, or counted as unexpected
+    handled,         // effects, not counted as unexpected
+};
+
+template <class Driven>
+struct Input {
+    std::string event;
+    std::function<Outcome(Driven&)> apply;
+};
+
+// A way into a state: a fresh machine from `make`, then the named inputs.
+template <class Driven>
+struct Recipe {
+    std::string reaches;
+    std::function<Driven()> make;
+    std::vector<std::string> steps;
+};
+
+// The edges of a driven machine: from every recipe's state, every input on a fresh machine; an
+// edge where the state changes or the input is handled. `state_name(driven)` names the state.
+// Fails when a recipe does not reach its state or a state of `states` has no recipe.
+template <class Driven, class StateName>
+Edges driven_edges(const std::vector<std::string>& states,
+                   const std::vector<Recipe<Driven>>& recipes,
+                   const std::vector<Input<Driven>>& inputs, StateName state_name) {
+    Edges edges;
+    auto find = [&](const std::string& event) {
+        return std::find_if(inputs.begin(), inputs.end(),
+                            [&](const auto& i) { return i.event == event; });
+    };
+    for (const auto& state : states) {
+        const bool covered = std::any_of(recipes.begin(), recipes.end(),
+                                         [&](const auto& r) { return r.reaches == state; });
+        if (!covered) ADD_FAILURE() << "no recipe reaches " << state;
+    }
+    for (const auto& recipe : recipes) {
+        for (const auto& input : inputs) {
+            auto driven = recipe.make();
+            for (const auto& step : recipe.steps) {
+                const auto it = find(step);
+                if (it == inputs.end() || it->apply(driven) == Outcome::not_applicable) {
+                    ADD_FAILURE() << "recipe for " << recipe.reaches << ": step " << step
+                                  << " cannot be applied";
+                    return edges;
+                }
+            }
+            const std::string from = state_name(driven);
+            if (from != recipe.reaches) {
+                ADD_FAILURE() << "recipe for " << recipe.reaches << " reaches " << from;
+                return edges;
+            }
+            const auto outcome = input.apply(driven);
+            if (outcome == Outcome::not_applicable) continue;
+            const std::string to = state_name(driven);
+            if (to != from || outcome == Outcome::handled) edges.insert({from, to, input.event});
         }
     }
     return edges;
