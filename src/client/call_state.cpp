@@ -46,6 +46,12 @@ const char* to_string(CallEvent event) {
             return "local-release";
         case CallEvent::suspend:
             return "suspend";
+        case CallEvent::resume:
+            return "resume";
+        case CallEvent::resume_incoming:
+            return "resume-incoming";
+        case CallEvent::expire:
+            return "expire";
     }
     return "unknown";
 }
@@ -60,9 +66,20 @@ std::optional<CallState> next_state(CallState state, CallEvent event) {
                     return CallState::incoming;
                 case CallEvent::incoming_auto:
                     return CallState::connected;
-                default:
+                case CallEvent::alerting:
+                case CallEvent::answered:
+                case CallEvent::refused:
+                case CallEvent::user_accept:
+                case CallEvent::user_reject:
+                case CallEvent::remote_release:
+                case CallEvent::local_release:
+                case CallEvent::suspend:
+                case CallEvent::resume:
+                case CallEvent::resume_incoming:
+                case CallEvent::expire:
                     return std::nullopt;
             }
+            return std::nullopt;
         case CallState::originating:
         case CallState::remote_alerting:
             switch (event) {
@@ -74,9 +91,19 @@ std::optional<CallState> next_state(CallState state, CallEvent event) {
                 case CallEvent::remote_release:
                 case CallEvent::local_release:
                     return CallState::released;
-                default:
+                case CallEvent::suspend:
+                    return CallState::suspended;  // migrating before the answer: set up again later
+                case CallEvent::dial:
+                case CallEvent::incoming_manual:
+                case CallEvent::incoming_auto:
+                case CallEvent::user_accept:
+                case CallEvent::user_reject:
+                case CallEvent::resume:
+                case CallEvent::resume_incoming:
+                case CallEvent::expire:
                     return std::nullopt;
             }
+            return std::nullopt;
         case CallState::incoming:
             switch (event) {
                 case CallEvent::user_accept:
@@ -85,9 +112,19 @@ std::optional<CallState> next_state(CallState state, CallEvent event) {
                 case CallEvent::remote_release:
                 case CallEvent::local_release:
                     return CallState::released;
-                default:
+                case CallEvent::dial:
+                case CallEvent::alerting:
+                case CallEvent::answered:
+                case CallEvent::refused:
+                case CallEvent::incoming_manual:
+                case CallEvent::incoming_auto:
+                case CallEvent::suspend:  // not yet accepted: nothing to resume
+                case CallEvent::resume:
+                case CallEvent::resume_incoming:
+                case CallEvent::expire:
                     return std::nullopt;
             }
+            return std::nullopt;
         case CallState::connected:
             switch (event) {
                 case CallEvent::answered:
@@ -98,11 +135,41 @@ std::optional<CallState> next_state(CallState state, CallEvent event) {
                     return CallState::released;
                 case CallEvent::suspend:
                     return CallState::suspended;
-                default:
+                case CallEvent::dial:
+                case CallEvent::alerting:
+                case CallEvent::incoming_manual:
+                case CallEvent::incoming_auto:
+                case CallEvent::user_accept:
+                case CallEvent::user_reject:
+                case CallEvent::resume:
+                case CallEvent::resume_incoming:
+                case CallEvent::expire:
                     return std::nullopt;
             }
-        case CallState::released:
+            return std::nullopt;
         case CallState::suspended:
+            switch (event) {
+                case CallEvent::resume:
+                    return CallState::originating;  // TS 23.280 10.16.3 step 3
+                case CallEvent::resume_incoming:
+                    return CallState::connected;
+                case CallEvent::expire:
+                case CallEvent::local_release:
+                case CallEvent::refused:  // e.g. restricted by the new profile (10.16.3 NOTE 2)
+                    return CallState::released;
+                case CallEvent::dial:
+                case CallEvent::alerting:
+                case CallEvent::answered:
+                case CallEvent::incoming_manual:
+                case CallEvent::incoming_auto:
+                case CallEvent::user_accept:
+                case CallEvent::user_reject:
+                case CallEvent::remote_release:
+                case CallEvent::suspend:
+                    return std::nullopt;
+            }
+            return std::nullopt;
+        case CallState::released:
             return std::nullopt;
     }
     return std::nullopt;

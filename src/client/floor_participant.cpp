@@ -1,5 +1,7 @@
 #include "client/floor_participant.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace mcx::client {
 
 using proto::floor::FloorMessage;
@@ -50,6 +52,13 @@ FloorParticipant::FloorParticipant(std::uint32_t ssrc, std::uint8_t priority,
                                    ParticipantTimers timers)
     : ssrc_(ssrc), priority_(priority), config_(timers) {}
 
+void FloorParticipant::transition(State next, std::string_view event) {
+    if (next == state_) return;
+    spdlog::debug("floor participant {:08x}: {} -> {} ({})", ssrc_, to_string(state_),
+                  to_string(next), event);
+    state_ = next;
+}
+
 FloorMessage FloorParticipant::message(MessageType type) const {
     FloorMessage m;
     m.type = type;
@@ -89,9 +98,9 @@ FloorParticipant::Effects FloorParticipant::start(bool implicit_request) {
         request_attempts_ = 1;
         effects.timers.push_back(
             generations_.start(Timer::t101_floor_request, config_.t101_floor_request));
-        enter(State::pending_request);
+        transition(State::pending_request, "start (implicit request)");
     } else {
-        enter(State::has_no_permission);
+        transition(State::has_no_permission, "start");
     }
     return effects;
 }
@@ -101,7 +110,7 @@ FloorParticipant::Effects FloorParticipant::press() {
     if (state_ != State::has_no_permission) return effects;
     request_attempts_ = 0;
     send_request(effects);
-    enter(State::pending_request);
+    transition(State::pending_request, "press");
     return effects;
 }
 
@@ -114,7 +123,7 @@ FloorParticipant::Effects FloorParticipant::release() {
             effects.timers.push_back(generations_.cancel(Timer::t101_floor_request));
             release_attempts_ = 0;
             send_release(effects);
-            enter(State::pending_release);
+            transition(State::pending_release, "release");
             return effects;
         case State::start_stop:
         case State::has_no_permission:
@@ -136,7 +145,7 @@ FloorParticipant::Effects FloorParticipant::on_message(const FloorMessage& m) {
         case MessageType::floor_granted:
             if (state_ == State::pending_request || state_ == State::queued) {
                 effects.timers.push_back(generations_.cancel(Timer::t101_floor_request));
-                enter(State::has_permission);
+                transition(State::has_permission, to_string(m.type));
                 effects.notices.push_back({FloorNotice::granted});
             } else if (state_ != State::has_permission) {
                 ++unexpected_;  // a grant we did not ask for (or a late one): not taken
@@ -145,7 +154,7 @@ FloorParticipant::Effects FloorParticipant::on_message(const FloorMessage& m) {
         case MessageType::floor_deny:
             if (state_ == State::pending_request || state_ == State::queued) {
                 effects.timers.push_back(generations_.cancel(Timer::t101_floor_request));
-                enter(State::has_no_permission);
+                transition(State::has_no_permission, to_string(m.type));
                 Notice n{FloorNotice::denied};
                 if (m.reject_cause) {
                     n.cause = m.reject_cause->code;
@@ -161,7 +170,7 @@ FloorParticipant::Effects FloorParticipant::on_message(const FloorMessage& m) {
             n.by = m.granted_party_identity.value_or("");
             if (state_ == State::pending_release || state_ == State::has_permission) {
                 effects.timers.push_back(generations_.cancel(Timer::t100_floor_release));
-                enter(State::has_no_permission);
+                transition(State::has_no_permission, to_string(m.type));
             }
             // [mcx-defined] In U: pending Request a Floor Taken (someone else won the race) does
             // not end the request: the server's Deny or Queue Position Info for it follows.
@@ -172,7 +181,7 @@ FloorParticipant::Effects FloorParticipant::on_message(const FloorMessage& m) {
             if (state_ == State::pending_release || state_ == State::has_permission ||
                 state_ == State::queued) {
                 effects.timers.push_back(generations_.cancel(Timer::t100_floor_release));
-                enter(State::has_no_permission);
+                transition(State::has_no_permission, to_string(m.type));
             }
             effects.notices.push_back({FloorNotice::idle});
             return effects;
@@ -187,7 +196,7 @@ FloorParticipant::Effects FloorParticipant::on_message(const FloorMessage& m) {
                 effects.notices.push_back(n);
                 release_attempts_ = 0;
                 send_release(effects);
-                enter(State::pending_release);
+                transition(State::pending_release, to_string(m.type));
             } else {
                 ++unexpected_;
             }
@@ -195,7 +204,7 @@ FloorParticipant::Effects FloorParticipant::on_message(const FloorMessage& m) {
         case MessageType::floor_queue_position_info:
             if (state_ == State::pending_request || state_ == State::queued) {
                 effects.timers.push_back(generations_.cancel(Timer::t101_floor_request));
-                enter(State::queued);
+                transition(State::queued, to_string(m.type));
                 Notice n{FloorNotice::queued};
                 if (m.queue_info) n.position = m.queue_info->position;
                 effects.notices.push_back(n);
@@ -224,7 +233,7 @@ FloorParticipant::Effects FloorParticipant::on_timer(Timer timer, std::uint64_t 
             if (request_attempts_ < config_.c101_floor_request) {
                 send_request(effects);  // TS 24.380 6.2.4.4: T101 expiry, C101 not reached
             } else {
-                enter(State::has_no_permission);
+                transition(State::has_no_permission, "T101 expired");
                 effects.notices.push_back({FloorNotice::request_timeout});
             }
             return effects;
@@ -233,7 +242,8 @@ FloorParticipant::Effects FloorParticipant::on_timer(Timer timer, std::uint64_t 
             if (release_attempts_ < config_.c100_floor_release) {
                 send_release(effects);
             } else {
-                enter(State::has_no_permission);  // C100 reached: assume the floor is released
+                // C100 reached: assume the floor is released.
+                transition(State::has_no_permission, "T100 expired");
             }
             return effects;
     }
@@ -244,7 +254,7 @@ FloorParticipant::Effects FloorParticipant::stop() {
     Effects effects;
     effects.timers.push_back(generations_.cancel(Timer::t100_floor_release));
     effects.timers.push_back(generations_.cancel(Timer::t101_floor_request));
-    enter(State::releasing);
+    transition(State::releasing, "stop");
     return effects;
 }
 

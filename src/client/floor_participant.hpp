@@ -2,12 +2,15 @@
 // Floor participant of an MCPTT client in an on-network call (TS 24.380 6.2, "basic
 // operation"): U: has no permission, U: pending Request, U: has permission, U: pending Release,
 // U: queued. Pure: user actions, received floor messages and timer expiries in; floor
-// messages to send, timer commands and notices for the user out.
+// messages to send, timer commands and notices for the user out. Diagram:
+// floor_participant.dot.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/fsm_timer.hpp"
@@ -85,7 +88,8 @@ class FloorParticipant {
     void send_request(Effects& effects);
     void send_release(Effects& effects);
     void ack_if_required(const proto::floor::FloorMessage& received, Effects& effects);
-    void enter(State state) { state_ = state; }
+    // Every state change: logs "A -> B (event)"; `event` as in floor_participant.dot.
+    void transition(State next, std::string_view event);
 
     std::uint32_t ssrc_;
     std::uint8_t priority_;
@@ -96,6 +100,18 @@ class FloorParticipant {
     std::uint64_t unexpected_ = 0;
     TimerGenerations<Timer, kTimers> generations_;
 };
+
+inline constexpr std::array kFloorParticipantStates{
+    FloorParticipant::State::start_stop,      FloorParticipant::State::has_no_permission,
+    FloorParticipant::State::pending_request, FloorParticipant::State::has_permission,
+    FloorParticipant::State::pending_release, FloorParticipant::State::queued,
+    FloorParticipant::State::releasing,
+};
+inline constexpr std::array kFloorParticipantTimers{
+    FloorParticipant::Timer::t100_floor_release,
+    FloorParticipant::Timer::t101_floor_request,
+};
+static_assert(kFloorParticipantTimers.size() == FloorParticipant::kTimers);
 
 const char* to_string(FloorParticipant::State state);
 

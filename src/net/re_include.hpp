@@ -23,9 +23,14 @@ inline Transport from_libre(enum sip_transp tp) {
             return Transport::tcp;
         case SIP_TRANSP_TLS:
             return Transport::tls;
-        default:
+        case SIP_TRANSP_UDP:
+        case SIP_TRANSP_NONE:
+        case SIP_TRANSP_WS:  // WebSocket transports: never added to our SIP stacks
+        case SIP_TRANSP_WSS:
+        case SIP_TRANSPC:
             return Transport::udp;
     }
+    return Transport::udp;
 }
 
 inline enum sip_transp to_libre(Transport tp) {

@@ -481,9 +481,13 @@ bool ack_allowed(MessageType type) {
         case MessageType::floor_idle:
         case MessageType::floor_queue_position_info:
             return true;
-        default:
+        case MessageType::floor_request:
+        case MessageType::floor_revoke:
+        case MessageType::floor_queue_position_request:
+        case MessageType::floor_ack:
             return false;
     }
+    return false;
 }
 
 std::vector<std::uint8_t> encode(const FloorMessage& message) {

@@ -4,6 +4,7 @@
 // Pure codec: no sockets. Field coding per TS 24.380 8.2.3; see docs/floor-control.md.
 // Field IDs below 192 carry a 1-octet length (all of ours); IDs from 192 on carry 2 octets.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -26,6 +27,19 @@ enum class MessageType : std::uint8_t {
     floor_queue_position_request = 8,
     floor_queue_position_info = 9,
     floor_ack = 10,
+};
+
+inline constexpr std::array kMessageTypes{
+    MessageType::floor_request,
+    MessageType::floor_granted,
+    MessageType::floor_taken,
+    MessageType::floor_deny,
+    MessageType::floor_release,
+    MessageType::floor_idle,
+    MessageType::floor_revoke,
+    MessageType::floor_queue_position_request,
+    MessageType::floor_queue_position_info,
+    MessageType::floor_ack,
 };
 
 const char* to_string(MessageType type);

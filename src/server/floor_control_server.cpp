@@ -1,5 +1,7 @@
 #include "server/floor_control_server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 namespace mcx::server {
@@ -30,6 +32,13 @@ FloorControlServer::FloorControlServer(std::vector<Participant> participants,
       config_(timers),
       sending_without_floor_(participants_.size(), false) {}
 
+void FloorControlServer::transition(State next, std::string_view event) {
+    if (next == state_) return;
+    spdlog::debug("floor control {:08x}: {} -> {} ({})", ssrc_, to_string(state_), to_string(next),
+                  event);
+    state_ = next;
+}
+
 FloorMessage FloorControlServer::message(MessageType type) const {
     FloorMessage m;
     m.type = type;
@@ -41,11 +50,11 @@ FloorControlServer::Effects FloorControlServer::start(
     std::optional<std::size_t> implicit_request_from) {
     Effects effects;
     if (state_ != State::start_stop) return effects;
-    state_ = State::floor_idle;
     if (implicit_request_from && *implicit_request_from < participants_.size()) {
         // TS 24.380 6.3.4.2: an implicit Floor Request is granted when the floor is idle.
-        grant(*implicit_request_from, effects);
+        grant(*implicit_request_from, "start (implicit request)", effects);
     } else {
+        transition(State::floor_idle, "start");
         ++sequence_;
         for (std::size_t p = 0; p < participants_.size(); ++p) send_idle(p, effects);
     }
@@ -100,9 +109,9 @@ void FloorControlServer::send_queue_info(std::size_t to, Effects& effects) {
     effects.send.push_back({to, m});
 }
 
-void FloorControlServer::grant(std::size_t to, Effects& effects) {
+void FloorControlServer::grant(std::size_t to, std::string_view event, Effects& effects) {
     holder_ = to;
-    state_ = State::floor_taken;
+    transition(State::floor_taken, event);
     granted_attempts_ = 0;
     ++sequence_;
     ++counters_.grants;
@@ -115,7 +124,7 @@ void FloorControlServer::grant(std::size_t to, Effects& effects) {
     effects.timers.push_back(generations_.start(Timer::t2_stop_talking, config_.t2_stop_talking));
 }
 
-void FloorControlServer::release_floor(Effects& effects) {
+void FloorControlServer::release_floor(std::string_view event, Effects& effects) {
     for (auto t : {Timer::t1_end_of_rtp, Timer::t2_stop_talking, Timer::t3_stop_talking_grace,
                    Timer::t20_floor_granted}) {
         effects.timers.push_back(generations_.cancel(t));
@@ -125,10 +134,10 @@ void FloorControlServer::release_floor(Effects& effects) {
         // TS 24.380 6.3.4.4: the first queued request gets the floor.
         const auto next = queue_.front();
         queue_.pop_front();
-        grant(next, effects);
+        grant(next, event, effects);
         return;
     }
-    state_ = State::floor_idle;
+    transition(State::floor_idle, event);
     ++sequence_;
     for (std::size_t p = 0; p < participants_.size(); ++p) send_idle(p, effects);
 }
@@ -155,7 +164,7 @@ FloorControlServer::Effects FloorControlServer::on_message(std::size_t from,
             if (holder_ == from) {
                 send_floor_granted(from, effects);  // a repeated request: repeat the grant
             } else if (state_ == State::floor_idle) {
-                grant(from, effects);
+                grant(from, "Floor Request", effects);
             } else if (participants_[from].queueing) {
                 if (std::find(queue_.begin(), queue_.end(), from) == queue_.end()) {
                     queue_.push_back(from);
@@ -169,7 +178,7 @@ FloorControlServer::Effects FloorControlServer::on_message(std::size_t from,
         case MessageType::floor_release:
             ack_if_required(from, m, effects);
             if (holder_ == from) {
-                release_floor(effects);
+                release_floor("Floor Release from holder", effects);
             } else if (auto it = std::find(queue_.begin(), queue_.end(), from);
                        it != queue_.end()) {
                 queue_.erase(it);  // the queued request is withdrawn
@@ -224,7 +233,7 @@ FloorControlServer::Effects FloorControlServer::on_timer(Timer timer, std::uint6
     if (!generations_.current(timer, generation)) return effects;  // stale expiry
     switch (timer) {
         case Timer::t1_end_of_rtp:
-            if (holder_) release_floor(effects);  // the talker went silent
+            if (holder_) release_floor("T1 expired", effects);  // the talker went silent
             return effects;
         case Timer::t2_stop_talking:
             if (state_ == State::floor_taken && holder_) {
@@ -233,13 +242,13 @@ FloorControlServer::Effects FloorControlServer::on_timer(Timer timer, std::uint6
                     proto::floor::revoke_cause::media_burst_too_long, "Media burst too long"};
                 effects.send.push_back({*holder_, m});
                 ++counters_.revokes;
-                state_ = State::pending_floor_revoke;
+                transition(State::pending_floor_revoke, "T2 expired");
                 effects.timers.push_back(generations_.start(Timer::t3_stop_talking_grace,
                                                             config_.t3_stop_talking_grace));
             }
             return effects;
         case Timer::t3_stop_talking_grace:
-            if (state_ == State::pending_floor_revoke) release_floor(effects);
+            if (state_ == State::pending_floor_revoke) release_floor("T3 expired", effects);
             return effects;
         case Timer::t20_floor_granted:
             if (holder_ && granted_attempts_ < config_.c20_floor_granted) {
@@ -256,7 +265,7 @@ FloorControlServer::Effects FloorControlServer::stop() {
                    Timer::t20_floor_granted}) {
         effects.timers.push_back(generations_.cancel(t));
     }
-    state_ = State::releasing;
+    transition(State::releasing, "stop");
     holder_.reset();
     queue_.clear();
     return effects;

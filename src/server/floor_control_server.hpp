@@ -2,7 +2,8 @@
 // Floor control server of the controlling function for a private call (TS 24.380 6.3):
 // "general floor control operation" (6.3.4: G: Floor Idle, G: Floor Taken, ...) together with
 // the per-participant behaviour (6.3.5) for the two parties of a private call. Pure: messages,
-// RTP arrivals and timer expiries in; floor messages to send and timer commands out.
+// RTP arrivals and timer expiries in; floor messages to send and timer commands out. Diagram:
+// floor_control_server.dot.
 
 #include <array>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/fsm_timer.hpp"
@@ -83,8 +85,10 @@ class FloorControlServer {
     const Counters& counters() const { return counters_; }
 
   private:
-    void grant(std::size_t to, Effects& effects);
-    void release_floor(Effects& effects);
+    // Every state change: logs "A -> B (event)"; `event` as in floor_control_server.dot.
+    void transition(State next, std::string_view event);
+    void grant(std::size_t to, std::string_view event, Effects& effects);
+    void release_floor(std::string_view event, Effects& effects);
     void send_taken(std::size_t to, Effects& effects);
     void send_idle(std::size_t to, Effects& effects);
     void deny(std::size_t to, std::uint16_t cause, const char* phrase, Effects& effects);
@@ -106,6 +110,19 @@ class FloorControlServer {
     TimerGenerations<Timer, kTimers> generations_;
     Counters counters_;
 };
+
+inline constexpr std::array kFloorControlServerStates{
+    FloorControlServer::State::start_stop,  FloorControlServer::State::floor_idle,
+    FloorControlServer::State::floor_taken, FloorControlServer::State::pending_floor_revoke,
+    FloorControlServer::State::releasing,
+};
+inline constexpr std::array kFloorControlServerTimers{
+    FloorControlServer::Timer::t1_end_of_rtp,
+    FloorControlServer::Timer::t2_stop_talking,
+    FloorControlServer::Timer::t3_stop_talking_grace,
+    FloorControlServer::Timer::t20_floor_granted,
+};
+static_assert(kFloorControlServerTimers.size() == FloorControlServer::kTimers);
 
 const char* to_string(FloorControlServer::State state);
 

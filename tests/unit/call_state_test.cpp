@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "dot_sync.hpp"
+
 namespace mcx::client {
 namespace {
 
@@ -28,10 +32,48 @@ TEST(CallState, AutomaticCalleeIsConnectedAtOnce) {
     EXPECT_EQ(next_state(CallState::idle, CallEvent::incoming_auto), CallState::connected);
 }
 
-TEST(CallState, OnlyConnectedCallsCanBeSuspended) {
+TEST(CallState, CallsBeingSetUpOrConnectedCanBeSuspended) {
+    // TS 23.280 10.16.3 step 1: the call is released for migration and kept suspended.
     EXPECT_EQ(next_state(CallState::connected, CallEvent::suspend), CallState::suspended);
-    EXPECT_FALSE(next_state(CallState::originating, CallEvent::suspend));
-    EXPECT_FALSE(next_state(CallState::incoming, CallEvent::suspend));
+    EXPECT_EQ(next_state(CallState::originating, CallEvent::suspend), CallState::suspended);
+    EXPECT_EQ(next_state(CallState::remote_alerting, CallEvent::suspend), CallState::suspended);
+    EXPECT_FALSE(next_state(CallState::incoming, CallEvent::suspend)) << "not accepted yet";
+    EXPECT_FALSE(next_state(CallState::idle, CallEvent::suspend));
+    EXPECT_FALSE(next_state(CallState::released, CallEvent::suspend));
+}
+
+TEST(CallState, SuspendedCallIsResumedFromTheNewSystem) {
+    // 10.16.3 step 3: our resume INVITE is a new call, set up as any other.
+    auto s = *next_state(CallState::connected, CallEvent::suspend);
+    s = *next_state(s, CallEvent::resume);
+    EXPECT_EQ(s, CallState::originating);
+    s = *next_state(s, CallEvent::answered);
+    EXPECT_EQ(s, CallState::connected);
+}
+
+TEST(CallState, PeersResumeIsAnsweredAtOnce) {
+    EXPECT_EQ(next_state(CallState::suspended, CallEvent::resume_incoming), CallState::connected);
+}
+
+TEST(CallState, SuspendedCallEnds) {
+    EXPECT_EQ(next_state(CallState::suspended, CallEvent::expire), CallState::released);
+    EXPECT_EQ(next_state(CallState::suspended, CallEvent::local_release), CallState::released);
+    EXPECT_EQ(next_state(CallState::suspended, CallEvent::refused), CallState::released)
+        << "restricted by the new profile (10.16.3 NOTE 2)";
+}
+
+TEST(CallState, SuspendedCallTakesOnlyMigrationEvents) {
+    EXPECT_FALSE(next_state(CallState::suspended, CallEvent::remote_release))
+        << "the old dialog is gone";
+    EXPECT_FALSE(next_state(CallState::suspended, CallEvent::answered));
+    EXPECT_FALSE(next_state(CallState::suspended, CallEvent::dial));
+    EXPECT_FALSE(next_state(CallState::suspended, CallEvent::suspend));
+    for (auto s : kCallStates) {
+        if (s == CallState::suspended) continue;
+        EXPECT_FALSE(next_state(s, CallEvent::resume)) << to_string(s);
+        EXPECT_FALSE(next_state(s, CallEvent::resume_incoming)) << to_string(s);
+        EXPECT_FALSE(next_state(s, CallEvent::expire)) << to_string(s);
+    }
 }
 
 TEST(CallState, WrongEventsAreRefused) {
@@ -41,52 +83,13 @@ TEST(CallState, WrongEventsAreRefused) {
     EXPECT_FALSE(next_state(CallState::connected, CallEvent::dial));
 }
 
-}  // namespace
-}  // namespace mcx::client
-
-#include <fstream>
-#include <regex>
-#include <set>
-#include <tuple>
-
-namespace mcx::client {
-namespace {
-
 // The .dot diagram next to the state machine lists exactly the transitions next_state allows.
 TEST(CallState, DotDiagramMatchesTheCode) {
-    std::ifstream dot(MCX_TEST_SOURCE_DIR "/src/client/call_state.dot");
-    ASSERT_TRUE(dot) << "call_state.dot missing";
-    const std::regex edge(R"re((\w+) -> (\w+) \[label="([\w-]+)"\];)re");
-    std::set<std::tuple<std::string, std::string, std::string>> drawn;
-    for (std::string line; std::getline(dot, line);) {
-        std::smatch m;
-        if (std::regex_search(line, m, edge)) drawn.insert({m[1], m[2], m[3]});
-    }
-    auto dot_name = [](const char* s) {
-        std::string n = s;
-        for (auto& c : n) {
-            if (c == '-') c = '_';
-        }
-        return n;
-    };
-    std::set<std::tuple<std::string, std::string, std::string>> coded;
-    const CallState states[] = {
-        CallState::idle,     CallState::originating, CallState::remote_alerting,
-        CallState::incoming, CallState::connected,   CallState::released,
-        CallState::suspended};
-    const CallEvent events[] = {
-        CallEvent::dial,          CallEvent::alerting,        CallEvent::answered,
-        CallEvent::refused,       CallEvent::incoming_manual, CallEvent::incoming_auto,
-        CallEvent::user_accept,   CallEvent::user_reject,     CallEvent::remote_release,
-        CallEvent::local_release, CallEvent::suspend};
-    for (auto s : states) {
-        for (auto e : events) {
-            if (auto next = next_state(s, e)) {
-                coded.insert({dot_name(to_string(s)), dot_name(to_string(*next)), to_string(e)});
-            }
-        }
-    }
-    EXPECT_EQ(drawn, coded);
+    const auto coded = test::table_edges(
+        kCallStates, kCallEvents, next_state,
+        [](CallState s) { return test::dot_id(to_string(s)); },
+        [](CallEvent e) { return std::string(to_string(e)); });
+    EXPECT_TRUE(test::dot_matches("src/client/call_state.dot", coded));
 }
 
 }  // namespace

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <string>
+#include <vector>
+
+#include "dot_sync.hpp"
 
 namespace mcx::server {
 namespace {
@@ -233,6 +237,116 @@ TEST_F(FloorServerTest, StopCancelsEverything) {
     EXPECT_TRUE(timers.running.empty());
     EXPECT_EQ(server.state(), Server::State::releasing);
     EXPECT_TRUE(server.on_message(kBob, msg(MessageType::floor_request)).send.empty());
+}
+
+// floor_control_server.dot draws exactly what the server does: driven into each state (with and
+// without queueing, with the other party queued or not) and given every message from the holder
+// and from the other party (without the ack bit), RTP from each, and the expiry of each running
+// timer.
+struct DrivenServer {
+    Server server;
+    Timers timers;
+
+    std::size_t other() const { return server.holder() == kAlice ? kBob : kAlice; }
+    test::Outcome take(const Server::Effects& e, std::uint64_t unexpected_before) {
+        timers.apply(e);
+        const bool acted = !e.send.empty() || !e.timers.empty();
+        return acted && server.counters().unexpected_messages == unexpected_before
+                   ? test::Outcome::handled
+                   : test::Outcome::ignored;
+    }
+};
+
+std::string expiry(Server::Timer timer) {
+    switch (timer) {
+        case Server::Timer::t1_end_of_rtp:
+            return "T1 expired";
+        case Server::Timer::t2_stop_talking:
+            return "T2 expired";
+        case Server::Timer::t3_stop_talking_grace:
+            return "T3 expired";
+        case Server::Timer::t20_floor_granted:
+            return "T20 expired";
+    }
+    return "unknown";
+}
+
+TEST(FloorControlServer, DotDiagramMatchesTheCode) {
+    using Input = test::Input<DrivenServer>;
+    auto action = [](std::string event, auto call) {
+        return Input{event, [call](DrivenServer& d) {
+                         const auto before = d.server.counters().unexpected_messages;
+                         return d.take(call(d.server), before);
+                     }};
+    };
+    std::vector<Input> inputs{
+        action("start", [](Server& s) { return s.start(std::nullopt); }),
+        action("start (implicit request)", [](Server& s) { return s.start(kAlice); }),
+        action("stop", [](Server& s) { return s.stop(); }),
+    };
+    for (auto type : proto::floor::kMessageTypes) {
+        auto m = msg(type);
+        if (type == MessageType::floor_ack) m.acknowledged_type = MessageType::floor_granted;
+        const std::string name = proto::floor::to_string(type);
+        inputs.push_back({name + " from holder", [m](DrivenServer& d) {
+                              if (!d.server.holder()) return test::Outcome::not_applicable;
+                              const auto before = d.server.counters().unexpected_messages;
+                              return d.take(d.server.on_message(*d.server.holder(), m), before);
+                          }});
+        inputs.push_back({name, [m](DrivenServer& d) {
+                              const auto before = d.server.counters().unexpected_messages;
+                              return d.take(d.server.on_message(d.other(), m), before);
+                          }});
+    }
+    inputs.push_back({"RTP from holder", [](DrivenServer& d) {
+                          if (!d.server.holder()) return test::Outcome::not_applicable;
+                          Server::Effects e;
+                          d.server.on_rtp(*d.server.holder(), e);
+                          return d.take(e, d.server.counters().unexpected_messages);
+                      }});
+    inputs.push_back({"RTP", [](DrivenServer& d) {
+                          Server::Effects e;
+                          d.server.on_rtp(d.other(), e);
+                          return d.take(e, d.server.counters().unexpected_messages);
+                      }});
+    for (auto timer : kFloorControlServerTimers) {
+        inputs.push_back({expiry(timer), [timer](DrivenServer& d) {
+                              const auto it = d.timers.running.find(timer);
+                              if (it == d.timers.running.end())
+                                  return test::Outcome::not_applicable;
+                              const auto generation = it->second;
+                              d.timers.running.erase(it);  // it fires
+                              const auto before = d.server.counters().unexpected_messages;
+                              return d.take(d.server.on_timer(timer, generation), before);
+                          }});
+    }
+    auto with = [](bool queueing) {
+        return [queueing] {
+            return DrivenServer{
+                Server{{{"sip:alice@a.mcx", queueing, 5}, {"sip:bob@a.mcx", queueing, 3}}, 0x5E5E},
+                {}};
+        };
+    };
+    const auto no_queue = with(false);
+    const auto queue = with(true);
+    const std::vector<test::Recipe<DrivenServer>> recipes{
+        {"Start-stop", no_queue, {}},
+        {"G: Floor Idle", no_queue, {"start"}},
+        {"G: Floor Taken", no_queue, {"start (implicit request)"}},
+        {"G: Floor Taken", queue, {"start (implicit request)"}},
+        {"G: Floor Taken", queue, {"start (implicit request)", "Floor Request"}},
+        {"G: pending Floor Revoke", no_queue, {"start (implicit request)", "T2 expired"}},
+        {"G: pending Floor Revoke",
+         queue,
+         {"start (implicit request)", "Floor Request", "T2 expired"}},
+        {"Releasing", no_queue, {"stop"}},
+    };
+    std::vector<std::string> states;
+    for (auto s : kFloorControlServerStates) states.push_back(to_string(s));
+    const auto coded = test::driven_edges(states, recipes, inputs, [](const DrivenServer& d) {
+        return std::string(to_string(d.server.state()));
+    });
+    EXPECT_TRUE(test::dot_matches("src/server/floor_control_server.dot", coded));
 }
 
 }  // namespace

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <string>
+#include <vector>
+
+#include "dot_sync.hpp"
 
 namespace mcx::client {
 namespace {
@@ -172,6 +176,96 @@ TEST_F(ParticipantTest, StopCancelsTimers) {
     run(participant.stop());
     EXPECT_TRUE(running.empty());
     EXPECT_EQ(participant.state(), P::State::releasing);
+}
+
+// floor_participant.dot draws exactly what the participant does: driven into each state and
+// given every user action, floor message (without the ack bit, whose Floor Ack is sent in every
+// state but Start-stop and Releasing) and expiry of a running timer.
+struct DrivenParticipant {
+    P participant;
+    std::map<P::Timer, std::uint64_t> running;
+
+    test::Outcome take(const P::Effects& e, std::uint64_t unexpected_before) {
+        for (const auto& t : e.timers) {
+            if (t.start) {
+                running[t.timer] = t.generation;
+            } else {
+                running.erase(t.timer);
+            }
+        }
+        const bool acted = !e.send.empty() || !e.timers.empty() || !e.notices.empty();
+        return acted && participant.unexpected_messages() == unexpected_before
+                   ? test::Outcome::handled
+                   : test::Outcome::ignored;
+    }
+};
+
+std::string expiry(P::Timer timer) {
+    switch (timer) {
+        case P::Timer::t100_floor_release:
+            return "T100 expired";
+        case P::Timer::t101_floor_request:
+            return "T101 expired";
+    }
+    return "unknown";
+}
+
+TEST(FloorParticipant, DotDiagramMatchesTheCode) {
+    using Input = test::Input<DrivenParticipant>;
+    auto action = [](std::string event, auto call) {
+        return Input{event, [call](DrivenParticipant& d) {
+                         const auto before = d.participant.unexpected_messages();
+                         return d.take(call(d.participant), before);
+                     }};
+    };
+    std::vector<Input> inputs{
+        action("start", [](P& p) { return p.start(false); }),
+        action("start (implicit request)", [](P& p) { return p.start(true); }),
+        action("press", [](P& p) { return p.press(); }),
+        action("release", [](P& p) { return p.release(); }),
+        action("stop", [](P& p) { return p.stop(); }),
+    };
+    for (auto type : proto::floor::kMessageTypes) {
+        inputs.push_back(action(proto::floor::to_string(type),
+                                [type](P& p) { return p.on_message(msg(type)); }));
+    }
+    for (auto timer : kFloorParticipantTimers) {
+        inputs.push_back({expiry(timer), [timer](DrivenParticipant& d) {
+                              const auto it = d.running.find(timer);
+                              if (it == d.running.end()) return test::Outcome::not_applicable;
+                              const auto generation = it->second;
+                              d.running.erase(it);  // it fires
+                              const auto before = d.participant.unexpected_messages();
+                              return d.take(d.participant.on_timer(timer, generation), before);
+                          }});
+    }
+    auto with = [](unsigned attempts) {
+        return [attempts] {
+            ParticipantTimers timers;
+            timers.c100_floor_release = attempts;
+            timers.c101_floor_request = attempts;
+            return DrivenParticipant{P{0xA11CE, 5, timers}, {}};
+        };
+    };
+    const auto usual = with(3);
+    const auto at_limit = with(1);  // the next expiry of T100 or T101 is the one at C100 / C101
+    const std::vector<test::Recipe<DrivenParticipant>> recipes{
+        {"Start-stop", usual, {}},
+        {"U: has no permission", usual, {"start"}},
+        {"U: pending Request", usual, {"start", "press"}},
+        {"U: pending Request", at_limit, {"start", "press"}},
+        {"U: has permission", usual, {"start", "press", "Floor Granted"}},
+        {"U: pending Release", usual, {"start", "press", "Floor Granted", "release"}},
+        {"U: pending Release", at_limit, {"start", "press", "Floor Granted", "release"}},
+        {"U: queued", usual, {"start", "press", "Floor Queue Position Info"}},
+        {"Releasing", usual, {"stop"}},
+    };
+    std::vector<std::string> states;
+    for (auto s : kFloorParticipantStates) states.push_back(to_string(s));
+    const auto coded = test::driven_edges(states, recipes, inputs, [](const DrivenParticipant& d) {
+        return std::string(to_string(d.participant.state()));
+    });
+    EXPECT_TRUE(test::dot_matches("src/client/floor_participant.dot", coded));
 }
 
 }  // namespace
