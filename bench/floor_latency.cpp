@@ -237,9 +237,11 @@ int main(int argc, char** argv) {
         mcx::client::ClientConfig config;
         config.user = *mcx::McServiceId::parse(std::string("sip:") + names[i] + "@a.mcx");
         config.password = i == 0 ? "a" : "b";
-        config.domain = "a.mcx";
-        config.sip_server = *mcx::client::parse_endpoint(ready["sip"].get<std::string>());
-        config.idms_url = "http://" + ready["http"].get<std::string>();
+        config.home = "A";
+        auto& home = config.home_system();
+        home.domain = "a.mcx";
+        home.sip_server = *mcx::client::parse_endpoint(ready["sip"].get<std::string>());
+        home.idms_url = "http://" + ready["http"].get<std::string>();
         config.implicit_floor_request = false;
         clients[i] = loop.call([&, i, config] {
             auto c = std::make_unique<mcx::client::McClient>(loop.loop(), config,
@@ -253,12 +255,11 @@ int main(int argc, char** argv) {
             (void)c->open();
             return c;
         });
-        if (auto r = clients[i]->login(); !r) {
-            std::cerr << r.error().reason << "\n";
-            return 1;
-        }
         auto* raw = clients[i].get();
-        loop.call([raw] { return raw->start_registration().has_value(); });
+        loop.call([raw] {
+            raw->start();
+            return true;
+        });
         if (!events.wait_for(names[i], ClientEventType::registered, 5s)) {
             std::cerr << names[i] << " did not register\n";
             return 1;

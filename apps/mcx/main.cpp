@@ -11,12 +11,14 @@
 #include <thread>
 
 #include "client/command_shell.hpp"
+#include "client/idm_client.hpp"
 #include "client/mc_client.hpp"
 #include "cms/admin.hpp"
 #include "common/system_config.hpp"
 #include "demo/demo.hpp"
 #include "idms/certificates.hpp"
 #include "net/event_loop.hpp"
+#include "net/http.hpp"
 
 namespace {
 
@@ -27,6 +29,7 @@ struct ClientOptions {
     std::string sip_server;
     std::string idms_url;
     std::string domain;
+    std::string cms_url;
     std::string script;
     bool json = false;
     bool no_floor_queueing = false;
@@ -45,6 +48,8 @@ void add_connection_options(CLI::App* cmd, ClientOptions& o) {
     cmd->add_option("--sip-server", o.sip_server, "SIP address of the MC system (host:port)");
     cmd->add_option("--idms-url", o.idms_url, "IdMS base URL, e.g. http://127.0.0.1:8080");
     cmd->add_option("--domain", o.domain, "domain of the MC system (default: the user's)");
+    cmd->add_option("--cms-url", o.cms_url,
+                    "CMS base URL of the primary system (the profile is retrieved there)");
     cmd->add_option("--audience", o.audience,
                     "token for this MC system (mcx:<id>), e.g. a partner");
 }
@@ -61,29 +66,25 @@ mcx::Result<mcx::client::ClientConfig> build_config(const ClientOptions& o) {
         if (!id) return mcx::fail(mcx::Errc::invalid_argument, "--user: " + id.error().reason);
         config.user = *id;
     }
+    if (config.user.empty()) return mcx::fail(mcx::Errc::invalid_argument, "no user: give --user");
     if (!o.password.empty()) config.password = o.password;
+    // The command line describes the primary system (the one the user belongs to).
+    auto& home = config.home_system();
     if (!o.sip_server.empty()) {
         auto e = mcx::client::parse_endpoint(o.sip_server);
         if (!e) return mcx::fail(mcx::Errc::invalid_argument, "--sip-server: " + e.error().reason);
-        config.sip_server = *e;
+        home.sip_server = *e;
     }
-    if (!o.idms_url.empty()) config.idms_url = o.idms_url;
-    if (!o.domain.empty()) config.domain = o.domain;
+    if (!o.idms_url.empty()) home.idms_url = o.idms_url;
+    if (!o.cms_url.empty()) home.cms_url = o.cms_url;
+    if (!o.domain.empty()) home.domain = o.domain;
+    if (home.domain.empty()) home.domain = std::string(config.user.domain());
     if (o.no_floor_queueing) config.floor_queueing = false;
     if (o.no_implicit_floor) config.implicit_floor_request = false;
     if (o.floor_priority > 0) config.floor_priority = static_cast<std::uint8_t>(o.floor_priority);
     if (!o.speak.empty()) config.speak_file = o.speak;
     if (!o.record.empty()) config.record_file = o.record;
-    if (config.user.empty()) return mcx::fail(mcx::Errc::invalid_argument, "no user: give --user");
-    if (config.domain.empty()) config.domain = std::string(config.user.domain());
-    if (config.sip_server.port == 0) {
-        return mcx::fail(mcx::Errc::invalid_argument,
-                         "no SIP server: give --sip-server or sip_server in the config");
-    }
-    if (config.idms_url.empty()) {
-        return mcx::fail(mcx::Errc::invalid_argument,
-                         "no IdMS: give --idms-url or idms_url in the config");
-    }
+    if (auto checked = config.check(); !checked) return tl::unexpected(checked.error());
     return config;
 }
 
@@ -128,22 +129,14 @@ int run_client(const ClientOptions& o) {
         std::cerr << "mcx client: " << r.error().reason << "\n";
         return 1;
     }
-    if (auto r = client.login(); !r) {
-        std::cerr << "mcx client: " << r.error().reason << "\n";
-        return 1;
-    }
     shell = std::make_unique<mcx::client::CommandShell>(client, json, print, [&](int code) {
         exit_code = code;
-        // Let the unregistration and BYEs leave before the loop stops.
         loop.post([&loop] { loop.stop(); });
     });
-    if (auto r = client.start_registration(); !r) {
-        std::cerr << "mcx client: " << r.error().reason << "\n";
-        return 1;
-    }
+    loop.post([&client] { client.start(); });
     if (interactive) {
-        print("mcx client for " + config->user.uri() + " at " + config->sip_server.to_string() +
-              ". Type 'help' for commands.");
+        print("mcx client for " + config->user.uri() + " at " +
+              config->system(config->home)->sip_server.to_string() + ". Type 'help' for commands.");
     }
     std::thread reader([&] {
         std::string line;
@@ -267,13 +260,27 @@ int main(int argc, char** argv) {
             std::cerr << "mcx token: " << config.error().reason << "\n";
             return 2;
         }
-        mcx::net::EventLoop loop;
-        mcx::client::McClient client(loop, *config, {});
-        if (auto r = client.login(token_opts.audience); !r) {
-            std::cerr << "mcx token: " << r.error().reason << "\n";
+        const auto* home = config->system(config->home);
+        std::map<std::string, std::string> form{
+            {"grant_type", "password"},
+            {"username", config->user.uri()},
+            {"password", config->password},
+            {"client_id",
+             config->client_id.empty() ? mcx::client::random_client_id() : config->client_id}};
+        if (!token_opts.audience.empty()) form["audience"] = token_opts.audience;
+        auto response =
+            mcx::net::http_post_form(home->idms_url + "/idms/token", form, std::chrono::seconds(5));
+        if (!response) {
+            std::cerr << "mcx token: " << response.error().reason << "\n";
             return 1;
         }
-        std::cout << client.access_token() << "\n";
+        auto grant = mcx::client::parse_token_response(response->status, response->body,
+                                                       "the IdMS at " + home->idms_url);
+        if (!grant) {
+            std::cerr << "mcx token: " << grant.error().reason << "\n";
+            return 1;
+        }
+        std::cout << grant->access_token << "\n";
         return 0;
     }
     setup_logging("warn");

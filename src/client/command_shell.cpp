@@ -57,17 +57,25 @@ std::string CommandShell::help_text() {
            "  send-rtp [id] [count]    send count RTP packets (default 50, one per 20 ms);\n"
            "                           with floor control only while holding the floor\n"
            "  speak [id]               send the --speak file now (needs the floor)\n"
-           "  status                   registration and calls with RTP counters\n"
+           "  migrate <system> [--prepared]\n"
+           "                           move to another MC system with the ongoing calls\n"
+           "                           (TS 23.280 10.16.3): release, authenticate, register,\n"
+           "                           retrieve the profile there, re-initiate each call;\n"
+           "                           --prepared: do the middle steps while the calls run\n"
+           "  status                   serving MC system, MC service ID, calls, RTP counters\n"
            "  wait <event> [seconds]   hold the next commands until the event (scripts)\n"
            "  sleep <ms>               pause the next commands\n"
            "  help                     this text\n"
            "  quit                     hang up, unregister and leave\n"
-           "<user> is an MC service ID (sip:bob@a.mcx) or a user name of this system (bob).\n";
+           "<user> is an MC service ID (sip:bob@a.mcx) or a user name of the primary system "
+           "(bob).\n";
 }
 
 McServiceId CommandShell::expand_user(const std::string& text) const {
-    auto id = McServiceId::parse(
-        text.find(':') == std::string::npos ? "sip:" + text + "@" + client_.config().domain : text);
+    auto id =
+        McServiceId::parse(text.find(':') == std::string::npos
+                               ? "sip:" + text + "@" + std::string(client_.config().user.domain())
+                               : text);
     return id ? *id : McServiceId{};
 }
 
@@ -180,6 +188,20 @@ void CommandShell::execute(const std::string& line) {
         if (!id) return print_result(cmd, "which call? give its id");
         auto r = client_.send_rtp(*id, count);
         print_result(cmd, r ? "" : r.error().reason, static_cast<long>(*id));
+    } else if (cmd == "migrate") {
+        if (arg1.empty()) return print_result(cmd, "usage: migrate <system> [--prepared]");
+        auto order = MigrationOrder::literal;
+        for (std::size_t i = 2; i < words.size(); ++i) {
+            if (words[i] == "--prepared") {
+                order = MigrationOrder::prepared;
+            } else {
+                return print_result(cmd, "unknown option " + words[i]);
+            }
+        }
+        auto r = client_.migrate(arg1, order);
+        if (!r) return print_result(cmd, r.error().reason);
+        if (json_) return print_result(cmd, "");
+        output_("migrating to " + arg1 + " (" + to_string(order) + " order)...");
     } else if (cmd == "status") {
         print_status();
     } else if (cmd == "wait") {
@@ -197,9 +219,7 @@ void CommandShell::execute(const std::string& line) {
         wait_timer_.start(std::chrono::milliseconds(ms), [this] { pump(); });
     } else if (cmd == "quit" || cmd == "exit") {
         quitting_ = true;
-        for (const auto& c : client_.calls()) (void)client_.hangup(c.id);
-        client_.unregister();
-        quit_(0);
+        client_.stop([this] { quit_(0); });
     } else {
         print_result(cmd, "unknown command (try help)");
     }
@@ -207,6 +227,10 @@ void CommandShell::execute(const std::string& line) {
 
 void CommandShell::print_status() {
     const auto calls = client_.calls();
+    const auto* serving = client_.serving();
+    const std::string system = serving ? serving->id() : "";
+    const std::string id = client_.mc_service_id().uri();
+    const std::string migration = to_string(client_.migration_state());
     if (json_) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto& c : calls) {
@@ -214,6 +238,7 @@ void CommandShell::print_status() {
                             {"peer", c.peer},
                             {"state", to_string(c.state)},
                             {"originated", c.originated},
+                            {"system", c.system},
                             {"rtp_sent", c.rtp_sent},
                             {"rtp_received", c.rtp_received},
                             {"floor", c.floor_control ? c.floor_state : "none"}});
@@ -221,18 +246,25 @@ void CommandShell::print_status() {
         output_(nlohmann::json{
             {"event", "status"},
             {"user", client_.config().user.uri()},
+            {"serving_system", system},
+            {"mc_service_id", id},
+            {"primary", serving && serving->primary()},
             {"registered", client_.registered()},
+            {"migration", migration},
             {"calls",
              list}}.dump());
         return;
     }
-    std::string text = client_.config().user.uri() +
-                       (client_.registered() ? " registered" : " not registered") + ", " +
-                       std::to_string(calls.size()) + " call(s)";
+    std::string text = client_.config().user.uri() + ": served by " +
+                       (system.empty() ? "none" : system) +
+                       (serving && serving->primary() ? " (primary)" : " (partner)") + " as " + id +
+                       (client_.registered() ? ", registered" : ", not registered") +
+                       (client_.migration().active() ? ", migrating (" + migration + ")" : "") +
+                       ", " + std::to_string(calls.size()) + " call(s)";
     for (const auto& c : calls) {
         text += "\n  call " + std::to_string(c.id) + " " + (c.originated ? "to " : "from ") +
-                c.peer + ": " + to_string(c.state) + ", floor " +
-                (c.floor_control ? c.floor_state : "none (full duplex)") + ", RTP sent " +
+                c.peer + ": " + to_string(c.state) + (c.system.empty() ? "" : " via " + c.system) +
+                ", floor " + (c.floor_control ? c.floor_state : "none") + ", RTP sent " +
                 std::to_string(c.rtp_sent) + ", received " + std::to_string(c.rtp_received);
     }
     output_(text);
@@ -250,6 +282,29 @@ void CommandShell::print_event(const ClientEvent& event) {
         if (!event.talker.empty()) j["talker"] = event.talker;
         if (event.cause) j["cause"] = event.cause;
         if (event.position) j["position"] = event.position;
+        if (!event.system.empty()) j["system"] = event.system;
+        if (!event.mc_service_id.empty()) j["mc_service_id"] = event.mc_service_id;
+        if (!event.step.empty()) j["step"] = event.step;
+        if (event.duration_ms >= 0) j["duration_ms"] = event.duration_ms;
+        if (event.type == ClientEventType::migrated ||
+            event.type == ClientEventType::migration_failed) {
+            j["from"] = event.from;
+            j["to"] = event.to;
+            j["order"] = event.order;
+            j["trigger"] = event.trigger;
+            auto steps = nlohmann::json::object();
+            for (const auto& [name, ms] : event.steps_ms) steps[name] = ms;
+            j["steps_ms"] = steps;
+            auto calls = nlohmann::json::array();
+            for (const auto& c : event.calls) {
+                calls.push_back({{"call", c.call},
+                                 {"peer", c.peer},
+                                 {"service", to_string(c.service)},
+                                 {"result", c.resumed ? "resumed" : "failed"},
+                                 {"reason", c.reason}});
+            }
+            j["calls"] = calls;
+        }
         output_(j.dump());
         return;
     }
@@ -259,6 +314,24 @@ void CommandShell::print_event(const ClientEvent& event) {
     if (!event.talker.empty()) text += ": " + event.talker + " talks";
     if (event.position) text += ": position " + std::to_string(event.position);
     if (event.cause) text += ": cause " + std::to_string(event.cause);
+    if (event.type == ClientEventType::registered || event.type == ClientEventType::profile) {
+        text +=
+            ": " + event.system + (event.mc_service_id.empty() ? "" : " as " + event.mc_service_id);
+    }
+    if (event.type == ClientEventType::migration_step) {
+        text += ": " + event.step + " (" + event.system + ")";
+        if (event.duration_ms >= 0) text += " " + std::to_string(event.duration_ms) + " ms";
+    }
+    if (event.type == ClientEventType::migrated ||
+        event.type == ClientEventType::migration_failed) {
+        text += ": " + event.from + " -> " + event.to + " (" + event.trigger + ", " + event.order +
+                " order, " + std::to_string(event.duration_ms) + " ms), now " + event.mc_service_id;
+        for (const auto& c : event.calls) {
+            text += "\n    call " + std::to_string(c.call) + " with " + c.peer + ": " +
+                    (c.resumed ? "resumed" : "failed") +
+                    (c.reason.empty() ? "" : " (" + c.reason + ")");
+        }
+    }
     if (!event.reason.empty()) text += " (" + event.reason + ")";
     if (event.type == ClientEventType::incoming) text += " — type 'accept' or 'reject'";
     output_(text);
@@ -266,6 +339,14 @@ void CommandShell::print_event(const ClientEvent& event) {
 
 void CommandShell::on_event(const ClientEvent& event) {
     print_event(event);
+    // Without a first token there is nothing to do: say why and leave (exit status 1).
+    if (event.type == ClientEventType::login_failed && !client_.registered() && !quitting_ &&
+        !client_.migration().active()) {
+        if (!json_) output_("error: " + event.reason);
+        quitting_ = true;
+        quit_(1);
+        return;
+    }
     if (waiting_for_ && *waiting_for_ == to_string(event.type)) {
         waiting_for_.reset();
         wait_timer_.cancel();

@@ -199,22 +199,33 @@ MigrationEffects MigrationManager::start(MigrationRequest request) {
     target_registered_ = request_.standby_ready;
     yielded_.clear();
     calls_.clear();
-    for (const auto& call : request_.calls) calls_.push_back(Tracked{call});
+    for (const auto& call : request_.calls) {
+        Tracked t{call};
+        t.released = call.already_suspended;
+        calls_.push_back(t);
+    }
+    const bool nothing_to_release =
+        std::all_of(calls_.begin(), calls_.end(), [](const Tracked& t) { return t.released; });
 
     if (request_.standby_ready) {
         if (calls_.empty()) {
             transition(MigrationState::serving, MigrationEvent::start, "standby ready, no call");
             done(MigrationEvent::start, effects);
-            return effects;
+        } else if (nothing_to_release) {
+            transition(MigrationState::resuming, MigrationEvent::start,
+                       "standby ready, nothing to release");
+            effects.serve_from = target_;
+            resume_calls(effects);
+        } else {
+            transition(MigrationState::releasing, MigrationEvent::start, "standby ready");
+            release_calls(effects);
         }
-        transition(MigrationState::releasing, MigrationEvent::start, "standby ready");
-        release_calls(effects);
     } else if (request_.order == MigrationOrder::prepared) {
         transition(MigrationState::authenticating, MigrationEvent::start, "prepared");
         begin_step(MigrationStep::authenticate, effects);
         effects.authenticate = target_;
         effects.timers.push_back(generations_.start(Timer::step, timers_.step));
-    } else if (calls_.empty()) {
+    } else if (nothing_to_release) {
         transition(MigrationState::suspended, MigrationEvent::start, "literal, no call to release");
         effects.move_to = target_;
     } else {
@@ -227,7 +238,7 @@ MigrationEffects MigrationManager::start(MigrationRequest request) {
 void MigrationManager::release_calls(MigrationEffects& effects) {
     begin_step(MigrationStep::release, effects);
     for (const auto& t : calls_) {
-        if (t.pending) effects.release.push_back(t.call.id);
+        if (t.pending && !t.released) effects.release.push_back(t.call.id);
     }
     effects.release_locally = request_.serving_lost;
     effects.timers.push_back(generations_.start(Timer::release, timers_.release));
@@ -385,8 +396,18 @@ MigrationEffects MigrationManager::on_profile(const proto::UserProfile& profile)
         transition(MigrationState::serving, MigrationEvent::profile_retrieved, "nothing to resume");
         done(MigrationEvent::profile_retrieved, effects);
     } else if (request_.order == MigrationOrder::prepared && !request_.standby_ready) {
-        transition(MigrationState::releasing, MigrationEvent::profile_retrieved, "prepared");
-        release_calls(effects);
+        const bool to_release = std::any_of(calls_.begin(), calls_.end(), [](const Tracked& t) {
+            return t.pending && !t.released;
+        });
+        if (to_release) {
+            transition(MigrationState::releasing, MigrationEvent::profile_retrieved, "prepared");
+            release_calls(effects);
+        } else {
+            transition(MigrationState::resuming, MigrationEvent::profile_retrieved,
+                       "prepared, nothing to release");
+            effects.serve_from = target_;
+            resume_calls(effects);
+        }
     } else {
         transition(MigrationState::resuming, MigrationEvent::profile_retrieved, "literal");
         effects.serve_from = target_;

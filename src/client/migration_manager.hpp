@@ -108,6 +108,8 @@ inline constexpr std::array kMigrationTransitions{
                         "start [standby ready] / release calls"},
     MigrationTransition{MigrationState::serving, MigrationEvent::start, MigrationState::serving,
                         "start [standby ready, no call] / switch"},
+    MigrationTransition{MigrationState::serving, MigrationEvent::start, MigrationState::resuming,
+                        "start [standby ready, nothing to release] / resume calls"},
     // Step 1.
     MigrationTransition{MigrationState::releasing, MigrationEvent::call_released,
                         MigrationState::releasing, "call-released [more left]"},
@@ -148,6 +150,9 @@ inline constexpr std::array kMigrationTransitions{
     MigrationTransition{MigrationState::retrieving_profile, MigrationEvent::profile_retrieved,
                         MigrationState::releasing, "profile-retrieved [prepared] / release calls"},
     MigrationTransition{MigrationState::retrieving_profile, MigrationEvent::profile_retrieved,
+                        MigrationState::resuming,
+                        "profile-retrieved [prepared, nothing to release] / resume calls"},
+    MigrationTransition{MigrationState::retrieving_profile, MigrationEvent::profile_retrieved,
                         MigrationState::serving, "profile-retrieved [nothing to resume] / done"},
     MigrationTransition{MigrationState::retrieving_profile, MigrationEvent::profile_failed,
                         MigrationState::serving, "profile-failed / fail"},
@@ -181,6 +186,8 @@ struct MigratingCall {
     McServiceId peer;  // where the resume INVITE goes
     McService service = McService::mcptt;
     bool connected = true;  // false: still being set up (released with CANCEL)
+    // Suspended already (the peer migrated first, and we resume as the original caller).
+    bool already_suspended = false;
 };
 
 struct MigrationRequest {

@@ -115,9 +115,11 @@ int run_demo(const DemoOptions& options) {
         client::ClientConfig config;
         config.user = *McServiceId::parse(std::string("sip:") + name + "@a.mcx");
         config.password = password;
-        config.domain = "a.mcx";
-        config.sip_server = *client::parse_endpoint(sip);
-        config.idms_url = http;
+        config.home = "A";
+        auto& home = config.home_system();
+        home.domain = "a.mcx";
+        home.sip_server = *client::parse_endpoint(sip);
+        home.idms_url = http;
         std::string who = name;
         auto c = loop.call([&loop, config, who, &events] {
             auto client = std::make_unique<client::McClient>(
@@ -131,13 +133,16 @@ int run_demo(const DemoOptions& options) {
             std::cerr << "demo: cannot open client " << name << "\n";
             return 1;
         }
-        if (auto login = c->login(); !login) {
-            std::cerr << "demo: " << login.error().reason << "\n";
+        auto* raw = c.get();
+        loop.call([raw] {
+            raw->start();
+            return true;
+        });
+        if (!events.wait_for(name, ClientEventType::signed_in, 5s)) {
+            std::cerr << "demo: " << name << " could not log in at the IdMS\n";
             return 1;
         }
         timeline.say(std::string(name) + " logged in at the IdMS (OAuth 2.0 password grant)");
-        auto* raw = c.get();
-        loop.call([raw] { return raw->start_registration().has_value(); });
         if (!events.wait_for(name, ClientEventType::registered, 5s)) {
             std::cerr << "demo: " << name << " did not register\n";
             return 1;
@@ -244,7 +249,7 @@ int run_demo(const DemoOptions& options) {
     }
 
     loop.call([&] {
-        for (auto& [name, c] : clients) c->unregister();
+        for (auto& [name, c] : clients) c->stop();
         return true;
     });
     std::this_thread::sleep_for(200ms);

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
+#include "net/event_loop.hpp"
 #include "net/re_include.hpp"
 
 namespace mcx::net {
@@ -229,34 +231,58 @@ Result<void> InviteDialog::reject(std::uint16_t status, const std::string& reaso
     return {};
 }
 
-void InviteDialog::hangup() {
+void InviteDialog::hangup(const std::string& headers, HangupDone on_done) {
     switch (state_) {
         case State::calling:
         case State::early:
             if (role_ == Role::uac) {
                 if (invite_request_) sip_request_cancel(invite_request_);
             } else {
-                (void)reject(480, "Temporarily Unavailable");
+                (void)reject(480, "Temporarily Unavailable", headers);
             }
             break;
         case State::answered:
         case State::confirmed:
-            send_bye();
+            send_bye(headers, std::exchange(on_done, nullptr));  // on_done runs with its answer
             break;
         case State::terminated:
             break;
     }
+    if (on_done) stack_.loop().post([on_done = std::move(on_done)] { on_done(0); });
     retransmit_timer_.cancel();
     ack_wait_timer_.cancel();
     state_ = State::terminated;
 }
 
-void InviteDialog::send_bye() {
+namespace {
+
+// Owns the completion of one BYE: libre keeps the transaction alive until the final response
+// and calls this once with it (or with an error), also after the dialog is gone.
+void bye_response(int err, const sip_msg* msg, void* arg) {
+    if (msg && msg->scode < 200) return;
+    std::unique_ptr<InviteDialog::HangupDone> done(static_cast<InviteDialog::HangupDone*>(arg));
+    (*done)(err == 0 && msg ? msg->scode : 0);
+}
+
+}  // namespace
+
+void InviteDialog::send_bye(const std::string& headers, HangupDone on_done) {
     if (state_ == State::terminated) return;
     state_ = State::terminated;
+    if (on_done) {
+        auto* done = new HangupDone(std::move(on_done));
+        if (sip_drequestf(nullptr, stack_.raw(), true, "BYE", dialog_, 0, nullptr, nullptr,
+                          &bye_response, done, "%sContent-Length: 0\r\n\r\n",
+                          headers.c_str()) != 0) {
+            std::unique_ptr<HangupDone> owned(done);
+            stack_.loop().post(
+                [owned = std::shared_ptr<HangupDone>(std::move(owned))] { (*owned)(0); });
+        }
+        return;
+    }
     // Fire and forget: libre keeps the transaction alive until the final response.
     (void)sip_drequestf(nullptr, stack_.raw(), true, "BYE", dialog_, 0, nullptr, nullptr,
-                        &ignore_response, nullptr, "Content-Length: 0\r\n\r\n");
+                        &ignore_response, nullptr, "%sContent-Length: 0\r\n\r\n", headers.c_str());
 }
 
 void InviteDialog::send_ack(const SipMessage& response) {

@@ -76,8 +76,12 @@ class InviteDialog {
                         const std::string& headers = {});
 
     // Ends the dialog: CANCEL before a final response (UAC), BYE once answered, or 480 to an
-    // unanswered incoming INVITE (UAS). No event follows.
-    void hangup();
+    // unanswered incoming INVITE (UAS). No event follows. `headers` (complete lines, e.g. a
+    // Reason, RFC 3326) go into the BYE. `on_done` runs on the loop in a later turn with the
+    // status of the BYE's final response (0: none, or no BYE was needed); it may outlive the
+    // dialog.
+    using HangupDone = std::function<void(std::uint16_t status)>;
+    void hangup(const std::string& headers = {}, HangupDone on_done = {});
 
     Role role() const { return role_; }
     State state() const { return state_; }
@@ -95,7 +99,7 @@ class InviteDialog {
     void on_invite_response(int err, const SipMessage* msg);
     void on_cancel();
     void send_ack(const SipMessage& response);
-    void send_bye();
+    void send_bye(const std::string& headers = {}, HangupDone on_done = {});
     void retransmit_2xx();
     std::string response_rest(const std::string& headers, const std::string& content_type,
                               const std::string& body) const;

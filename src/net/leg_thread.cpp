@@ -133,10 +133,10 @@ OutgoingDialog::~OutgoingDialog() {
     legs_->loop().post([remote = std::move(remote_)] { remote->dialog.reset(); });
 }
 
-void OutgoingDialog::hangup() {
-    if (local_) return local_->hangup();
-    legs_->loop().post([remote = remote_] {
-        if (remote->dialog) remote->dialog->hangup();
+void OutgoingDialog::hangup(const std::string& headers) {
+    if (local_) return local_->hangup(headers);
+    legs_->loop().post([remote = remote_, headers] {
+        if (remote->dialog) remote->dialog->hangup(headers);
     });
 }
 

@@ -58,8 +58,9 @@ class OutgoingDialog {
     OutgoingDialog(const OutgoingDialog&) = delete;
     OutgoingDialog& operator=(const OutgoingDialog&) = delete;
 
-    // CANCEL before a final response, BYE once answered. No event follows.
-    void hangup();
+    // CANCEL before a final response, BYE once answered (with `headers`, e.g. a Reason). No
+    // event follows.
+    void hangup(const std::string& headers = {});
 
   private:
     OutgoingDialog() = default;

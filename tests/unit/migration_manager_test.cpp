@@ -255,6 +255,50 @@ void StandbyReadyGoesStraightToRelease([[maybe_unused]] MigrationManager& m,
     EXPECT_EQ(m.state(), MigrationState::serving);
 }
 
+// The peer migrated first and we, the original caller, resume: nothing is released again.
+void AlreadySuspendedCallsAreNotReleasedAgain([[maybe_unused]] MigrationManager& m,
+                                              [[maybe_unused]] Rows& rows) {
+    auto r = request({1});
+    r.calls[0].already_suspended = true;
+    auto e = m.start(r);
+    EXPECT_EQ(m.state(), MigrationState::suspended);
+    EXPECT_TRUE(e.release.empty());
+    EXPECT_EQ(e.move_to, "B");
+    {
+        MigrationManager p;
+        auto pr = request({1, 2}, MigrationOrder::prepared);
+        pr.calls[0].already_suspended = true;
+        p.start(pr);
+        p.on_authenticated();
+        p.on_registered();
+        e = p.on_profile(open_profile());
+        EXPECT_EQ(e.release, (std::vector<CallId>{2})) << "only the running call is released";
+        collect(p, rows);
+    }
+    {
+        MigrationManager p;
+        auto pr = request({1}, MigrationOrder::prepared);
+        pr.calls[0].already_suspended = true;
+        p.start(pr);
+        p.on_authenticated();
+        p.on_registered();
+        e = p.on_profile(open_profile());
+        EXPECT_EQ(p.state(), MigrationState::resuming);
+        EXPECT_EQ(e.resume, (std::vector<CallId>{1}));
+        collect(p, rows);
+    }
+    {
+        MigrationManager p;
+        auto pr = request({1});
+        pr.calls[0].already_suspended = true;
+        pr.standby_ready = true;
+        e = p.start(pr);
+        EXPECT_EQ(p.state(), MigrationState::resuming);
+        EXPECT_EQ(e.resume, (std::vector<CallId>{1}));
+        collect(p, rows);
+    }
+}
+
 void StandbyReadyWithoutCallsSwitchesAtOnce([[maybe_unused]] MigrationManager& m,
                                             [[maybe_unused]] Rows& rows) {
     auto r = request({});
@@ -591,6 +635,7 @@ constexpr Scenario kScenarios[] = {
     ServingSystemLostReleasesLocally,
     StandbyReadyGoesStraightToRelease,
     StandbyReadyWithoutCallsSwitchesAtOnce,
+    AlreadySuspendedCallsAreNotReleasedAgain,
     RestrictedPeerIsNotCalled,
     EveryCallRestrictedEndsTheMigrationAtOnce,
     McvideoCallNeedsMcvideoInTheNewProfile,
