@@ -188,6 +188,18 @@ int main(int argc, char** argv) {
             }
             return mcx::fail(mcx::Errc::forbidden, audience + " is not a partner MC system");
         });
+    // A partner's user presents its primary's token (token exchange, TS 33.180 5.1.4.2).
+    token_endpoint.enable_token_exchange(
+        verifier, {config->migration.accept,
+                   [&config](const std::string& issuer_name) -> std::optional<std::string> {
+                       const auto* partner = config->partner_by_issuer(issuer_name);
+                       if (!partner) return std::nullopt;
+                       return partner->id;
+                   },
+                   [&config](const mcx::McServiceId& primary_id, const std::string& home) {
+                       return mcx::cms::assigned_id(config->migration, primary_id, home,
+                                                    config->domain);
+                   }});
     mcx::cms::ConfigurationManagementServer cms(
         *config, **store, verifier, issuer,
         [](const std::string& url,
@@ -275,7 +287,7 @@ int main(int argc, char** argv) {
         nlohmann::json discovery{{"issuer", config->idms_issuer()},
                                  {"token_endpoint", base + "/idms/token"},
                                  {"jwks_uri", base + "/.well-known/jwks.json"},
-                                 {"grant_types_supported", {"password"}},
+                                 {"grant_types_supported", token_endpoint.grant_types()},
                                  {"id_token_signing_alg_values_supported", {"ES256"}},
                                  {"scopes_supported", {"openid", "3gpp:mc:ptt_service"}}};
         return mcx::net::HttpResponse{200, "application/json", discovery.dump(), {}};

@@ -109,6 +109,25 @@ CmsReply ConfigurationManagementServer::get_user_profile(const CmsRequest& reque
         return text(403,
                     "the access token is for " + subject.uri() + ", not " + address->user.uri());
     }
+    if (claims->primary_id) {
+        // A partner's user who migrated here, with the token our IdMS gave for its primary one
+        // (verify() takes primary_mcptt_id from our IdMS only): as below, from its primary CMS,
+        // stored under the ID assigned here.
+        const auto& primary_id = *claims->primary_id;
+        const auto* home = config_.partner_by_domain(primary_id.domain());
+        if (!home) {
+            return text(403,
+                        "users of " + std::string(primary_id.domain()) + " are not served here");
+        }
+        auto local_id = assigned_id(config_.migration, primary_id, home->id, config_.domain);
+        if (!local_id) return text(500, local_id.error().reason);
+        if (*local_id != subject) {
+            return text(403, "the access token is for " + subject.uri() + ", but " +
+                                 config_.system_id + " now assigns " + local_id->uri() + " to " +
+                                 primary_id.uri() + ": exchange the primary token again");
+        }
+        return migrated_profile(primary_id, *home, request);
+    }
     if (subject.domain() != config_.domain) {
         // A user of a partner system asks for the profile valid here (10.1.4.3.2).
         const auto* home = config_.partner_by_domain(subject.domain());

@@ -6,6 +6,8 @@
 //       the user's CMC, "Authorization: Bearer <access token>", If-None-Match (ETag).
 //       A user of a partner system (token from a trusted partner IdMS for our audience) gets
 //       the profile valid here: fetched from its primary CMS and adapted to our local policy.
+//       So does one with a token our IdMS exchanged for its primary one (sub = the ID assigned
+//       here, primary_mcptt_id = its primary ID), asking under the assigned ID.
 //   GET /cms/partner/migration-profile?user=<MC service ID>          [mcx-defined path]
 //       a partner CMS, with a system token from its IdMS; answers the migration profile.
 //

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -16,6 +17,8 @@ namespace {
 
 constexpr std::int64_t kClockSkewSeconds = 30;
 constexpr std::size_t kMaxTokenBytes = 4096;
+constexpr std::string_view kIssuerPrefix = "mcx-idms:";
+constexpr const char* kPrimaryIdClaim = "primary_mcptt_id";  // [mcx-defined]
 
 struct JwtDeleter {
     void operator()(jwt_t* j) const { jwt_free(j); }
@@ -61,6 +64,28 @@ Result<std::string> unverified_issuer(const std::string& token) {
         return fail(Errc::unauthorized, "access token has no issuer");
     }
     return json["iss"].get<std::string>();
+}
+
+// The audience of the issuing system's own servers: "mcx:A" for "mcx-idms:A"; empty for an
+// issuer not named that way.
+std::string own_audience_of(std::string_view issuer) {
+    if (!issuer.starts_with(kIssuerPrefix) || issuer.size() == kIssuerPrefix.size()) return {};
+    return "mcx:" + std::string(issuer.substr(kIssuerPrefix.size()));
+}
+
+// The primary_mcptt_id claim: absent, or an MC service ID (any other value refuses the token).
+Result<std::optional<McServiceId>> primary_id_claim(jwt_t* jwt) {
+    std::unique_ptr<char, decltype(&std::free)> json(jwt_get_grants_json(jwt, kPrimaryIdClaim),
+                                                     &std::free);
+    if (!json) return std::optional<McServiceId>{};
+    auto value = nlohmann::json::parse(json.get(), nullptr, false);
+    auto id = value.is_string() ? McServiceId::parse(value.get<std::string>())
+                                : fail(Errc::malformed, "not a string");
+    if (!id) {
+        return fail(Errc::unauthorized, std::string("access token claim ") + kPrimaryIdClaim +
+                                            " is not an MC service ID");
+    }
+    return std::optional<McServiceId>(*id);
 }
 
 }  // namespace
@@ -113,9 +138,36 @@ Result<std::string> TokenIssuer::issue_system(const std::string& system_id,
 Result<std::string> TokenIssuer::issue_for(const McServiceId& subject, const std::string& client_id,
                                            const std::string& audience,
                                            std::int64_t now_seconds) const {
+    return user_token(subject, client_id, audience, now_seconds, now_seconds + lifetime_);
+}
+
+Result<std::string> TokenIssuer::issue_until(const McServiceId& subject,
+                                             const std::string& client_id, std::int64_t now_seconds,
+                                             std::int64_t not_after) const {
+    return user_token(subject, client_id, audience_, now_seconds,
+                      std::min(now_seconds + lifetime_, not_after));
+}
+
+Result<std::string> TokenIssuer::user_token(const McServiceId& subject,
+                                            const std::string& client_id,
+                                            const std::string& audience, std::int64_t now_seconds,
+                                            std::int64_t expires_at) const {
     return sign({{"sub", subject.uri()},
                  {"aud", audience},
                  {"mcptt_id", subject.uri()},
+                 {"client_id", client_id},
+                 {"scope", "openid 3gpp:mc:ptt_service"}},
+                {{"iat", now_seconds}, {"exp", expires_at}});
+}
+
+Result<std::string> TokenIssuer::issue_migrated(const McServiceId& assigned_id,
+                                                const McServiceId& primary_id,
+                                                const std::string& client_id,
+                                                std::int64_t now_seconds) const {
+    return sign({{"sub", assigned_id.uri()},
+                 {"aud", audience_},
+                 {"mcptt_id", assigned_id.uri()},
+                 {kPrimaryIdClaim, primary_id.uri()},
                  {"client_id", client_id},
                  {"scope", "openid 3gpp:mc:ptt_service"}},
                 {{"iat", now_seconds}, {"exp", now_seconds + lifetime_}});
@@ -148,7 +200,23 @@ std::optional<TrustedIssuer> TokenVerifier::trusted_issuer(const std::string& is
 
 Result<AccessTokenClaims> TokenVerifier::verify(const std::string& token,
                                                 std::int64_t now_seconds) const {
-    auto verified = verify_signed(token, now_seconds);
+    auto claims = verify_user(token, now_seconds, Audience::ours);
+    if (claims && claims->primary_id && own_audience_of(claims->issuer) != audience_) {
+        return fail(Errc::forbidden, "access token issuer '" + claims->issuer +
+                                         "' may not name a primary MC service ID here");
+    }
+    return claims;
+}
+
+Result<AccessTokenClaims> TokenVerifier::verify_subject_token(const std::string& token,
+                                                              std::int64_t now_seconds) const {
+    return verify_user(token, now_seconds, Audience::ours_or_issuers);
+}
+
+Result<AccessTokenClaims> TokenVerifier::verify_user(const std::string& token,
+                                                     std::int64_t now_seconds,
+                                                     Audience accepted) const {
+    auto verified = verify_signed(token, now_seconds, accepted);
     if (!verified) return tl::unexpected(verified.error());
     auto& claims = verified->claims;
     auto subject = McServiceId::parse(claims.subject);
@@ -163,19 +231,19 @@ Result<AccessTokenClaims> TokenVerifier::verify(const std::string& token,
 
 Result<AccessTokenClaims> TokenVerifier::verify_system(const std::string& token,
                                                        std::int64_t now_seconds) const {
-    auto verified = verify_signed(token, now_seconds);
+    auto verified = verify_signed(token, now_seconds, Audience::ours);
     if (!verified) return tl::unexpected(verified.error());
     auto& claims = verified->claims;
-    constexpr std::string_view issuer_prefix = "mcx-idms:";
-    if (!claims.issuer.starts_with(issuer_prefix) ||
-        claims.subject != "mcx-system:" + claims.issuer.substr(issuer_prefix.size())) {
+    if (!claims.issuer.starts_with(kIssuerPrefix) ||
+        claims.subject != "mcx-system:" + claims.issuer.substr(kIssuerPrefix.size())) {
         return fail(Errc::unauthorized, "token does not name the issuing MC system");
     }
     return std::move(claims);
 }
 
 Result<TokenVerifier::Verified> TokenVerifier::verify_signed(const std::string& token,
-                                                             std::int64_t now_seconds) const {
+                                                             std::int64_t now_seconds,
+                                                             Audience accepted) const {
     if (token.empty()) return fail(Errc::unauthorized, "no access token");
     if (token.size() > kMaxTokenBytes) return fail(Errc::unauthorized, "access token too long");
     auto issuer = unverified_issuer(token);
@@ -204,10 +272,19 @@ Result<TokenVerifier::Verified> TokenVerifier::verify_signed(const std::string& 
     claims.scope = grant(jwt.get(), "scope");
     claims.issued_at = jwt_get_grant_int(jwt.get(), "iat");
     claims.expires_at = jwt_get_grant_int(jwt.get(), "exp");
+    auto primary_id = primary_id_claim(jwt.get());
+    if (!primary_id) return tl::unexpected(primary_id.error());
+    claims.primary_id = std::move(*primary_id);
     if (claims.issuer != *issuer) return fail(Errc::unauthorized, "access token issuer changed");
-    if (claims.audience != audience_) {
+    const auto issuers_audience = own_audience_of(claims.issuer);
+    if (claims.audience != audience_ &&
+        (accepted != Audience::ours_or_issuers || issuers_audience.empty() ||
+         claims.audience != issuers_audience)) {
         return fail(Errc::unauthorized,
-                    "access token is for '" + claims.audience + "', not '" + audience_ + "'");
+                    "access token is for '" + claims.audience + "', not '" + audience_ + "'" +
+                        (accepted == Audience::ours_or_issuers
+                             ? " nor its issuer's own '" + issuers_audience + "'"
+                             : std::string{}));
     }
     if (claims.expires_at <= 0 || now_seconds > claims.expires_at + kClockSkewSeconds) {
         return fail(Errc::unauthorized, "access token expired");

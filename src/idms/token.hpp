@@ -24,6 +24,10 @@ struct AccessTokenClaims {
     std::string scope;
     std::int64_t issued_at = 0;   // iat, seconds since the epoch
     std::int64_t expires_at = 0;  // exp
+    // primary_mcptt_id [mcx-defined]: set in a token this system issued to a user of a partner
+    // who migrated here (token exchange): the user's MC service ID in its primary system, while
+    // sub is the one assigned here (TS 23.280 10.16.5).
+    std::optional<McServiceId> primary_id;
 
     McServiceId mc_service_id() const;
 };
@@ -37,6 +41,15 @@ class TokenIssuer {
     // A token for another MC system (a partner's audience), e.g. before migrating there.
     Result<std::string> issue_for(const McServiceId& subject, const std::string& client_id,
                                   const std::string& audience, std::int64_t now_seconds) const;
+    // As issue(), but expiring at `not_after` if that is sooner: a token exchanged for another
+    // of this system outlives neither the one presented nor the normal lifetime.
+    Result<std::string> issue_until(const McServiceId& subject, const std::string& client_id,
+                                    std::int64_t now_seconds, std::int64_t not_after) const;
+    // A token of this system for a partner's user who migrated here (token exchange): sub and
+    // mcptt_id = the MC service ID assigned here, primary_mcptt_id = its primary ID.
+    Result<std::string> issue_migrated(const McServiceId& assigned_id,
+                                       const McServiceId& primary_id, const std::string& client_id,
+                                       std::int64_t now_seconds) const;
     // A token naming this MC system itself, for system-to-system requests (CSC-17 between
     // CMSs): sub = "mcx-system:<id>", scope "mcx:partner". [mcx-defined]
     Result<std::string> issue_system(const std::string& system_id, const std::string& audience,
@@ -45,6 +58,9 @@ class TokenIssuer {
     std::int64_t lifetime_seconds() const { return lifetime_; }
 
   private:
+    Result<std::string> user_token(const McServiceId& subject, const std::string& client_id,
+                                   const std::string& audience, std::int64_t now_seconds,
+                                   std::int64_t expires_at) const;
     Result<std::string> sign(
         std::initializer_list<std::pair<const char*, std::string>> claims,
         std::initializer_list<std::pair<const char*, std::int64_t>> numbers) const;
@@ -75,8 +91,16 @@ class TokenVerifier {
     void set_key_resolver(KeyResolver resolver);
 
     // A user's token: signature (ES256 only), issuer trusted and matching the key, audience,
-    // expiry, subject an MC service ID of the issuer's domain. Thread-safe.
+    // expiry, subject an MC service ID of the issuer's domain; a primary_mcptt_id claim only
+    // from this system's own IdMS ("mcx-idms:A" for audience "mcx:A"): a partner may not say
+    // whom one of our IDs stands for. Thread-safe.
     Result<AccessTokenClaims> verify(const std::string& token, std::int64_t now_seconds) const;
+    // A subject token presented to this IdMS for a token exchange (TS 33.180 5.1.4.2: the
+    // partner IdMS checks the primary's token): as verify(), except that the audience may also
+    // be the issuing system's own ("mcx:A" in a token of "mcx-idms:A") and primary_id is
+    // returned from any issuer, for the caller to refuse.
+    Result<AccessTokenClaims> verify_subject_token(const std::string& token,
+                                                   std::int64_t now_seconds) const;
     // A system's token (TokenIssuer::issue_system): as above, but the subject must be the
     // issuing system ("mcx-system:X" from "mcx-idms:X").
     Result<AccessTokenClaims> verify_system(const std::string& token,
@@ -88,7 +112,11 @@ class TokenVerifier {
         AccessTokenClaims claims;
         std::string issuer_domain;
     };
-    Result<Verified> verify_signed(const std::string& token, std::int64_t now_seconds) const;
+    enum class Audience { ours, ours_or_issuers };
+    Result<Verified> verify_signed(const std::string& token, std::int64_t now_seconds,
+                                   Audience accepted) const;
+    Result<AccessTokenClaims> verify_user(const std::string& token, std::int64_t now_seconds,
+                                          Audience accepted) const;
     std::optional<TrustedIssuer> trusted_issuer(const std::string& issuer) const;
 
     std::string audience_;

@@ -2,14 +2,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "idms/password.hpp"
 
 namespace mcx::idms {
 
 namespace {
 
-// RFC 6749 5.2 error response.
-HttpReply error(int status, const char* code, const std::string& description) {
+constexpr std::size_t kMaxDescription = 400;
+
+// RFC 6749 5.2 error response. error_description may carry only %x20-21 / %x23-5B / %x5D-7E,
+// and parts of it come from the request (a token's claims, form fields): anything else is '?'
+// (also keeps invalid UTF-8 away from the JSON encoder).
+HttpReply error(int status, const char* code, std::string description) {
+    if (description.size() > kMaxDescription) description.resize(kMaxDescription);
+    for (auto& c : description) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u > 0x7e || c == '"' || c == '\\') c = '?';
+    }
     nlohmann::json body{{"error", code}, {"error_description", description}};
     return HttpReply{status, "application/json", body.dump()};
 }
@@ -19,15 +30,50 @@ std::string field(const std::map<std::string, std::string>& form, const char* na
     return it == form.end() ? std::string{} : it->second;
 }
 
+// "mcx-idms:A" -> "A", for messages.
+std::string system_of(const std::string& issuer) {
+    const auto colon = issuer.find(':');
+    return colon == std::string::npos ? issuer : issuer.substr(colon + 1);
+}
+
+// RFC 8693 2.2.1 answer.
+HttpReply exchanged(const std::string& token, std::int64_t expires_in, const McServiceId& user,
+                    const std::optional<McServiceId>& primary_id) {
+    nlohmann::json body{{"access_token", token},  {"issued_token_type", kTokenTypeAccessToken},
+                        {"token_type", "Bearer"}, {"expires_in", expires_in},
+                        {"mcptt_id", user.uri()}, {"scope", "openid 3gpp:mc:ptt_service"}};
+    if (primary_id) body["primary_mcptt_id"] = primary_id->uri();
+    return HttpReply{200, "application/json", body.dump()};
+}
+
 }  // namespace
+
+void TokenEndpoint::enable_token_exchange(const TokenVerifier& subject_tokens,
+                                          MigrationIntake intake) {
+    subject_tokens_ = &subject_tokens;
+    intake_ = std::move(intake);
+}
+
+std::vector<std::string> TokenEndpoint::grant_types() const {
+    if (!subject_tokens_) return {"password"};
+    return {"password", kGrantTokenExchange, kGrantJwtBearer};
+}
 
 HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form,
                                 std::int64_t now) const {
     const auto grant_type = field(form, "grant_type");
     if (grant_type.empty()) return error(400, "invalid_request", "grant_type is missing");
-    if (grant_type != "password") {
-        return error(400, "unsupported_grant_type", "only grant_type=password is supported");
+    if (grant_type == "password") return password_grant(form, now);
+    if (subject_tokens_ && (grant_type == kGrantTokenExchange || grant_type == kGrantJwtBearer)) {
+        return exchange_grant(form, grant_type == kGrantJwtBearer, now);
     }
+    std::string supported;
+    for (const auto& g : grant_types()) supported += (supported.empty() ? "" : ", ") + g;
+    return error(400, "unsupported_grant_type", "supported grant_type values: " + supported);
+}
+
+HttpReply TokenEndpoint::password_grant(const std::map<std::string, std::string>& form,
+                                        std::int64_t now) const {
     const auto username = field(form, "username");
     const auto password = field(form, "password");
     if (username.empty() || password.empty()) {
@@ -59,6 +105,128 @@ HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form,
                         {"audience", audience},
                         {"scope", "openid 3gpp:mc:ptt_service"}};
     return HttpReply{200, "application/json", body.dump()};
+}
+
+// RFC 8693 2.1 (subject_token, subject_token_type) or RFC 7523 2.1 (assertion): a user's access
+// token from its primary IdMS, or from this one for a user of this system.
+HttpReply TokenEndpoint::exchange_grant(const std::map<std::string, std::string>& form,
+                                        bool jwt_bearer, std::int64_t now) const {
+    const char* token_field = jwt_bearer ? "assertion" : "subject_token";
+    const auto subject_token = field(form, token_field);
+    if (subject_token.empty()) {
+        return error(400, "invalid_request",
+                     std::string(token_field) +
+                         " is missing: the access token from the IdMS of your primary system");
+    }
+    if (!jwt_bearer) {
+        const auto type = field(form, "subject_token_type");
+        if (type.empty()) {
+            return error(
+                400, "invalid_request",
+                std::string("subject_token_type is missing: use ") + kTokenTypeAccessToken);
+        }
+        if (type != kTokenTypeAccessToken && type != kTokenTypeJwt) {
+            return error(400, "invalid_request",
+                         "subject_token_type '" + type + "' is not supported: use " +
+                             kTokenTypeAccessToken + " or " + kTokenTypeJwt);
+        }
+        if (!field(form, "actor_token").empty()) {
+            return error(400, "invalid_request",
+                         "actor_token is not supported: no delegation, the user's own token only");
+        }
+        const auto requested = field(form, "requested_token_type");
+        if (!requested.empty() && requested != kTokenTypeAccessToken) {
+            return error(400, "invalid_request",
+                         "requested_token_type '" + requested + "' cannot be issued: only " +
+                             kTokenTypeAccessToken);
+        }
+    }
+    const auto client_id = field(form, "client_id");
+    if (client_id.empty()) {
+        return error(400, "invalid_request",
+                     "client_id is required: the MC client ID the subject token was issued to");
+    }
+    const auto audience = field(form, "audience");
+    if (!audience.empty() && audience != own_audience_) {
+        return error(400, "invalid_target",
+                     "this IdMS issues tokens for " + own_audience_ + " only, not for " + audience +
+                         ": ask the IdMS of that MC system");
+    }
+
+    auto claims = subject_tokens_->verify_subject_token(subject_token, now);
+    if (!claims) {
+        return error(400, "invalid_grant",
+                     std::string(token_field) + " refused: " + claims.error().reason);
+    }
+    if (jwt_bearer && claims->audience != own_audience_) {
+        // RFC 7523 3 (3): the assertion must name this authorisation server.
+        return error(400, "invalid_grant",
+                     "the assertion is for " + claims->audience + ", not " + own_audience_ +
+                         ": get one with audience=" + own_audience_ + " from the IdMS of " +
+                         system_of(claims->issuer) + ", or use grant_type=" + kGrantTokenExchange);
+    }
+    if (claims->primary_id) {
+        // Migration starts from the primary system, never from another partner's token.
+        return error(400, "invalid_grant",
+                     std::string(token_field) + " is for " + claims->subject +
+                         ", a user migrated to " + system_of(claims->issuer) +
+                         ": present the token of the primary system's IdMS for " +
+                         claims->primary_id->uri());
+    }
+    if (claims->client_id.empty()) {
+        return error(400, "invalid_grant",
+                     std::string(token_field) +
+                         " names no client_id: log in again at your primary IdMS with "
+                         "client_id=" +
+                         client_id);
+    }
+    if (claims->client_id != client_id) {
+        return error(400, "invalid_grant",
+                     std::string(token_field) + " was issued to client " + claims->client_id +
+                         ", not " + client_id);
+    }
+    const auto user = claims->mc_service_id();
+
+    if (claims->issuer == issuer_.issuer()) {
+        // A user of this system (back home from a partner): a token of its own, expiring no
+        // later than the one presented (else exchanging a token for itself would renew it
+        // for ever without a password).
+        if (credentials_.password_hash(user).empty()) {
+            return error(400, "invalid_grant",
+                         user.uri() + " is no longer a user of this MC system");
+        }
+        const auto expires_at = std::min(now + issuer_.lifetime_seconds(), claims->expires_at);
+        if (expires_at <= now) {
+            return error(400, "invalid_grant",
+                         std::string(token_field) + " has expired: log in again");
+        }
+        auto token = issuer_.issue_until(user, client_id, now, expires_at);
+        if (!token) return error(500, "server_error", token.error().reason);
+        return exchanged(*token, expires_at - now, user, std::nullopt);
+    }
+
+    const auto home =
+        intake_.partner_system ? intake_.partner_system(claims->issuer) : std::nullopt;
+    if (!home) {
+        return error(400, "invalid_grant",
+                     "the issuer " + claims->issuer + " is not the IdMS of a partner MC system");
+    }
+    if (!intake_.accept) {
+        return error(400, "unauthorized_client",
+                     "this MC system (" + own_audience_ +
+                         ") does not accept users of partner systems; stay with " + *home);
+    }
+    auto assigned = intake_.assigned_id
+                        ? intake_.assigned_id(user, *home)
+                        : fail(Errc::internal, "no MC service IDs are assigned to migrating users");
+    if (!assigned) {
+        return error(
+            500, "server_error",
+            "cannot assign an MC service ID to " + user.uri() + ": " + assigned.error().reason);
+    }
+    auto token = issuer_.issue_migrated(*assigned, user, client_id, now);
+    if (!token) return error(500, "server_error", token.error().reason);
+    return exchanged(*token, issuer_.lifetime_seconds(), *assigned, user);
 }
 
 }  // namespace mcx::idms

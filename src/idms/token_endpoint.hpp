@@ -1,12 +1,17 @@
 #pragma once
-// The IdMS token endpoint (RFC 6749 3.2) with the resource owner password credentials grant
-// (RFC 6749 4.3); docs/identity.md says why this grant. Pure: the HTTP server hands over the
-// form parameters and sends back what this returns.
+// The IdMS token endpoint (RFC 6749 3.2): the resource owner password credentials grant
+// (RFC 6749 4.3) for this system's users, and, for users of partner systems who migrate here,
+// the token exchange (RFC 8693) and JWT bearer (RFC 7523) grants that turn a token of the
+// user's primary IdMS into one of this system (TS 33.180 5.1.4.2, TS 24.482 Rel-19);
+// docs/identity.md says why these grants. Pure: the HTTP server hands over the form parameters
+// and sends back what this returns.
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "idms/token.hpp"
 
@@ -25,6 +30,25 @@ class CredentialStore {
     virtual std::string password_hash(const McServiceId& user) const = 0;
 };
 
+inline constexpr const char* kGrantTokenExchange =
+    "urn:ietf:params:oauth:grant-type:token-exchange";
+inline constexpr const char* kGrantJwtBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+inline constexpr const char* kTokenTypeAccessToken =
+    "urn:ietf:params:oauth:token-type:access_token";
+inline constexpr const char* kTokenTypeJwt = "urn:ietf:params:oauth:token-type:jwt";
+
+// Whom this system takes in when a partner's user presents its primary's token: the partner
+// agreements and the [migration] policy (TS 23.280 10.1.6, 10.16.5).
+struct MigrationIntake {
+    bool accept = false;  // [migration] accept
+    // The partner MC system whose IdMS is `issuer` ("B" for "mcx-idms:B"); nullopt: none.
+    std::function<std::optional<std::string>(const std::string& issuer)> partner_system;
+    // The MC service ID this system gives `primary_id`, a user of partner `home_system`.
+    std::function<Result<McServiceId>(const McServiceId& primary_id,
+                                      const std::string& home_system)>
+        assigned_id;
+};
+
 class TokenEndpoint {
   public:
     // Decides whether `user` may have a token for another MC system's audience (a partner it
@@ -39,13 +63,29 @@ class TokenEndpoint {
           own_audience_(std::move(own_audience)),
           audience_policy_(std::move(audience_policy)) {}
 
+    // Serves the token exchange and JWT bearer grants: subject tokens are checked with
+    // `subject_tokens` (this system's key and the partners', TokenVerifier::
+    // verify_subject_token), partners' users are taken in as `intake` says. Without this call
+    // those grants are unsupported_grant_type.
+    void enable_token_exchange(const TokenVerifier& subject_tokens, MigrationIntake intake);
+
+    // The grant_type values served, for grant_types_supported in the discovery document.
+    std::vector<std::string> grant_types() const;
+
     HttpReply handle(const std::map<std::string, std::string>& form, std::int64_t now) const;
 
   private:
+    HttpReply password_grant(const std::map<std::string, std::string>& form,
+                             std::int64_t now) const;
+    HttpReply exchange_grant(const std::map<std::string, std::string>& form, bool jwt_bearer,
+                             std::int64_t now) const;
+
     const CredentialStore& credentials_;
     const TokenIssuer& issuer_;
     std::string own_audience_;
     AudiencePolicy audience_policy_;
+    const TokenVerifier* subject_tokens_ = nullptr;
+    MigrationIntake intake_;
 };
 
 }  // namespace mcx::idms

@@ -4,6 +4,7 @@
 // in the middle of a bulk import.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -76,6 +77,11 @@ TEST(Idms, PublishesDiscoveryAndItsKeySet) {
     EXPECT_EQ(key["crv"], "P-256");
     EXPECT_EQ(key["x"].get<std::string>().size(), 43u) << "32 octets in base64url";
     EXPECT_EQ(key["y"].get<std::string>().size(), 43u);
+    const auto grants = d["grant_types_supported"];
+    EXPECT_NE(
+        std::find(grants.begin(), grants.end(), "urn:ietf:params:oauth:grant-type:token-exchange"),
+        grants.end())
+        << grants.dump();
 }
 
 class PartnerRetrieval : public ::testing::Test {
@@ -190,6 +196,59 @@ TEST_F(PartnerRetrieval, UnconfiguredSystemIsRefused) {
     EXPECT_EQ(r->status, 403);
     EXPECT_NE(r->body.find("not a trusted partner"), std::string::npos) << r->body;
     EXPECT_TRUE(token_for("alice", "pw-a", "mcx:C").empty()) << "no token for a non-partner";
+}
+
+// TS 33.180 5.1.4.2: alice's IdM client presents her token of A to B's IdMS (RFC 8693 token
+// exchange) and gets one of B for the MC service ID B assigns her; with it, B's CMS serves the
+// profile valid in B, which it fetches from A's CMS.
+TEST_F(PartnerRetrieval, TokenExchangeAtThePartnerThenTheProfileFromItsCms) {
+    const std::string client = "urn:uuid:6f1c2a40-1d3e-4b7a-9c55-0a1b2c3d4e5f";
+    auto login = net::http_post_form(a_->http_url() + "/idms/token",
+                                     {{"grant_type", "password"},
+                                      {"username", a_->uri("alice")},
+                                      {"password", "pw-a"},
+                                      {"client_id", client}},
+                                     3s);
+    ASSERT_TRUE(login && login->status == 200) << (login ? login->body : login.error().reason);
+    const auto a_token = Json::parse(login->body)["access_token"].get<std::string>();
+    const auto exchange = [&](const std::string& client_id) {
+        return net::http_post_form(
+            b_->http_url() + "/idms/token",
+            {{"grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"},
+             {"subject_token", a_token},
+             {"subject_token_type", "urn:ietf:params:oauth:token-type:access_token"},
+             {"client_id", client_id}},
+            3s);
+    };
+    auto r = exchange(client);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(header(*r, "Cache-Control"), "no-store");
+    auto body = Json::parse(r->body);
+    EXPECT_EQ(body["issued_token_type"], "urn:ietf:params:oauth:token-type:access_token");
+    EXPECT_EQ(body["token_type"], "Bearer");
+    EXPECT_EQ(body["mcptt_id"], "sip:alice.a@b.mcx");
+    EXPECT_EQ(body["primary_mcptt_id"], a_->uri("alice"));
+    const auto b_token = body["access_token"].get<std::string>();
+
+    auto profile_reply = net::http_get(profile_url(*b_, "sip:alice.a@b.mcx"),
+                                       {{"Authorization", "Bearer " + b_token}}, 5s);
+    ASSERT_TRUE(profile_reply);
+    ASSERT_EQ(profile_reply->status, 200) << profile_reply->body;
+    auto profile = proto::parse_user_profile(profile_reply->body);
+    ASSERT_TRUE(profile) << profile.error().reason;
+    EXPECT_EQ(profile->user.uri(), "sip:alice.a@b.mcx");
+    EXPECT_FALSE(profile->allow_private_call_to_any_user) << "B's restriction applied";
+    EXPECT_TRUE(profile->may_call(*McServiceId::parse("sip:carol@b.mcx")));
+    // A's servers take no token of B, and another client cannot spend alice's token.
+    EXPECT_EQ(net::http_get(profile_url(*a_, a_->uri("alice")),
+                            {{"Authorization", "Bearer " + b_token}}, 3s)
+                  ->status,
+              401);
+    auto other = exchange("urn:uuid:00000000-0000-4000-8000-000000000000");
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->status, 400);
+    EXPECT_EQ(Json::parse(other->body)["error"], "invalid_grant") << other->body;
 }
 
 TEST(StoreDurability, SigkillDuringBulkImportKeepsEveryCommittedProfile) {

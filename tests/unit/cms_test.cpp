@@ -157,6 +157,57 @@ TEST_F(CmsTest, PartnerGetsTheMigrationProfileAndAppliesItsPolicy) {
     EXPECT_EQ(migrated->home_system, "A");
 }
 
+// The token B's IdMS exchanged for alice's A token (sub = the ID B assigns, primary_mcptt_id =
+// hers in A) gets the profile from A, under the assigned ID, which B knew nothing about before.
+TEST_F(CmsTest, ExchangedTokenGetsTheMigrationProfileUnderTheAssignedId) {
+    const auto local = id("sip:alice.a@b.mcx");
+    const auto exchanged = [&](const McServiceId& assigned, const char* primary) {
+        return "Bearer " + *b.issuer->issue_migrated(assigned, id(primary), "c", kNow);
+    };
+    EXPECT_EQ(b.cms->get_user_profile(get(local, b.token("sip:alice.a@b.mcx"))).status, 404)
+        << "without primary_mcptt_id B has no profile for the assigned ID";
+    auto reply = b.cms->get_user_profile(get(local, exchanged(local, "sip:alice@a.mcx")));
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    auto profile = proto::parse_user_profile(reply.body);
+    ASSERT_TRUE(profile) << profile.error().reason;
+    EXPECT_EQ(profile->user, local);
+    EXPECT_TRUE(profile->may_call(id("sip:carol@b.mcx")));
+    EXPECT_FALSE(profile->may_call(id("sip:bob@a.mcx"))) << "B's policy applied";
+    auto migrated = *b.store->migrated_user(id("sip:alice@a.mcx"));
+    ASSERT_TRUE(migrated);
+    EXPECT_EQ(migrated->local_id, local);
+    auto stored = *b.store->profile(local, 0);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->xml, reply.body);
+
+    // The document asked for must be the assigned ID's.
+    EXPECT_EQ(
+        b.cms->get_user_profile(get(id("sip:alice@a.mcx"), exchanged(local, "sip:alice@a.mcx")))
+            .status,
+        403);
+    // The primary still decides who may migrate.
+    auto bob = b.cms->get_user_profile(
+        get(id("sip:bob.a@b.mcx"), exchanged(id("sip:bob.a@b.mcx"), "sip:bob@a.mcx")));
+    EXPECT_EQ(bob.status, 403);
+    EXPECT_NE(bob.body.find("not allowed to migrate to B"), std::string::npos) << bob.body;
+    // A token from before a change of [migration] assigned_id names an ID no longer given.
+    b.config.migration.assigned_id = "{home}-{user}@{domain}";
+    auto stale = b.cms->get_user_profile(get(local, exchanged(local, "sip:alice@a.mcx")));
+    EXPECT_EQ(stale.status, 403);
+    EXPECT_NE(stale.body.find("now assigns sip:a-alice@b.mcx"), std::string::npos) << stale.body;
+    b.config.migration.assigned_id = MigrationPolicy{}.assigned_id;
+    b.config.migration.accept = false;
+    auto closed = b.cms->get_user_profile(get(local, exchanged(local, "sip:alice@a.mcx")));
+    EXPECT_EQ(closed.status, 403);
+    EXPECT_NE(closed.body.find("does not accept migrating users"), std::string::npos);
+    // A primary ID of a system that is not a partner.
+    b.config.migration.accept = true;
+    auto stranger = b.cms->get_user_profile(
+        get(id("sip:dave.c@b.mcx"), exchanged(id("sip:dave.c@b.mcx"), "sip:dave@c.mcx")));
+    EXPECT_EQ(stranger.status, 403);
+    EXPECT_NE(stranger.body.find("users of c.mcx are not served here"), std::string::npos);
+}
+
 TEST_F(CmsTest, PrimaryRefusesUsersNotAllowedToMigrate) {
     auto reply =
         b.cms->get_user_profile(get(id("sip:bob@a.mcx"), a.token("sip:bob@a.mcx", "mcx:B")));

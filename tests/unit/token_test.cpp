@@ -187,5 +187,59 @@ TEST_F(Tokens, PartnerIssuerMayNotVouchForOtherDomains) {
         verifier.verify(*issuer.issue(*McServiceId::parse("sip:carol@b.mcx"), "c", kNow), kNow));
 }
 
+// verify_subject_token(): a user's token for its issuer's own servers is taken too (the
+// primary's token presented to a partner's IdMS), with every other check; verify(): a
+// primary_mcptt_id only from this system's own IdMS.
+TEST_F(Tokens, SubjectTokensAndPrimaryIds) {
+    TokenVerifier at_b{"mcx:B"};
+    at_b.trust("mcx-idms:A", {key.public_pem, "a.mcx"});
+    at_b.trust("mcx-idms:B", {other_key.public_pem, "b.mcx"});
+    const auto primary = *issuer.issue(alice, "c", kNow);
+    EXPECT_FALSE(at_b.verify(primary, kNow)) << "a token for A is not one for B";
+    auto subject = at_b.verify_subject_token(primary, kNow);
+    ASSERT_TRUE(subject) << subject.error().reason;
+    EXPECT_EQ(subject->audience, "mcx:A");
+    EXPECT_EQ(subject->mc_service_id(), alice);
+    EXPECT_FALSE(subject->primary_id);
+    TokenIssuer for_c{key, "mcx-idms:A", "mcx:C", 3600};
+    auto third = at_b.verify_subject_token(*for_c.issue(alice, "c", kNow), kNow);
+    ASSERT_FALSE(third);
+    EXPECT_NE(third.error().reason.find("'mcx:C'"), std::string::npos) << third.error().reason;
+    EXPECT_FALSE(at_b.verify_subject_token(primary, kNow + 3600 + 31)) << "expired";
+    EXPECT_FALSE(at_b.verify_subject_token(
+        *issuer.issue(*McServiceId::parse("sip:carol@b.mcx"), "c", kNow), kNow))
+        << "A vouches for a.mcx only";
+    EXPECT_FALSE(at_b.verify_subject_token(*issuer.issue_system("A", "mcx:A", kNow), kNow))
+        << "a system token is no user's";
+
+    TokenIssuer b_issuer{other_key, "mcx-idms:B", "mcx:B", 3600};
+    const auto local = *McServiceId::parse("sip:alice.a@b.mcx");
+    const auto exchanged = *b_issuer.issue_migrated(local, alice, "c", kNow);
+    auto claims = at_b.verify(exchanged, kNow);
+    ASSERT_TRUE(claims) << claims.error().reason;
+    EXPECT_EQ(claims->mc_service_id(), local);
+    ASSERT_TRUE(claims->primary_id);
+    EXPECT_EQ(*claims->primary_id, alice);
+    EXPECT_TRUE(at_b.verify_subject_token(exchanged, kNow)->primary_id)
+        << "returned for the token endpoint to refuse";
+    // B may not tell A whom one of B's IDs stands for.
+    verifier.trust("mcx-idms:B", {other_key.public_pem, "b.mcx"});
+    TokenIssuer b_for_a{other_key, "mcx-idms:B", "mcx:A", 3600};
+    auto refused = verifier.verify(
+        *b_for_a.issue_migrated(*McServiceId::parse("sip:mallory@b.mcx"), alice, "c", kNow), kNow);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::forbidden);
+    EXPECT_NE(refused.error().reason.find("primary MC service ID"), std::string::npos);
+}
+
+TEST_F(Tokens, IssueUntilNeverOutlivesTheLimitNorTheLifetime) {
+    auto soon = verifier.verify(*issuer.issue_until(alice, "c", kNow, kNow + 60), kNow);
+    ASSERT_TRUE(soon) << soon.error().reason;
+    EXPECT_EQ(soon->expires_at, kNow + 60);
+    auto later = verifier.verify(*issuer.issue_until(alice, "c", kNow, kNow + 99999), kNow);
+    ASSERT_TRUE(later);
+    EXPECT_EQ(later->expires_at, kNow + 3600);
+}
+
 }  // namespace
 }  // namespace mcx::idms
