@@ -136,6 +136,9 @@ TEST(Systems, KilledMidCallAndRestartedOnTheSamePorts) {
     ASSERT_TRUE(alice->wait("registered")) << "A's IdMS or registrar after the restart";
     carol->send("call sip:alice@a.mcx");
     EXPECT_TRUE(alice->wait("connected", 8s)) << "B -> A after A's restart";
+    auto connected = carol->wait("connected", 8s);
+    ASSERT_TRUE(connected) << "B -> A after A's restart";
+    EXPECT_EQ((*connected)["peer"], "sip:alice@a.mcx");
 }
 
 }  // namespace
