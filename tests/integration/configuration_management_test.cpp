@@ -14,6 +14,7 @@
 #include "net/http.hpp"
 #include "proto/user_profile.hpp"
 #include "store/sqlite_store.hpp"
+#include "systems.hpp"
 
 namespace mcx::test {
 namespace {
@@ -88,33 +89,15 @@ class PartnerRetrieval : public ::testing::Test {
   protected:
     void SetUp() override {
         dir_ = test_output_dir();
-        const auto a_http = free_tcp_port();
-        const auto b_http = free_tcp_port();
-        McSystem::Options a;
-        a.id = "A";
-        a.domain = "a.mcx";
-        a.http_port = a_http;
-        a.users = {{"alice", "pw-a", {"*"}, true, true, {"B"}}, {"bob", "pw-b", {"*"}}};
-        a.extra_toml =
-            "[[partners]]\nid = \"B\"\ndomain = \"b.mcx\"\nidms_url = \"http://127.0.0.1:" +
-            std::to_string(b_http) + "\"\ncms_url = \"http://127.0.0.1:" + std::to_string(b_http) +
-            "\"\n";
-        McSystem::Options b;
-        b.id = "B";
-        b.domain = "b.mcx";
-        b.http_port = b_http;
-        b.users = {{"carol", "pw-c", {"*"}}};
-        b.extra_toml =
-            "[migration]\nprivate_call_targets = [\"sip:carol@b.mcx\"]\n\n"
-            "[[partners]]\nid = \"A\"\ndomain = \"a.mcx\"\nidms_url = \"http://127.0.0.1:" +
-            std::to_string(a_http) + "\"\ncms_url = \"http://127.0.0.1:" + std::to_string(a_http) +
-            "\"\n";
-        fs::create_directories(dir_ + "/a");
-        fs::create_directories(dir_ + "/b");
-        a_ = McSystem::start(a, dir_ + "/a");
-        b_ = McSystem::start(b, dir_ + "/b");
-        ASSERT_TRUE(a_->wait_for_partner_keys()) << "A does not know its partners' IdMS keys";
-        ASSERT_TRUE(b_->wait_for_partner_keys()) << "B does not know its partners' IdMS keys";
+        // alice may migrate to B; B lets migrated users call carol only.
+        systems_ =
+            SystemsBuilder({"A", "B"})
+                .users("A", {{"alice", "pw-a", {"*"}, true, true, {"B"}}, {"bob", "pw-b", {"*"}}})
+                .users("B", {{"carol", "pw-c", {"*"}}})
+                .extra_toml("B", "[migration]\nprivate_call_targets = [\"sip:carol@b.mcx\"]\n")
+                .start(dir_);
+        a_ = &systems_->system("A");
+        b_ = &systems_->system("B");
     }
 
     std::string token_for(const std::string& user, const std::string& password,
@@ -142,7 +125,9 @@ class PartnerRetrieval : public ::testing::Test {
     }
 
     std::string dir_;
-    std::unique_ptr<McSystem> a_, b_;
+    std::unique_ptr<Systems> systems_;
+    McSystem* a_ = nullptr;
+    McSystem* b_ = nullptr;
     std::string last_token_response_;
 };
 

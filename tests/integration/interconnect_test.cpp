@@ -7,69 +7,30 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
-#include <thread>
+#include <functional>
 
-#include "harness.hpp"
-#include "idms/certificates.hpp"
 #include "media/amr_wb.hpp"
 #include "media/correlation.hpp"
 #include "media/wav.hpp"
+#include "systems.hpp"
 
 namespace mcx::test {
 namespace {
 
-namespace fs = std::filesystem;
-
-struct SystemPorts {
-    std::uint16_t http = free_tcp_port();
-    std::uint16_t tls = free_tcp_port();
-};
-
-std::string interconnect_toml(const std::string& certs, const std::string& id,
-                              std::uint16_t tls_port) {
-    return "[interconnect]\nport = " + std::to_string(tls_port) + "\ncertificate = \"" + certs +
-           "/" + id + ".pem\"\nca = \"" + certs + "/ca.pem\"\ntimeout_seconds = 2\n\n";
-}
-
-std::string partner_toml(const std::string& id, const std::string& domain,
-                         const SystemPorts& ports) {
-    const auto http = "http://127.0.0.1:" + std::to_string(ports.http);
-    return "[[partners]]\nid = \"" + id + "\"\ndomain = \"" + domain + "\"\nidms_url = \"" + http +
-           "\"\ncms_url = \"" + http + "\"\nsip = \"127.0.0.1:" + std::to_string(ports.tls) +
-           "\"\n\n";
-}
-
 class Interconnect : public ::testing::Test {
   protected:
-    void SetUp() override {
-        dir_ = test_output_dir();
-        certs_ = dir_ + "/certs";
-        ASSERT_TRUE(idms::write_interconnect_certificates(certs_, {"A", "B"}));
-        fs::create_directories(dir_ + "/a");
-        fs::create_directories(dir_ + "/b");
-    }
+    void SetUp() override { dir_ = test_output_dir(); }
 
-    // A and B, each configured with the other as partner unless told otherwise.
-    void start(bool a_knows_b = true, bool b_knows_a = true, const std::string& b_certs = {}) {
-        McSystem::Options a;
-        a.id = "A";
-        a.domain = "a.mcx";
-        a.http_port = a_ports_.http;
-        a.users = {{"alice", "pw-a", {"*"}}, {"bob", "pw-b", {"*"}}};
-        a.extra_toml = interconnect_toml(certs_, "A", a_ports_.tls) +
-                       (a_knows_b ? partner_toml("B", "b.mcx", b_ports_) : "");
-        McSystem::Options b;
-        b.id = "B";
-        b.domain = "b.mcx";
-        b.http_port = b_ports_.http;
-        b.users = {{"carol", "pw-c", {"*"}}};
-        b.extra_toml = interconnect_toml(b_certs.empty() ? certs_ : b_certs, "B", b_ports_.tls) +
-                       (b_knows_a ? partner_toml("A", "a.mcx", a_ports_) : "");
-        a_ = McSystem::start(a, dir_ + "/a");
-        b_ = McSystem::start(b, dir_ + "/b");
-        ASSERT_TRUE(a_->wait_for_partner_keys()) << "A does not know its partners' IdMS keys";
-        ASSERT_TRUE(b_->wait_for_partner_keys()) << "B does not know its partners' IdMS keys";
+    // A (alice, bob) and B (carol), each configured with the other as partner unless `adjust`
+    // says otherwise.
+    void start(const std::function<void(SystemsBuilder&)>& adjust = {}) {
+        SystemsBuilder builder({"A", "B"});
+        builder.users("A", {{"alice", "pw-a", {"*"}}, {"bob", "pw-b", {"*"}}})
+            .users("B", {{"carol", "pw-c", {"*"}}});
+        if (adjust) adjust(builder);
+        systems_ = builder.start(dir_);
+        a_ = &systems_->system("A");
+        b_ = &systems_->system("B");
     }
 
     void clients(const std::vector<std::string>& alice_args = {},
@@ -87,14 +48,16 @@ class Interconnect : public ::testing::Test {
     }
 
     void expect_no_calls_left() {
-        std::this_thread::sleep_for(150ms);
-        EXPECT_EQ(a_->status()["active_calls"], 0) << "A keeps call state";
-        EXPECT_EQ(b_->status()["active_calls"], 0) << "B keeps call state";
+        EXPECT_TRUE(eventually([&] { return a_->status()["active_calls"] == 0; }, 5s))
+            << "A keeps call state: " << a_->status().dump();
+        EXPECT_TRUE(eventually([&] { return b_->status()["active_calls"] == 0; }, 5s))
+            << "B keeps call state: " << b_->status().dump();
     }
 
-    std::string dir_, certs_;
-    SystemPorts a_ports_, b_ports_;
-    std::unique_ptr<McSystem> a_, b_;
+    std::string dir_;
+    std::unique_ptr<Systems> systems_;
+    McSystem* a_ = nullptr;
+    McSystem* b_ = nullptr;
     std::unique_ptr<ClientProcess> alice_, carol_;
 };
 
@@ -120,15 +83,15 @@ TEST_F(Interconnect, CallToAPartnerUserWithFloorControlAndMediaBothWays) {
     EXPECT_EQ(b_call["floor"], "none") << "B runs no floor control for A's call";
 
     alice_->send("send-rtp 1 25");
-    std::this_thread::sleep_for(800ms);
-    EXPECT_GE(received(*carol_), 24u) << "alice's RTP did not cross A and B";
+    EXPECT_TRUE(eventually([&] { return received(*carol_) >= 24; }, 5s))
+        << "alice's RTP did not cross A and B: " << received(*carol_);
     alice_->send("release");
     ASSERT_TRUE(carol_->wait("floor-idle"));
     carol_->send("ptt");
     ASSERT_TRUE(carol_->wait("floor-granted")) << "carol's request did not reach A through B";
     carol_->send("send-rtp 1 25");
-    std::this_thread::sleep_for(800ms);
-    EXPECT_GE(received(*alice_), 24u) << "carol's RTP did not cross B and A";
+    EXPECT_TRUE(eventually([&] { return received(*alice_) >= 24; }, 5s))
+        << "carol's RTP did not cross B and A: " << received(*alice_);
 
     carol_->send("hangup");  // released from the callee's side
     auto released = alice_->wait("released");
@@ -150,15 +113,13 @@ TEST_F(Interconnect, CallFromAPartnerUserReleasedByTheLocalUser) {
     EXPECT_EQ(b_->status()["calls"][0]["controlling"], true);
     EXPECT_EQ(a_->status()["calls"][0]["controlling"], false);
     carol_->send("send-rtp 1 25");
-    std::this_thread::sleep_for(800ms);
-    EXPECT_GE(received(*alice_), 24u);
+    EXPECT_TRUE(eventually([&] { return received(*alice_) >= 24; }, 5s)) << received(*alice_);
     carol_->send("release");
     ASSERT_TRUE(alice_->wait("floor-idle"));
     alice_->send("ptt");
     ASSERT_TRUE(alice_->wait("floor-granted")) << "B's floor control server granted alice";
     alice_->send("send-rtp 1 25");
-    std::this_thread::sleep_for(800ms);
-    EXPECT_GE(received(*carol_), 24u);
+    EXPECT_TRUE(eventually([&] { return received(*carol_) >= 24; }, 5s)) << received(*carol_);
     alice_->send("hangup");
     ASSERT_TRUE(carol_->wait("released"));
     expect_no_calls_left();
@@ -186,7 +147,7 @@ TEST_F(Interconnect, VoiceInBothDirections) {
     ASSERT_TRUE(alice_->wait("floor-idle", 5s));
     alice_->send("hangup");
     ASSERT_TRUE(carol_->wait("released"));
-    std::this_thread::sleep_for(200ms);
+    ASSERT_TRUE(alice_->wait("released"));  // a client writes its recording before this event
     for (const auto& [said, heard] : {std::pair{a_phrase, dir_ + "/carol-heard.wav"},
                                       std::pair{c_phrase, dir_ + "/alice-heard.wav"}}) {
         auto original = media::read_speech_file(said);
@@ -199,9 +160,8 @@ TEST_F(Interconnect, VoiceInBothDirections) {
 }
 
 TEST_F(Interconnect, PeerWithACertificateFromAnotherCaIsRefused) {
-    const auto other = dir_ + "/other-ca";
-    ASSERT_TRUE(idms::write_interconnect_certificates(other, {"B"}));
-    start(true, true, other);  // B presents a certificate A's CA did not sign
+    start(
+        [](SystemsBuilder& b) { b.own_ca("B"); });  // B presents a certificate A's CA did not sign
     clients();
     alice_->send("call sip:carol@b.mcx");
     auto failed = alice_->wait("released", 8s);
@@ -221,7 +181,7 @@ TEST_F(Interconnect, PeerWithACertificateFromAnotherCaIsRefused) {
 }
 
 TEST_F(Interconnect, CallsWithAnUnconfiguredSystemAreRefused) {
-    start(false, true);  // A does not know B; B thinks A is its partner
+    start([](SystemsBuilder& b) { b.without_partner("A", "B"); });  // B thinks A is its partner
     clients();
     alice_->send("call sip:carol@b.mcx");
     auto no_route = alice_->wait("released");

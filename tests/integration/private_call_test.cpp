@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "harness.hpp"
@@ -54,11 +53,13 @@ TEST_F(PrivateCall, AutomaticCommencementRelaysRtpBothWaysAndReleasesBoth) {
     EXPECT_EQ(status["calls"][0]["floor"], "none");
 
     alice_->send("send-rtp 1 50");
-    bob_->send("send-rtp 1 50");
-    std::this_thread::sleep_for(1500ms);  // 50 packets at 20 ms
-    EXPECT_GE(rtp_received(*bob_), 48u) << "alice's RTP did not reach bob through mcxd";
-    EXPECT_GE(rtp_received(*alice_), 48u) << "bob's RTP did not reach alice through mcxd";
-    EXPECT_GE(system_->status()["calls"][0]["relayed_packets"].get<int>(), 96);
+    bob_->send("send-rtp 1 50");  // 50 packets at 20 ms: 1 s each way
+    EXPECT_TRUE(eventually([&] { return rtp_received(*bob_) >= 48; }, 5s))
+        << "alice's RTP did not reach bob through mcxd: " << rtp_received(*bob_);
+    EXPECT_TRUE(eventually([&] { return rtp_received(*alice_) >= 48; }, 5s))
+        << "bob's RTP did not reach alice through mcxd: " << rtp_received(*alice_);
+    const auto relayed = [&] { return system_->status()["calls"][0]["relayed_packets"]; };
+    EXPECT_TRUE(eventually([&] { return relayed() >= 96; }, 5s)) << relayed();
 
     alice_->send("hangup");
     auto alice_released = alice_->wait("released");
@@ -66,9 +67,9 @@ TEST_F(PrivateCall, AutomaticCommencementRelaysRtpBothWaysAndReleasesBoth) {
     ASSERT_TRUE(alice_released && bob_released);
     EXPECT_EQ((*alice_released)["by"], "local");
     EXPECT_EQ((*bob_released)["by"], "remote");
-    std::this_thread::sleep_for(100ms);
+    EXPECT_TRUE(eventually([&] { return system_->status()["active_calls"] == 0; }, 5s))
+        << system_->status().dump();
     status = system_->status();
-    EXPECT_EQ(status["active_calls"], 0);
     EXPECT_EQ(status["counters"]["calls_connected"], 1);
     EXPECT_EQ(status["counters"]["calls_released"], 1);
 }
@@ -95,8 +96,8 @@ TEST_F(PrivateCall, ManualCommencementRejectedThenAccepted) {
     auto alice_released = alice_->wait("released");
     ASSERT_TRUE(alice_released);
     EXPECT_EQ((*alice_released)["by"], "remote");
-    std::this_thread::sleep_for(100ms);
-    EXPECT_EQ(system_->status()["active_calls"], 0);
+    EXPECT_TRUE(eventually([&] { return system_->status()["active_calls"] == 0; }, 5s))
+        << system_->status().dump();
 }
 
 TEST_F(PrivateCall, CallerCancelsWhileCalleeRings) {
@@ -106,8 +107,8 @@ TEST_F(PrivateCall, CallerCancelsWhileCalleeRings) {
     auto bob_released = bob_->wait("released");
     ASSERT_TRUE(bob_released);
     EXPECT_EQ((*bob_released)["reason"], "cancelled by caller");
-    std::this_thread::sleep_for(100ms);
-    EXPECT_EQ(system_->status()["active_calls"], 0);
+    EXPECT_TRUE(eventually([&] { return system_->status()["active_calls"] == 0; }, 5s))
+        << system_->status().dump();
 }
 
 TEST_F(PrivateCall, ServerShutdownReleasesActiveCallsCleanly) {
@@ -190,8 +191,8 @@ TEST_P(CalleeLegPort, InviteToCalleeLeavesFromTheConfiguredStack) {
     bob->send("hangup");  // a BYE from the callee's side reaches the leg's stack
     ASSERT_TRUE(alice->wait("released"));
     ASSERT_TRUE(bob->wait("released"));
-    std::this_thread::sleep_for(100ms);
-    EXPECT_EQ(system->status()["active_calls"], 0);
+    EXPECT_TRUE(eventually([&] { return system->status()["active_calls"] == 0; }, 5s))
+        << system->status().dump();
     system->stop();
 
     // Source ports of the INVITEs in mcxd's pcap: alice's (to mcxd), then mcxd's (to bob).

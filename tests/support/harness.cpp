@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,20 +44,59 @@ std::string test_output_dir() {
     return dir.string();
 }
 
+std::string toml_string(const std::string& s) {
+    std::string out = "\"";
+    for (const char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+namespace {
+
+// `[sip] port = N` for a configuration whose extra TOML may have a [sip] table of its own (a
+// table may be defined once only).
+std::string with_sip_port(const std::string& extra_toml, std::uint16_t port) {
+    if (port == 0) return extra_toml;
+    const auto line = "port = " + std::to_string(port) + "\n";
+    const std::string header = "[sip]\n";
+    for (std::size_t at = extra_toml.find(header); at != std::string::npos;
+         at = extra_toml.find(header, at + 1)) {
+        if (at == 0 || extra_toml[at - 1] == '\n') {
+            auto spliced = extra_toml;
+            return spliced.insert(at + header.size(), line);
+        }
+    }
+    return "[sip]\n" + line + "\n" + extra_toml;
+}
+
+}  // namespace
+
 std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::string& dir) {
     auto system = std::unique_ptr<McSystem>(new McSystem());
     system->options_ = options;
-    const auto config = fs::path(dir) / ("system-" + options.id + ".toml");
-    std::ofstream out(config);
+    system->dir_ = dir;
+    system->config_ = (fs::path(dir) / ("system-" + options.id + ".toml")).string();
+    system->log_ = (fs::path(dir) / ("system-" + options.id + ".log")).string();
+    system->write_config();
+    system->launch();
+    return system;
+}
+
+void McSystem::write_config() const {
+    const auto& options = options_;
+    std::ofstream out(config_);
     out << "[system]\nid = \"" << options.id << "\"\ndomain = \"" << options.domain
         << "\"\nhost = \"127.0.0.1\"\n\n[private_call]\nmax_calls_per_user = "
         << options.max_calls_per_user << "\ninactivity_seconds = " << options.inactivity_seconds
         << "\n\n[http]\nport = " << options.http_port << "\n\n[idms]\nkey_file = \"idms-"
         << options.id << ".pem\"\n\n"
-        << options.extra_toml << "\n";
+        << with_sip_port(options.extra_toml, options.sip_port) << "\n";
     for (const auto& u : options.users) {
-        out << "[[users]]\nid = \"sip:" << u.name << "@" << options.domain << "\"\npassword = \""
-            << u.password << "\"\nprivate_call = " << (u.private_call ? "true" : "false")
+        out << "[[users]]\nid = \"sip:" << u.name << "@" << options.domain
+            << "\"\npassword = " << toml_string(u.password)
+            << "\nprivate_call = " << (u.private_call ? "true" : "false")
             << "\nmay_be_called = " << (u.may_be_called ? "true" : "false")
             << "\nprivate_call_targets = [";
         for (std::size_t i = 0; i < u.targets.size(); ++i) {
@@ -70,29 +110,50 @@ std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::str
             out << (i ? ", " : "") << "\"" << u.migrate_to[i] << "\"";
         out << "]\n\n";
     }
-    out.close();
-    system->config_ = config.string();
-    system->pcap_ = (fs::path(dir) / ("system-" + options.id + ".pcap")).string();
-    system->log_ = (fs::path(dir) / ("system-" + options.id + ".log")).string();
-    auto child = ChildProcess::spawn({mcxd_binary(), "--config", config.string(), "--pcap",
-                                      system->pcap_, "--log-level", "debug"},
-                                     system->log_);
+    if (!out.flush()) throw std::runtime_error("cannot write " + config_);
+}
+
+void McSystem::launch() {
+    ++runs_;
+    const auto run = runs_ == 1 ? std::string() : ".run" + std::to_string(runs_);
+    pcap_ = (fs::path(dir_) / ("system-" + options_.id + run + ".pcap")).string();
+    if (runs_ > 1)
+        std::ofstream(log_, std::ios::app) << "---- test harness: restart " << runs_ << "\n";
+    {
+        // ChildProcess's move assignment does not close the pipes of the process it replaces:
+        // the previous run's go with this handle.
+        ChildProcess previous(std::move(process_));
+    }
+    auto child = ChildProcess::spawn(
+        {mcxd_binary(), "--config", config_, "--pcap", pcap_, "--log-level", "debug"}, log_);
     if (!child) throw std::runtime_error(child.error().reason);
-    system->process_ = std::move(*child);
-    auto line = system->process_.read_line(10s);
+    process_ = std::move(*child);
+    auto line = process_.read_line(10s);
     auto ready = Json::parse(line.value_or(""), nullptr, false);
     if (ready.is_discarded() || ready.value("event", "") != "ready") {
-        throw std::runtime_error("mcxd did not start; see " + system->log_);
+        throw std::runtime_error("mcxd " + options_.id + " did not start; see " + log_);
     }
     auto split = [](const std::string& hp) {
         const auto colon = hp.rfind(':');
         return net::Endpoint{hp.substr(0, colon),
                              static_cast<std::uint16_t>(std::stoi(hp.substr(colon + 1)))};
     };
-    system->sip_ = split(ready["sip"].get<std::string>());
-    system->http_ = split(ready["http"].get<std::string>());
-    if (ready.contains("sip_legs")) system->sip_legs_ = split(ready["sip_legs"].get<std::string>());
-    return system;
+    sip_ = split(ready["sip"].get<std::string>());
+    http_ = split(ready["http"].get<std::string>());
+    sip_legs_.reset();
+    interconnect_.reset();
+    if (ready.contains("sip_legs")) sip_legs_ = split(ready["sip_legs"].get<std::string>());
+    if (ready.contains("interconnect"))
+        interconnect_ = split(ready["interconnect"].get<std::string>());
+}
+
+void McSystem::restart() {
+    if (running()) stop();
+    // The ports of the first run, also where the configuration said "any".
+    options_.http_port = http_.port;
+    options_.sip_port = sip_.port;
+    write_config();
+    launch();
 }
 
 McSystem::~McSystem() {
@@ -130,6 +191,15 @@ int McSystem::stop() {
     return process_.stop();
 }
 
+int McSystem::kill() {
+    process_.kill_now();
+    return process_.wait(0ms).value_or(-SIGKILL);
+}
+
+bool McSystem::running() {
+    return process_.pid() > 0 && !process_.wait(0ms);
+}
+
 Json McSystem::status() const {
     auto r = net::http_get(http_url() + "/status", {}, 3s);
     if (!r || r->status != 200) return Json{};
@@ -139,8 +209,9 @@ Json McSystem::status() const {
 bool McSystem::wait_for_partner_keys(std::chrono::milliseconds timeout) const {
     const auto until = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        const auto keys = status().value("partner_idms_keys", Json::object());
-        bool all_known = true;
+        const auto now = status();  // null while mcxd does not answer
+        const auto keys = now.is_object() ? now.value("partner_idms_keys", Json::object()) : Json();
+        bool all_known = now.is_object();
         for (const auto& [partner, state] : keys.items()) all_known &= state != "not known yet";
         if (all_known) return true;
         if (std::chrono::steady_clock::now() > until) return false;

@@ -33,6 +33,9 @@ struct UserSpec {
     std::vector<std::string> migrate_to = {};
 };
 
+// `s` as a TOML basic string, quotes included.
+std::string toml_string(const std::string& s);
+
 // A TCP port free at the time of the call (for configurations that must name each other).
 std::uint16_t free_tcp_port();
 std::uint16_t free_udp_port();
@@ -45,19 +48,26 @@ class McSystem {
         std::vector<UserSpec> users;
         std::uint32_t max_calls_per_user = 4;
         std::uint16_t http_port = 0;  // 0: any
+        // 0: any. Written as `[sip] port`, into extra_toml's own [sip] table if it has one.
+        std::uint16_t sip_port = 0;
         std::uint32_t inactivity_seconds = 120;
         std::string extra_toml;  // appended to the generated configuration
     };
     // Starts mcxd with a generated config and --pcap; waits for its ready line.
     static std::unique_ptr<McSystem> start(const Options& options, const std::string& dir);
     ~McSystem();
+    McSystem(const McSystem&) = delete;
+    McSystem& operator=(const McSystem&) = delete;
 
+    const std::string& id() const { return options_.id; }
     const net::Endpoint& sip() const { return sip_; }
+    // The TLS listener for partner systems (ready line); nullopt without [interconnect].
+    const std::optional<net::Endpoint>& interconnect() const { return interconnect_; }
     // Where INVITEs to local users leave from ([sip] leg_thread); nullopt without a leg thread.
     const std::optional<net::Endpoint>& sip_legs() const { return sip_legs_; }
     std::string http_url() const { return "http://" + http_.to_string(); }
     const std::string& domain() const { return options_.domain; }
-    const std::string& pcap_path() const { return pcap_; }
+    const std::string& pcap_path() const { return pcap_; }  // of the current run (see restart)
     const std::string& log_path() const { return log_; }
     const std::string& config_path() const { return config_; }
     std::string key_path() const;  // the IdMS signing key file
@@ -68,16 +78,32 @@ class McSystem {
     bool wait_for_partner_keys(std::chrono::milliseconds timeout = 5s) const;
     std::string token(const std::string& user, const std::string& password) const;
     int stop();  // SIGTERM; the exit status
+    // SIGKILL, as a crash: no BYE, no store checkpoint. The exit status (-SIGKILL), or that of
+    // an earlier stop.
+    int kill();
+    bool running();
+    // Stops mcxd if it runs (SIGTERM) and starts it again on the same configuration, store,
+    // IdMS key, SIP and HTTP ports (the interconnect port too when the configuration names it,
+    // as Systems does; the leg thread's port is new). The log is continued; the pcap of run n > 1
+    // is system-<id>.run<n>.pcap. Waits for the ready line; throws when mcxd does not start.
+    void restart();
 
   private:
+    McSystem() = default;
+    void write_config() const;
+    void launch();
+
     Options options_;
     ChildProcess process_;
     net::Endpoint sip_;
     std::optional<net::Endpoint> sip_legs_;
+    std::optional<net::Endpoint> interconnect_;
     net::Endpoint http_;
+    std::string dir_;
     std::string pcap_;
     std::string log_;
     std::string config_;
+    int runs_ = 0;
 };
 
 // `mcx client --script -` driven over stdin; its JSON events are read from stdout.
