@@ -60,6 +60,73 @@ const char* to_string(PrivateCall::State state) {
     return "unknown";
 }
 
+const char* to_string(PrivateCall::Event event) {
+    switch (event) {
+        case PrivateCall::Event::callee_alerting:
+            return "callee-alerting";
+        case PrivateCall::Event::callee_answered:
+            return "callee-answered";
+        case PrivateCall::Event::callee_refused:
+            return "callee-refused";
+        case PrivateCall::Event::answer_unusable:
+            return "answer-unusable";
+        case PrivateCall::Event::no_answer:
+            return "no-answer";
+        case PrivateCall::Event::partner_timeout:
+            return "partner-timeout";
+        case PrivateCall::Event::caller_release:
+            return "caller-release";
+        case PrivateCall::Event::callee_release:
+            return "callee-release";
+        case PrivateCall::Event::server_release:
+            return "server-release";
+    }
+    return "unknown";
+}
+
+std::optional<PrivateCall::State> PrivateCall::next(State state, Event event) {
+    switch (state) {
+        case State::initiating:
+        case State::alerting:
+            switch (event) {
+                case Event::callee_alerting:
+                    return State::alerting;
+                case Event::callee_answered:
+                    return State::connected;
+                case Event::partner_timeout:
+                    // The partner timer stops at the first response: never in alerting.
+                    if (state == State::alerting) return std::nullopt;
+                    return State::released;
+                case Event::callee_refused:
+                case Event::answer_unusable:
+                case Event::no_answer:
+                case Event::caller_release:
+                case Event::callee_release:
+                case Event::server_release:
+                    return State::released;
+            }
+            return std::nullopt;
+        case State::connected:
+            switch (event) {
+                case Event::caller_release:
+                case Event::callee_release:
+                case Event::server_release:
+                    return State::released;
+                case Event::callee_alerting:
+                case Event::callee_answered:
+                case Event::callee_refused:
+                case Event::answer_unusable:
+                case Event::no_answer:  // the no-answer timer stops with the callee's 2xx
+                case Event::partner_timeout:
+                    return std::nullopt;
+            }
+            return std::nullopt;
+        case State::released:
+            return std::nullopt;
+    }
+    return std::nullopt;
+}
+
 PrivateCall::PrivateCall(Context context, std::uint64_t id, CallSetup setup)
     : context_(std::move(context)), id_(id), setup_(std::move(setup)) {}
 
@@ -142,7 +209,7 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
                 proto::format_warning(self->context_.domain, proto::McWarning::function_not_allowed,
                                       "no answer from the called user") +
                 "\r\n");
-        self->finish();
+        self->finish(Event::no_answer);
     });
     if (!call->setup_.route.partner.empty()) {
         // A partner that does not answer at all (down, or unreachable without a reset) must not
@@ -156,7 +223,7 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
                                     self->setup_.route.partner + " did not answer within " +
                                     std::to_string(self->context_.partner_timeout.count()) +
                                     " s\"\r\n");
-            self->finish();
+            self->finish(Event::partner_timeout);
         });
     }
     return call;
@@ -164,20 +231,31 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
 
 PrivateCall::~PrivateCall() = default;
 
-void PrivateCall::set_state(State state) {
-    if (state_ == state) return;
-    spdlog::debug("call {}: {} -> {}", id_, to_string(state_), to_string(state));
-    state_ = state;
-    if (context_.on_state) context_.on_state(*this, state);
+bool PrivateCall::transition(Event event) {
+    const auto to = next(state_, event);
+    if (!to) {
+        spdlog::debug("call {}: {} ignored in state {}", id_, to_string(event), to_string(state_));
+        return false;
+    }
+    if (*to == state_) return true;
+    spdlog::debug("call {}: {} -> {} ({})", id_, to_string(state_), to_string(*to),
+                  to_string(event));
+    state_ = *to;
+    if (context_.on_state) context_.on_state(*this, state_);
+    return true;
 }
 
-void PrivateCall::finish() {
-    if (state_ == State::released) return;
+void PrivateCall::finish(Event why) {
+    if (next(state_, why) != State::released) {
+        // Already released (a second reason to end the call), or not an ending here.
+        spdlog::debug("call {}: {} ignored in state {}", id_, to_string(why), to_string(state_));
+        return;
+    }
     no_answer_timer_.cancel();
     partner_timer_.cancel();
     inactivity_timer_.cancel();
     if (floor_) apply(floor_->stop());
-    set_state(State::released);
+    transition(why);
     context_.on_released(*this);
 }
 
@@ -194,7 +272,7 @@ void PrivateCall::release(const std::string& why) {
     spdlog::info("call {}: released by the server: {}", id_, why);
     callee_leg_->hangup();
     reject_caller(480, "Temporarily Unavailable", {});
-    finish();
+    finish(Event::server_release);
 }
 
 void PrivateCall::on_caller_event(net::DialogEvent event, const net::SipMessage*) {
@@ -206,7 +284,7 @@ void PrivateCall::on_caller_event(net::DialogEvent event, const net::SipMessage*
         case net::DialogEvent::ack_timeout:
             spdlog::info("call {}: caller ended the call ({})", id_, net::to_string(event));
             callee_leg_->hangup();
-            finish();
+            finish(Event::caller_release);
             return;
         case net::DialogEvent::provisional:
         case net::DialogEvent::answered:
@@ -221,7 +299,7 @@ void PrivateCall::on_callee_event(net::DialogEvent event, const net::SipMessage*
             partner_timer_.cancel();
             if (msg && (msg->status() == 180 || msg->status() == 183)) {
                 (void)caller_leg_->progress(msg->status(), std::string(msg->reason()));
-                set_state(State::alerting);
+                transition(Event::callee_alerting);
             }
             return;
         case net::DialogEvent::answered:
@@ -254,13 +332,13 @@ void PrivateCall::on_callee_event(net::DialogEvent event, const net::SipMessage*
             }
             spdlog::info("call {}: callee refused: {} {}", id_, status, reason);
             reject_caller(status, reason, headers);
-            finish();
+            finish(Event::callee_refused);
             return;
         }
         case net::DialogEvent::bye:
             spdlog::info("call {}: callee ended the call", id_);
             caller_leg_->hangup();
-            finish();
+            finish(Event::callee_release);
             return;
         case net::DialogEvent::confirmed:
         case net::DialogEvent::cancelled:
@@ -277,7 +355,7 @@ void PrivateCall::on_callee_answer(const net::SipMessage* msg) {
         callee_leg_->hangup();
         reject_caller(500, "Server Internal Error",
                       "Warning: 399 " + context_.domain + " \"callee answer unusable\"\r\n");
-        finish();
+        finish(Event::answer_unusable);
     };
     // The 2xx can be missing when it did not survive the hand-over from the leg thread.
     if (!msg) return fail_call("the 2xx was lost");
@@ -307,7 +385,7 @@ void PrivateCall::on_callee_answer(const net::SipMessage* msg) {
     if (auto sent = caller_leg_->answer({}, multipart_type(), body); !sent) {
         return fail_call(sent.error().reason);
     }
-    set_state(State::connected);
+    if (!transition(Event::callee_answered)) return;  // e.g. the call ended meanwhile
     if (setup_.controlling) start_floor_control(*answer);
     if (context_.inactivity.count() > 0) {
         inactivity_timer_.start(context_.inactivity, [this] { check_activity(); });

@@ -1,12 +1,13 @@
 #pragma once
 // One on-network private call at the controlling function (TS 23.379 10.7.2.2, TS 24.379
 // 11.1.1.3): a back-to-back user agent between the caller's dialog and a new INVITE to the
-// callee, with the media anchored in a MediaRelay.
+// callee, with the media anchored in a MediaRelay. Call states: private_call.dot.
 
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -49,6 +50,20 @@ class PrivateCall {
     // TS 24.379 does not name controlling-function call states for private calls; these follow
     // the SIP dialog phases. [mcx-defined]
     enum class State { initiating, alerting, connected, released };
+    // What moves the call, from the two legs, the timers and the server. [mcx-defined]
+    enum class Event {
+        callee_alerting,  // 180 or 183 from the callee, forwarded to the caller
+        callee_answered,  // the callee's 2xx, answered to the caller
+        callee_refused,   // a final non-2xx from the callee, or no response at all
+        answer_unusable,  // the callee's 2xx cannot be answered to the caller
+        no_answer,        // invite_timeout passed
+        partner_timeout,  // partner_timeout passed without a response from the partner system
+        caller_release,   // CANCEL, BYE or ACK timeout on the caller's leg
+        callee_release,   // BYE from the callee
+        server_release,   // release(): no activity, or the server ends the call
+    };
+    // The next state, or nullopt when the event is not allowed in `state` (logged, state kept).
+    static std::optional<State> next(State state, Event event);
 
     struct Context {
         net::SipStack& sip;
@@ -89,11 +104,12 @@ class PrivateCall {
     void on_callee_event(net::DialogEvent event, const net::SipMessage* msg);
     void on_callee_answer(const net::SipMessage* msg);  // nullptr: the 2xx was lost
     void reject_caller(std::uint16_t status, const std::string& reason, const std::string& headers);
-    void set_state(State state);
+    // Every state change: logs "A -> B (event)" and tells context_.on_state.
+    bool transition(Event event);
     void start_floor_control(const proto::SessionDescription& callee_answer);
     void apply(FloorControlServer::Effects effects);
     void on_floor_packet(Leg from, std::span<const std::uint8_t> packet);
-    void finish();
+    void finish(Event why);  // stops timers and floor control, released, on_released
 
     Context context_;
     std::uint64_t id_;
@@ -112,6 +128,21 @@ class PrivateCall {
     std::uint64_t malformed_floor_packets_ = 0;
 };
 
+inline constexpr std::array kPrivateCallStates{
+    PrivateCall::State::initiating,
+    PrivateCall::State::alerting,
+    PrivateCall::State::connected,
+    PrivateCall::State::released,
+};
+inline constexpr std::array kPrivateCallEvents{
+    PrivateCall::Event::callee_alerting, PrivateCall::Event::callee_answered,
+    PrivateCall::Event::callee_refused,  PrivateCall::Event::answer_unusable,
+    PrivateCall::Event::no_answer,       PrivateCall::Event::partner_timeout,
+    PrivateCall::Event::caller_release,  PrivateCall::Event::callee_release,
+    PrivateCall::Event::server_release,
+};
+
 const char* to_string(PrivateCall::State state);
+const char* to_string(PrivateCall::Event event);
 
 }  // namespace mcx::server
