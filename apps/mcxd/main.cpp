@@ -262,6 +262,11 @@ int main(int argc, char** argv) {
         [&profiles](const mcx::McServiceId& user) { return profiles(user); }, now_ms, &issuer);
 
     server.set_leg_thread(legs.get());
+    mcx::server::MigratedUserRegistry migrated_users(**store);
+    server.set_migration(
+        &migrated_users, [&config](const mcx::McServiceId& primary, const std::string& home) {
+            return mcx::cms::assigned_id(config->migration, primary, home, config->domain);
+        });
     server.set_partner_key_state([partner_key](const mcx::PartnerConfig& partner) {
         if (!partner.idms_public_key.empty()) return "configured";
         return partner_key(partner) ? "fetched" : "not known yet";

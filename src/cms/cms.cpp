@@ -153,7 +153,11 @@ CmsReply ConfigurationManagementServer::migrated_profile(const McServiceId& prim
     if (home.cms_url.empty()) return text(502, "no CMS address configured for partner " + home.id);
     auto system_token = issuer_.issue_system(config_.system_id, home.token_audience(), now_());
     if (!system_token) return text(500, system_token.error().reason);
-    const auto url = home.cms_url + "/cms/partner/migration-profile?user=" + primary_id.uri();
+    auto local_id = assigned_id(config_.migration, primary_id, home.id, config_.domain);
+    if (!local_id) return text(500, local_id.error().reason);
+    // `assigned` tells the primary where its user is now and under which ID. [mcx-defined]
+    const auto url = home.cms_url + "/cms/partner/migration-profile?user=" + primary_id.uri() +
+                     "&assigned=" + local_id->uri();
     auto response = partner_get_(url, *system_token);
     if (!response) {
         return text(502, "the CMS of " + home.id + " (primary system of " + primary_id.uri() +
@@ -172,8 +176,6 @@ CmsReply ConfigurationManagementServer::migrated_profile(const McServiceId& prim
     if (from_primary->user != primary_id) {
         return text(502, "the migration profile from " + home.id + " is for another user");
     }
-    auto local_id = assigned_id(config_.migration, primary_id, home.id, config_.domain);
-    if (!local_id) return text(500, local_id.error().reason);
     const auto adapted = adapt_for_migration(*from_primary, config_.migration, *local_id);
     store::StoredProfile profile{*local_id, 0, proto::build_user_profile(adapted), {}};
     if (auto r = store_.put_profiles({profile}); !r) return text(500, r.error().reason);
@@ -220,6 +222,18 @@ CmsReply ConfigurationManagementServer::get_migration_profile(const CmsRequest& 
     }
     spdlog::info("CMS: migration profile {} of {} sent to {}", entry->profile_index, user->uri(),
                  partner->id);
+    // The primary records where its user is served now (for routing and, later, TS 23.280
+    // 10.16.5 redirection); a partner may only name an ID of its own domain.
+    if (auto assigned_param = request.params.find("assigned");
+        assigned_param != request.params.end()) {
+        auto assigned = McServiceId::parse(assigned_param->second);
+        if (!assigned || assigned->domain() != partner->domain) {
+            return text(400, "assigned must be an MC service ID of " + partner->domain);
+        }
+        if (auto r = store_.put_roaming_user({*user, partner->id, *assigned, now_() * 1000}); !r) {
+            return text(500, r.error().reason);
+        }
+    }
     return CmsReply{200,
                     std::string(proto::kMimeUserProfile),
                     (*migration)->xml,

@@ -55,6 +55,90 @@ McServer::McServer(const SystemConfig& config, net::SipStack& sip,
       policy_(config.max_private_calls_per_user, std::move(profiles),
               [this](const McServiceId& user) { return party_state(user); }) {
     sip_.set_request_handler([this](const net::SipMessage& msg) { return on_request(msg); });
+    registrar_.set_identity_check(
+        [this](const idms::AccessTokenClaims& claims, const McServiceId& aor) {
+            return check_identity(claims, aor);
+        });
+    sweep_timer_.start(std::chrono::seconds(5), [this] { sweep_registrations(); });
+}
+
+void McServer::set_migration(MigratedUserRegistry* registry, AssignId assign) {
+    registry_ = registry;
+    assign_ = std::move(assign);
+}
+
+// Who may register which AOR (TS 24.379 7.3.1, and 10.16 for migrated users): a token of our
+// IdMS for its subject (an exchanged token names the user's primary ID, docs/identity.md); a
+// token of a partner's IdMS for the ID we assign to that partner's user. [mcx-defined]
+Result<std::optional<McServiceId>> McServer::check_identity(const idms::AccessTokenClaims& claims,
+                                                            const McServiceId& aor) {
+    const auto subject = claims.mc_service_id();
+    if (claims.issuer == config_.idms_issuer()) {
+        if (subject != aor) {
+            return fail(Errc::forbidden,
+                        "access token is for " + claims.subject + ", not " + aor.uri());
+        }
+        return claims.primary_id;
+    }
+    const auto* partner = config_.partner_by_issuer(claims.issuer);
+    if (!partner) return fail(Errc::forbidden, claims.issuer + " is not a partner");
+    if (!config_.migration.accept) {
+        return fail(Errc::forbidden,
+                    "MC system " + config_.system_id + " does not accept migrating users");
+    }
+    if (!assign_) return fail(Errc::forbidden, "users of partner systems cannot register here");
+    auto assigned = assign_(subject, partner->id);
+    if (!assigned) return tl::unexpected(assigned.error());
+    if (*assigned != aor) {
+        return fail(Errc::forbidden,
+                    subject.uri() + " registers here as " + assigned->uri() + ", not " + aor.uri());
+    }
+    return std::optional<McServiceId>(subject);
+}
+
+std::optional<McServiceId> McServer::primary_of(const McServiceId& user) const {
+    const auto* binding = registrar_.lookup(user, clock_());
+    if (binding && binding->primary_id) return binding->primary_id;
+    if (user.domain() == config_.domain) return user;
+    return std::nullopt;
+}
+
+// The registry follows the registrations: a migrated user that registers here is recorded, one
+// that leaves is forgotten (10.16.3: "B forgets the user"), and one of ours back home is no
+// longer roaming.
+void McServer::note_registration(const RegisterOutcome& outcome) {
+    if (!registry_) return;
+    if (outcome.primary_id) {
+        if (outcome.removed) {
+            if (auto removed = registry_->remove(outcome.aor); removed && *removed) {
+                spdlog::info("{} ({}) left {}: forgotten", outcome.aor.uri(),
+                             outcome.primary_id->uri(), config_.system_id);
+            }
+            return;
+        }
+        if (outcome.expires == 0) return;
+        const auto* home = config_.partner_by_domain(outcome.primary_id->domain());
+        const std::string home_id = home ? home->id : std::string(outcome.primary_id->domain());
+        if (auto added = registry_->add(
+                store::MigratedUser{*outcome.primary_id, outcome.aor, home_id, clock_()});
+            !added) {
+            spdlog::error("migrated user {}: {}", outcome.aor.uri(), added.error().reason);
+        }
+        return;
+    }
+    if (outcome.expires > 0 && outcome.aor.domain() == config_.domain) {
+        if (auto back = registry_->returned_home(outcome.aor); back && *back) {
+            spdlog::info("{} is back home in {}", outcome.aor.uri(), config_.system_id);
+        }
+    }
+}
+
+void McServer::sweep_registrations() {
+    for (const auto& gone : registrar_.expire(clock_())) {
+        spdlog::info("registration of {} expired", gone.user.uri());
+        if (gone.primary_id && registry_) (void)registry_->remove(gone.user);
+    }
+    sweep_timer_.start(std::chrono::seconds(5), [this] { sweep_registrations(); });
 }
 
 McServer::~McServer() {
@@ -141,6 +225,7 @@ void McServer::on_register(const net::SipMessage& msg) {
         return;
     }
     ++counters_.register_ok;
+    note_registration(outcome);
     std::string headers;
     if (!outcome.contact_uri.empty()) {
         headers = "Contact: <" + outcome.contact_uri +
@@ -224,35 +309,74 @@ void McServer::on_invite(const net::SipMessage& msg) {
     if (auto* rejection = std::get_if<Rejection>(&called)) return refuse(*rejection);
     const auto callee = std::get<McServiceId>(called);
 
-    CalleeRoute route;
+    // Continuity across migration: the caller's call reference and resume mark travel on, and
+    // this system, serving the caller, attests the caller's primary ID (docs/migration.md).
+    auto continuity = invite.info.mcx;
+    continuity.primary_id.reset();
+    if (auto primary = primary_of(*caller)) continuity.primary_id = primary->uri();
+
+    auto callee_id = callee;
+    const Binding* callee_binding = nullptr;
+    const PartnerConfig* partner = nullptr;
     if (callee.domain() != config_.domain) {
         // TS 23.379 10.7.2.3: a callee of a partner system is reached through its interconnect;
         // the controlling function (and floor control) stays here.
-        const auto* partner = config_.partner_by_domain(callee.domain());
-        if (!partner || !config_.interconnect.enabled || partner->sip_port == 0 || !issuer_) {
+        partner = config_.partner_by_domain(callee.domain());
+        if (!partner) {
             return refuse(Rejection{404, "Not Found", McWarning::unable_to_determine_called_party,
                                     "no partner MC system serves " + std::string(callee.domain())});
         }
-        if (auto rejection = policy_.check_caller(*caller, callee)) return refuse(*rejection);
-        auto token =
-            issuer_->issue_system(config_.system_id, partner->token_audience(), clock_() / 1000);
-        if (!token) {
-            return refuse(Rejection{500, "Server Internal Error", std::nullopt,
-                                    "cannot reach partner " + partner->id});
+    } else if (callee_binding = registrar_.lookup(callee, clock_()); !callee_binding) {
+        // One of our users served by a partner now (its profile request told us where): the
+        // call follows it there. [mcx-defined] until TS 23.280 10.16.5 redirection.
+        if (auto away = registry_ ? registry_->roaming(callee) : std::nullopt) {
+            partner = config_.find_partner(away->system);
+            if (partner) callee_id = away->assigned_id;
         }
-        route = CalleeRoute{callee.uri(), net::Endpoint{partner->sip_host, partner->sip_port},
-                            net::Transport::tls, "Authorization: Bearer " + *token + "\r\n",
-                            partner->id};
+    }
+    CalleeRoute route;
+    if (partner) {
+        if (auto rejection = policy_.check_caller(*caller, callee)) return refuse(*rejection);
+        auto routed = partner_route(partner, callee_id);
+        if (auto* rejection = std::get_if<Rejection>(&routed)) return refuse(*rejection);
+        route = std::get<CalleeRoute>(routed);
     } else {
         auto decision = policy_.authorise(PrivateCallRequest{*caller, invite.callees});
         if (auto* rejection = std::get_if<Rejection>(&decision)) return refuse(*rejection);
-        const auto* callee_binding = registrar_.lookup(callee, clock_());
+        callee_binding = registrar_.lookup(callee, clock_());
         if (!callee_binding) return refuse(callee_gone(callee));  // expired since the policy
         route = CalleeRoute{callee_binding->contact_uri, callee_binding->source,
                             callee_binding->transport, "", ""};
     }
-    start_call(msg, CallSetup{*caller, callee, std::move(route), std::move(invite.offer),
-                              std::move(invite.answer_mode), true});
+    CallSetup setup{*caller,
+                    callee_id,
+                    std::move(route),
+                    std::move(invite.offer),
+                    std::move(invite.answer_mode),
+                    true,
+                    {},
+                    std::nullopt};
+    setup.continuity = std::move(continuity);
+    if (!partner) setup.callee_primary = primary_of(callee_id);
+    start_call(msg, std::move(setup));
+}
+
+std::variant<CalleeRoute, Rejection> McServer::partner_route(const PartnerConfig* partner,
+                                                             const McServiceId& callee) {
+    using proto::McWarning;
+    if (!partner || !config_.interconnect.enabled || partner->sip_port == 0 || !issuer_) {
+        return Rejection{404, "Not Found", McWarning::unable_to_determine_called_party,
+                         "no interconnect towards the MC system serving " + callee.uri()};
+    }
+    auto token =
+        issuer_->issue_system(config_.system_id, partner->token_audience(), clock_() / 1000);
+    if (!token) {
+        return Rejection{500, "Server Internal Error", std::nullopt,
+                         "cannot reach partner " + partner->id};
+    }
+    return CalleeRoute{callee.uri(), net::Endpoint{partner->sip_host, partner->sip_port},
+                       net::Transport::tls, "Authorization: Bearer " + *token + "\r\n",
+                       partner->id};
 }
 
 // A private call from a user of a partner system, delivered by that system's controlling
@@ -295,13 +419,38 @@ void McServer::on_partner_invite(const net::SipMessage& msg) {
         return refuse(Rejection{404, "Not Found", McWarning::unable_to_determine_called_party,
                                 "the called party is not a user of " + config_.system_id});
     }
+    // One of our users served by another partner now: the call follows it there, relayed
+    // (the controlling function stays in the caller's system). [mcx-defined]
+    if (!registrar_.lookup(*callee, clock_()) && registry_) {
+        if (auto away = registry_->roaming(*callee); away && away->system != partner->id) {
+            auto routed = partner_route(config_.find_partner(away->system), away->assigned_id);
+            if (auto* rejection = std::get_if<Rejection>(&routed)) return refuse(*rejection);
+            CallSetup setup{*caller,
+                            away->assigned_id,
+                            std::get<CalleeRoute>(routed),
+                            std::move(invite.offer),
+                            std::move(invite.answer_mode),
+                            false,
+                            {},
+                            std::nullopt};
+            setup.continuity = invite.info.mcx;  // attested by the caller's system
+            return start_call(msg, std::move(setup));
+        }
+    }
     if (auto rejection = policy_.check_callee(*callee)) return refuse(*rejection);
     const auto* binding = registrar_.lookup(*callee, clock_());
     if (!binding) return refuse(callee_gone(*callee));  // expired since the policy's check
-    start_call(msg, CallSetup{*caller, *callee,
-                              CalleeRoute{binding->contact_uri, binding->source, binding->transport,
-                                          "", ""},
-                              std::move(invite.offer), std::move(invite.answer_mode), false});
+    CallSetup setup{*caller,
+                    *callee,
+                    CalleeRoute{binding->contact_uri, binding->source, binding->transport, "", ""},
+                    std::move(invite.offer),
+                    std::move(invite.answer_mode),
+                    false,
+                    {},
+                    std::nullopt};
+    setup.continuity = invite.info.mcx;  // the caller's system attests the primary ID
+    setup.callee_primary = primary_of(*callee);
+    start_call(msg, std::move(setup));
 }
 
 void McServer::start_call(const net::SipMessage& msg, CallSetup setup) {
@@ -401,6 +550,22 @@ std::string McServer::status_json() const {
                             {"calls_released", counters_.calls_released},
                             {"malformed_requests", counters_.malformed_requests},
                             {"partner_refused", counters_.partner_refused}}}};
+    auto& migrated = status["migrated_users"] = nlohmann::json::array();
+    auto& roaming = status["roaming_users"] = nlohmann::json::array();
+    if (registry_) {
+        for (const auto& user : registry_->migrated()) {
+            migrated.push_back({{"primary_id", user.primary_id.uri()},
+                                {"local_id", user.local_id.uri()},
+                                {"home", user.home_system},
+                                {"since_ms", user.since_ms}});
+        }
+        for (const auto& user : registry_->roaming()) {
+            roaming.push_back({{"primary_id", user.primary_id.uri()},
+                               {"system", user.system},
+                               {"assigned_id", user.assigned_id.uri()},
+                               {"since_ms", user.since_ms}});
+        }
+    }
     auto& keys = status["partner_idms_keys"] = nlohmann::json::object();
     for (const auto& partner : config_.partners) {
         keys[partner.id] = partner_key_state_ ? partner_key_state_(partner) : "unknown";

@@ -14,7 +14,9 @@
 #include "idms/token.hpp"
 #include "net/leg_thread.hpp"
 #include "net/sip_stack.hpp"
+#include "net/timer.hpp"
 #include "proto/mcptt_info.hpp"
+#include "server/migrated_user_registry.hpp"
 #include "server/private_call.hpp"
 #include "server/private_call_policy.hpp"
 #include "server/registrar.hpp"
@@ -47,6 +49,12 @@ class McServer {
     // outlive this server.
     void set_leg_thread(net::LegThread* legs) { legs_ = legs; }
 
+    // Migration (TS 23.280 10.16): the registry of migrated and roaming users, and the rule
+    // that gives a migrating user of `home` its MC service ID here ([migration] assigned_id).
+    using AssignId =
+        std::function<Result<McServiceId>(const McServiceId& primary, const std::string& home)>;
+    void set_migration(MigratedUserRegistry* registry, AssignId assign);
+
     // How far the key of each partner's IdMS is known ("configured", "fetched", ...), for
     // GET /status; the function must be thread-safe.
     using PartnerKeyState = std::function<std::string(const PartnerConfig&)>;
@@ -74,6 +82,15 @@ class McServer {
     void reject(const net::SipMessage& msg, const Rejection& rejection);
     CallPartyState party_state(const McServiceId& user) const;
     void on_call_released(PrivateCall& call);
+    Result<std::optional<McServiceId>> check_identity(const idms::AccessTokenClaims& claims,
+                                                      const McServiceId& aor);
+    void note_registration(const RegisterOutcome& outcome);
+    void sweep_registrations();
+    // The callee leg towards a partner system's interconnect.
+    std::variant<CalleeRoute, Rejection> partner_route(const PartnerConfig* partner,
+                                                       const McServiceId& callee);
+    // The primary MC service ID of a user registered here (its own ID for our users).
+    std::optional<McServiceId> primary_of(const McServiceId& user) const;
 
     const SystemConfig& config_;
     net::SipStack& sip_;
@@ -88,6 +105,9 @@ class McServer {
     std::unordered_map<McServiceId, std::uint32_t> calls_per_user_;
     std::uint64_t next_call_id_ = 1;
     ServerCounters counters_;
+    MigratedUserRegistry* registry_ = nullptr;
+    AssignId assign_;
+    net::Timer sweep_timer_;
 };
 
 }  // namespace mcx::server

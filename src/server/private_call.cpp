@@ -9,6 +9,7 @@
 #include "proto/mcptt_info.hpp"
 #include "proto/mcptt_sip.hpp"
 #include "proto/multipart.hpp"
+#include "proto/reason.hpp"
 #include "proto/warning.hpp"
 #include "server/media_anchor.hpp"
 
@@ -127,6 +128,22 @@ std::optional<PrivateCall::State> PrivateCall::next(State state, Event event) {
     return std::nullopt;
 }
 
+namespace {
+
+// The Reason headers (RFC 3326) of a BYE, passed on to the other leg: a call released for
+// migration says so to the peer's client (docs/migration.md). Only well-formed values pass.
+std::string relayed_reason(const net::SipMessage* msg) {
+    std::string headers;
+    if (!msg) return headers;
+    for (auto value : msg->headers("Reason")) {
+        if (value.size() > 256 || !proto::parse_reason(value)) continue;
+        headers += "Reason: " + std::string(value) + "\r\n";
+    }
+    return headers;
+}
+
+}  // namespace
+
 PrivateCall::PrivateCall(Context context, std::uint64_t id, CallSetup setup)
     : context_(std::move(context)), id_(id), setup_(std::move(setup)) {}
 
@@ -155,6 +172,7 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
     info.session_type = "private";
     info.calling_user_id = call->setup_.caller.uri();
     info.called_party_id = call->setup_.callee.uri();
+    info.mcx = call->setup_.continuity;
     const std::string body = proto::build_multipart(
         {{std::string(proto::kMimeSdp), *callee_offer},
          {std::string(proto::kMimeMcpttInfo), proto::build_mcptt_info(info)}},
@@ -275,7 +293,7 @@ void PrivateCall::release(const std::string& why) {
     finish(Event::server_release);
 }
 
-void PrivateCall::on_caller_event(net::DialogEvent event, const net::SipMessage*) {
+void PrivateCall::on_caller_event(net::DialogEvent event, const net::SipMessage* msg) {
     switch (event) {
         case net::DialogEvent::confirmed:
             return;
@@ -283,7 +301,7 @@ void PrivateCall::on_caller_event(net::DialogEvent event, const net::SipMessage*
         case net::DialogEvent::bye:
         case net::DialogEvent::ack_timeout:
             spdlog::info("call {}: caller ended the call ({})", id_, net::to_string(event));
-            callee_leg_->hangup();
+            callee_leg_->hangup(relayed_reason(msg));
             finish(Event::caller_release);
             return;
         case net::DialogEvent::provisional:
@@ -337,7 +355,7 @@ void PrivateCall::on_callee_event(net::DialogEvent event, const net::SipMessage*
         }
         case net::DialogEvent::bye:
             spdlog::info("call {}: callee ended the call", id_);
-            caller_leg_->hangup();
+            caller_leg_->hangup(relayed_reason(msg));
             finish(Event::callee_release);
             return;
         case net::DialogEvent::confirmed:
@@ -378,6 +396,17 @@ void PrivateCall::on_callee_answer(const net::SipMessage* msg) {
     proto::McpttInfo info;
     info.session_type = "private";
     info.called_party_id = setup_.callee.uri();
+    info.mcx.call_ref = setup_.continuity.call_ref;
+    if (setup_.callee_primary) {
+        info.mcx.primary_id = setup_.callee_primary->uri();
+    } else if (!setup_.route.partner.empty()) {
+        // The callee's system attests its user's primary ID; the partner is authenticated.
+        if (const auto* part = proto::find_part(*parts, proto::kMimeMcpttInfo)) {
+            if (auto answered = proto::parse_mcptt_info(part->body)) {
+                info.mcx.primary_id = answered->mcx.primary_id;
+            }
+        }
+    }
     const std::string body = proto::build_multipart(
         {{std::string(proto::kMimeSdp), *caller_answer},
          {std::string(proto::kMimeMcpttInfo), proto::build_mcptt_info(info)}},

@@ -15,6 +15,7 @@
 #include "net/invite_dialog.hpp"
 #include "net/leg_thread.hpp"
 #include "net/timer.hpp"
+#include "proto/mcptt_info.hpp"
 #include "proto/sdp.hpp"
 #include "server/floor_control_server.hpp"
 #include "server/media_relay.hpp"
@@ -43,6 +44,13 @@ struct CallSetup {
     // The controlling function (TS 23.379 10.7.2.3: in the caller's system) runs floor control;
     // a terminating participating function for a call from a partner relays it unchanged.
     bool controlling = true;
+    // Call continuity across migration (docs/migration.md), relayed to the callee: the call
+    // reference and resume mark of the caller, and the caller's primary MC service ID as the
+    // system serving the caller attests it. [mcx-defined]
+    proto::McxCallInfo continuity;
+    // The callee's primary MC service ID when the callee is registered here; else its system
+    // attests it in the answer.
+    std::optional<McServiceId> callee_primary;
 };
 
 class PrivateCall {

@@ -92,7 +92,15 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
         return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
                       claims.error().reason);
     }
-    if (claims->mc_service_id() != *aor) {
+    std::optional<McServiceId> primary_id;
+    if (identity_check_) {
+        auto allowed = identity_check_(*claims, *aor);
+        if (!allowed) {
+            return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
+                          allowed.error().reason);
+        }
+        primary_id = *allowed;
+    } else if (claims->mc_service_id() != *aor) {
         return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
                       "access token is for " + claims->subject + ", not " + aor->uri());
     }
@@ -118,8 +126,10 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
         expires = *request.expires_header;
     }
     if (expires == 0) {
-        bindings_.erase(*aor);
         RegisterOutcome out;
+        out.aor = *aor;
+        out.removed = bindings_.erase(*aor) > 0;
+        out.primary_id = primary_id;
         return out;
     }
     if (!contact) return reject(400, "Bad Request", std::nullopt, "Contact: * needs Expires: 0");
@@ -136,10 +146,13 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
     binding.transport = request.transport;
     binding.client_id = info->client_id.value_or("");
     binding.expires_at_ms = now_ms + static_cast<std::int64_t>(expires) * 1000;
+    binding.primary_id = primary_id;
     bindings_[*aor] = binding;
     RegisterOutcome out;
     out.expires = expires;
     out.contact_uri = contact->uri;
+    out.aor = *aor;
+    out.primary_id = primary_id;
     return out;
 }
 
@@ -155,9 +168,17 @@ std::size_t Registrar::size(std::int64_t now_ms) const {
                       [now_ms](const auto& entry) { return entry.second.expires_at_ms > now_ms; }));
 }
 
-std::size_t Registrar::expire(std::int64_t now_ms) {
-    return std::erase_if(
-        bindings_, [now_ms](const auto& entry) { return entry.second.expires_at_ms <= now_ms; });
+std::vector<Binding> Registrar::expire(std::int64_t now_ms) {
+    std::vector<Binding> gone;
+    for (auto it = bindings_.begin(); it != bindings_.end();) {
+        if (it->second.expires_at_ms <= now_ms) {
+            gone.push_back(std::move(it->second));
+            it = bindings_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return gone;
 }
 
 }  // namespace mcx::server

@@ -5,9 +5,11 @@
 // passes the request's fields and the current time.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/ids.hpp"
 #include "idms/token.hpp"
@@ -23,6 +25,9 @@ struct Binding {
     net::Transport transport = net::Transport::udp;
     std::string client_id;  // MCPTT client ID (urn:uuid)
     std::int64_t expires_at_ms = 0;
+    // A user of another MC system migrated here (TS 23.280 10.16.5): `user` is the ID
+    // assigned here, this its primary MC service ID.
+    std::optional<McServiceId> primary_id;
 };
 
 struct RegisterRequest {
@@ -43,23 +48,34 @@ struct RegisterOutcome {
     bool ask_for_token = false;  // 401: add WWW-Authenticate: Bearer (RFC 8898)
     std::uint32_t expires = 0;   // granted, for the 200
     std::string contact_uri;     // echoed in the 200
+    McServiceId aor;
+    std::optional<McServiceId> primary_id;  // the AOR is an ID assigned to a migrated user
+    bool removed = false;                   // Expires: 0 took the binding away
 };
 
 class Registrar {
   public:
+    // Which AOR a verified token may register, and the primary ID behind it when the AOR is
+    // an ID this system assigned to a migrated user (nullopt: a user of ours). Without one,
+    // only the token's subject may be registered.
+    using IdentityCheck = std::function<Result<std::optional<McServiceId>>(
+        const idms::AccessTokenClaims& claims, const McServiceId& aor)>;
+
     Registrar(const idms::TokenVerifier& verifier, std::uint32_t max_expires)
         : verifier_(verifier), max_expires_(max_expires) {}
+    void set_identity_check(IdentityCheck check) { identity_check_ = std::move(check); }
 
     RegisterOutcome handle(const RegisterRequest& request, std::int64_t now_ms);
     // The live binding of a user, or nullptr.
     const Binding* lookup(const McServiceId& user, std::int64_t now_ms) const;
     std::size_t size(std::int64_t now_ms) const;
-    // Drops expired bindings; returns how many.
-    std::size_t expire(std::int64_t now_ms);
+    // Drops expired bindings and returns them.
+    std::vector<Binding> expire(std::int64_t now_ms);
 
   private:
     const idms::TokenVerifier& verifier_;
     std::uint32_t max_expires_;
+    IdentityCheck identity_check_;
     std::unordered_map<McServiceId, Binding> bindings_;
 };
 

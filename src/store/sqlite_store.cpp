@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS migrated_users (
     home_system TEXT NOT NULL,
     since_ms    INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS roaming_users (
+    primary_id  TEXT PRIMARY KEY,
+    system      TEXT NOT NULL,
+    assigned_id TEXT NOT NULL,
+    since_ms    INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -319,6 +325,103 @@ Result<std::vector<MigratedUser>> SqliteStore::migrated_users() {
                                    column_text(s.stmt, 2), sqlite3_column_int64(s.stmt, 3)});
     }
     return out;
+}
+
+Result<bool> SqliteStore::remove_migrated_user(const McServiceId& primary_id) {
+    std::lock_guard lock(mutex_);
+    // One transaction: the row and the profile the partner kept for the user go together.
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return fail(Errc::io, std::string("remove_migrated_user: ") + sqlite3_errmsg(db_));
+    }
+    auto rollback = [this](const char* what) -> Result<bool> {
+        const std::string why = sqlite3_errmsg(db_);
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        return fail(Errc::io, std::string("remove_migrated_user: ") + what + ": " + why);
+    };
+    std::string local;
+    {
+        Statement find(db_, "SELECT local_id FROM migrated_users WHERE primary_id = ?1");
+        if (find.rc != SQLITE_OK) return rollback("select");
+        if (find.bind(1, primary_id.uri()).step() == SQLITE_ROW) local = column_text(find.stmt, 0);
+    }
+    if (local.empty()) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        return false;
+    }
+    {
+        Statement del(db_, "DELETE FROM migrated_users WHERE primary_id = ?1");
+        if (del.rc != SQLITE_OK || del.bind(1, primary_id.uri()).step() != SQLITE_DONE) {
+            return rollback("delete row");
+        }
+    }
+    {
+        Statement del(db_, "DELETE FROM profiles WHERE user_id = ?1");
+        if (del.rc != SQLITE_OK || del.bind(1, local).step() != SQLITE_DONE) {
+            return rollback("delete profile");
+        }
+    }
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return rollback("commit");
+    }
+    ++generation_;
+    return true;
+}
+
+Result<void> SqliteStore::put_roaming_user(const RoamingUser& u) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_,
+                "INSERT INTO roaming_users(primary_id, system, assigned_id, since_ms) "
+                "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
+                "system = excluded.system, assigned_id = excluded.assigned_id, "
+                "since_ms = excluded.since_ms");
+    MCX_STORE_CHECK(s, "put_roaming_user");
+    if (s.bind(1, u.primary_id.uri())
+            .bind(2, u.system)
+            .bind(3, u.assigned_id.uri())
+            .bind(4, u.since_ms)
+            .step() != SQLITE_DONE) {
+        return fail(Errc::io, std::string("put_roaming_user: ") + sqlite3_errmsg(db_));
+    }
+    ++generation_;
+    return {};
+}
+
+Result<std::optional<RoamingUser>> SqliteStore::roaming_user(const McServiceId& primary_id) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_,
+                "SELECT system, assigned_id, since_ms FROM roaming_users WHERE primary_id = ?1");
+    MCX_STORE_CHECK(s, "roaming_user");
+    if (s.bind(1, primary_id.uri()).step() == SQLITE_ROW) {
+        return std::optional<RoamingUser>(RoamingUser{primary_id, column_text(s.stmt, 0),
+                                                      column_id(s.stmt, 1),
+                                                      sqlite3_column_int64(s.stmt, 2)});
+    }
+    return std::optional<RoamingUser>{};
+}
+
+Result<std::vector<RoamingUser>> SqliteStore::roaming_users() {
+    std::lock_guard lock(mutex_);
+    Statement s(db_,
+                "SELECT primary_id, system, assigned_id, since_ms FROM roaming_users ORDER BY "
+                "primary_id");
+    MCX_STORE_CHECK(s, "roaming_users");
+    std::vector<RoamingUser> out;
+    while (s.step() == SQLITE_ROW) {
+        out.push_back(RoamingUser{column_id(s.stmt, 0), column_text(s.stmt, 1),
+                                  column_id(s.stmt, 2), sqlite3_column_int64(s.stmt, 3)});
+    }
+    return out;
+}
+
+Result<bool> SqliteStore::remove_roaming_user(const McServiceId& primary_id) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "DELETE FROM roaming_users WHERE primary_id = ?1");
+    MCX_STORE_CHECK(s, "remove_roaming_user");
+    if (s.bind(1, primary_id.uri()).step() != SQLITE_DONE) {
+        return fail(Errc::io, std::string("remove_roaming_user: ") + sqlite3_errmsg(db_));
+    }
+    ++generation_;
+    return sqlite3_changes(db_) > 0;
 }
 
 Result<std::optional<std::string>> SqliteStore::meta(const std::string& key) {

@@ -33,6 +33,11 @@ class SqliteStore : public Store {
     Result<void> put_migrated_user(const MigratedUser& user) override;
     Result<std::optional<MigratedUser>> migrated_user(const McServiceId& primary_id) override;
     Result<std::vector<MigratedUser>> migrated_users() override;
+    Result<bool> remove_migrated_user(const McServiceId& primary_id) override;
+    Result<void> put_roaming_user(const RoamingUser& user) override;
+    Result<std::optional<RoamingUser>> roaming_user(const McServiceId& primary_id) override;
+    Result<std::vector<RoamingUser>> roaming_users() override;
+    Result<bool> remove_roaming_user(const McServiceId& primary_id) override;
     Result<std::optional<std::string>> meta(const std::string& key) override;
     Result<void> put_meta(const std::string& key, const std::string& value) override;
     Result<std::string> integrity_check() override;

@@ -34,6 +34,16 @@ struct MigratedUser {
     std::int64_t since_ms = 0;
 };
 
+// Seen from the primary system: where one of its users is served now (from the partner's
+// profile request, TS 23.280 10.1.4.3.2), ready for 10.16.5 (private call towards a migrated
+// user). Cleared when the user registers at home again.
+struct RoamingUser {
+    McServiceId primary_id;   // our user
+    std::string system;       // the partner system serving it
+    McServiceId assigned_id;  // the ID that partner assigned
+    std::int64_t since_ms = 0;
+};
+
 class Store {
   public:
     virtual ~Store() = default;
@@ -58,6 +68,13 @@ class Store {
     virtual Result<void> put_migrated_user(const MigratedUser& user) = 0;
     virtual Result<std::optional<MigratedUser>> migrated_user(const McServiceId& primary_id) = 0;
     virtual Result<std::vector<MigratedUser>> migrated_users() = 0;
+    // The user left this partner system: its row and the profile kept for it go.
+    virtual Result<bool> remove_migrated_user(const McServiceId& primary_id) = 0;
+
+    virtual Result<void> put_roaming_user(const RoamingUser& user) = 0;
+    virtual Result<std::optional<RoamingUser>> roaming_user(const McServiceId& primary_id) = 0;
+    virtual Result<std::vector<RoamingUser>> roaming_users() = 0;
+    virtual Result<bool> remove_roaming_user(const McServiceId& primary_id) = 0;
 
     virtual Result<std::optional<std::string>> meta(const std::string& key) = 0;
     virtual Result<void> put_meta(const std::string& key, const std::string& value) = 0;

@@ -261,6 +261,20 @@ std::unique_ptr<ClientProcess> ClientProcess::start(const McSystem& system, cons
     return client;
 }
 
+std::unique_ptr<ClientProcess> ClientProcess::start_with_config(
+    const std::string& config, const std::string& name, const std::string& log,
+    const std::vector<std::string>& extra_args) {
+    auto client = std::unique_ptr<ClientProcess>(new ClientProcess());
+    client->name_ = name;
+    std::vector<std::string> argv{mcx_binary(), "client", "--script",    "-",
+                                  "--config",   config,   "--log-level", "debug"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    auto child = ChildProcess::spawn(argv, log);
+    if (!child) throw std::runtime_error(child.error().reason);
+    client->process_ = std::move(*child);
+    return client;
+}
+
 ClientProcess::~ClientProcess() {
     send("quit");
     process_.stop(3s);

@@ -112,6 +112,10 @@ class ClientProcess {
     static std::unique_ptr<ClientProcess> start(const McSystem& system, const std::string& name,
                                                 const std::string& password,
                                                 const std::vector<std::string>& extra_args = {});
+    // `mcx client --config FILE --script -`; its log goes to `log`.
+    static std::unique_ptr<ClientProcess> start_with_config(
+        const std::string& config, const std::string& name, const std::string& log,
+        const std::vector<std::string>& extra_args = {});
     ~ClientProcess();
 
     void send(const std::string& command);

@@ -129,6 +129,19 @@ std::string Systems::write_client_config(const std::string& home, const std::str
     return path;
 }
 
+std::unique_ptr<ClientProcess> Systems::client(const std::string& home, const std::string& name,
+                                               const std::string& extra_toml,
+                                               const std::vector<std::string>& extra_args) const {
+    const auto path = write_client_config(home, name);
+    if (!extra_toml.empty()) {
+        std::ofstream out(path, std::ios::app);
+        out << "\n" << extra_toml << "\n";
+        if (!out.flush()) throw std::runtime_error("cannot write " + path);
+    }
+    return ClientProcess::start_with_config(path, name, dir_ + "/client-" + name + ".log",
+                                            extra_args);
+}
+
 bool Systems::wait_for_partner_keys(std::chrono::milliseconds timeout) const {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (const auto& id : ids_) {

@@ -64,6 +64,13 @@ class Systems {
     // Where write_client_config puts it: <dir>/client-<name>-<home>.toml.
     std::string client_config_path(const std::string& home, const std::string& name) const;
 
+    // A client of `name` (a user of `home`) that knows every system of the set: its
+    // configuration is written as above with `extra_toml` appended (e.g. a [migration]
+    // table), its log is <dir>/client-<name>.log.
+    std::unique_ptr<ClientProcess> client(const std::string& home, const std::string& name,
+                                          const std::string& extra_toml = {},
+                                          const std::vector<std::string>& extra_args = {}) const;
+
     // Every running system knows the IdMS keys of all its partners.
     bool wait_for_partner_keys(std::chrono::milliseconds timeout = 5s) const;
 

@@ -87,11 +87,17 @@ struct CmsTest : ::testing::Test {
                     q == std::string::npos) {
                     return fail(Errc::io, "unreachable " + url);
                 }
-                auto reply =
-                    a.cms->get_migration_profile(CmsRequest{"/cms/partner/migration-profile",
-                                                            {{"user", url.substr(q + 6)}},
-                                                            "Bearer " + token,
-                                                            ""});
+                // ?user=<primary>&assigned=<ID given here> (the primary learns where it is).
+                std::map<std::string, std::string> params;
+                for (auto rest = url.substr(q + 1); !rest.empty();) {
+                    const auto amp = rest.find('&');
+                    const auto pair = rest.substr(0, amp);
+                    const auto eq = pair.find('=');
+                    params[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+                    rest = amp == std::string::npos ? "" : rest.substr(amp + 1);
+                }
+                auto reply = a.cms->get_migration_profile(
+                    CmsRequest{"/cms/partner/migration-profile", params, "Bearer " + token, ""});
                 return PartnerResponse{reply.status, reply.body};
             });
         a.verifier->trust("mcx-idms:B", {b.key.public_pem, b.config.domain});
@@ -155,6 +161,23 @@ TEST_F(CmsTest, PartnerGetsTheMigrationProfileAndAppliesItsPolicy) {
     ASSERT_TRUE(migrated);
     EXPECT_EQ(migrated->local_id, id("sip:alice.a@b.mcx"));
     EXPECT_EQ(migrated->home_system, "A");
+    // The primary now knows where its user is served, and under which ID.
+    auto roaming = *a.store->roaming_user(id("sip:alice@a.mcx"));
+    ASSERT_TRUE(roaming) << "A does not record that alice is in B";
+    EXPECT_EQ(roaming->system, "B");
+    EXPECT_EQ(roaming->assigned_id, id("sip:alice.a@b.mcx"));
+}
+
+// A partner may only say that the user is served under an ID of its own domain.
+TEST_F(CmsTest, PrimaryRefusesAnAssignedIdOutsideThePartnersDomain) {
+    auto token = *b.issuer->issue_system("B", "mcx:A", kNow);
+    auto reply = a.cms->get_migration_profile(
+        CmsRequest{"/cms/partner/migration-profile",
+                   {{"user", "sip:alice@a.mcx"}, {"assigned", "sip:alice@a.mcx"}},
+                   "Bearer " + token,
+                   ""});
+    EXPECT_EQ(reply.status, 400) << reply.body;
+    EXPECT_FALSE(*a.store->roaming_user(id("sip:alice@a.mcx")));
 }
 
 // The token B's IdMS exchanged for alice's A token (sub = the ID B assigns, primary_mcptt_id =

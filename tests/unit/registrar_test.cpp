@@ -90,6 +90,47 @@ TEST_F(RegistrarTest, ExpiresZeroRemovesAndShortIntervalIsRefused) {
     EXPECT_EQ(registrar.lookup(alice, kNowMs), nullptr);
 }
 
+// A migrated user (TS 23.280 10.16.5): the identity check names the primary ID behind the AOR,
+// the binding and the outcome carry it, and Expires: 0 says the binding went.
+TEST_F(RegistrarTest, IdentityCheckMapsAnAssignedIdToItsPrimary) {
+    const auto assigned = *McServiceId::parse("sip:alice.b@a.mcx");
+    const auto primary = *McServiceId::parse("sip:alice@b.mcx");
+    registrar.set_identity_check([&](const idms::AccessTokenClaims& claims,
+                                     const McServiceId& aor) -> Result<std::optional<McServiceId>> {
+        if (claims.mc_service_id() != aor) return fail(Errc::forbidden, "not yours");
+        if (aor == assigned) return std::optional<McServiceId>(primary);
+        return std::optional<McServiceId>{};
+    });
+    auto r = request(*issuer.issue(assigned, "c", kNowMs / 1000));
+    r.to_uri = assigned.uri();
+    auto out = registrar.handle(r, kNowMs);
+    ASSERT_EQ(out.status, 200) << out.detail;
+    EXPECT_EQ(out.primary_id, primary);
+    EXPECT_EQ(out.aor, assigned);
+    const auto* b = registrar.lookup(assigned, kNowMs);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->primary_id, primary);
+    r.expires_header = 0;
+    out = registrar.handle(r, kNowMs);
+    EXPECT_TRUE(out.removed);
+    EXPECT_EQ(out.primary_id, primary);
+    auto refused = request(*issuer.issue(alice, "c", kNowMs / 1000));
+    refused.to_uri = assigned.uri();
+    out = registrar.handle(refused, kNowMs);
+    EXPECT_EQ(out.status, 403);
+    EXPECT_EQ(out.detail, "not yours");
+}
+
+TEST_F(RegistrarTest, ExpireReturnsTheBindingsThatWent) {
+    ASSERT_EQ(registrar.handle(request(*issuer.issue(alice, "c", kNowMs / 1000)), kNowMs).status,
+              200);
+    EXPECT_TRUE(registrar.expire(kNowMs + 1000).empty());
+    auto gone = registrar.expire(kNowMs + 301'000);
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0].user, alice);
+    EXPECT_EQ(registrar.size(kNowMs), 0u);
+}
+
 TEST(ParseContact, NameAddrAndParams) {
     auto c = parse_contact("<sip:a@1.2.3.4:5>;expires=60;+g.3gpp.mcptt");
     ASSERT_TRUE(c);

@@ -76,5 +76,31 @@ TEST_F(StoreTest, RemovingAUserRemovesItsProfiles) {
     EXPECT_TRUE(s->users()->empty());
 }
 
+// A user leaving this partner system takes its row and the profile kept for it; the primary's
+// record of where its users are survives a reopening.
+TEST_F(StoreTest, MigratedUsersLeaveAndRoamingUsersAreKept) {
+    {
+        auto s = open();
+        ASSERT_TRUE(s->put_profiles({{id("sip:carol.b@a.mcx"), 0, "<x/>", {}}}));
+        ASSERT_TRUE(
+            s->put_migrated_user({id("sip:carol@b.mcx"), id("sip:carol.b@a.mcx"), "B", 42}));
+        ASSERT_TRUE(s->put_roaming_user({id("sip:alice@a.mcx"), "C", id("sip:alice.a@c.mcx"), 7}));
+        const auto before = s->generation();
+        EXPECT_EQ(s->remove_migrated_user(id("sip:carol@b.mcx")), true);
+        EXPECT_GT(s->generation(), before);
+        EXPECT_FALSE(*s->migrated_user(id("sip:carol@b.mcx")));
+        EXPECT_FALSE(*s->profile(id("sip:carol.b@a.mcx"), 0)) << "its profile goes with it";
+        EXPECT_EQ(s->remove_migrated_user(id("sip:carol@b.mcx")), false);
+    }
+    auto s = open();
+    auto roaming = *s->roaming_user(id("sip:alice@a.mcx"));
+    ASSERT_TRUE(roaming);
+    EXPECT_EQ(roaming->system, "C");
+    EXPECT_EQ(roaming->assigned_id, id("sip:alice.a@c.mcx"));
+    EXPECT_EQ(s->roaming_users()->size(), 1u);
+    EXPECT_EQ(s->remove_roaming_user(id("sip:alice@a.mcx")), true);
+    EXPECT_FALSE(*s->roaming_user(id("sip:alice@a.mcx")));
+}
+
 }  // namespace
 }  // namespace mcx::store
