@@ -62,6 +62,8 @@ std::string CommandShell::help_text() {
            "                           (TS 23.280 10.16.3): release, authenticate, register,\n"
            "                           retrieve the profile there, re-initiate each call;\n"
            "                           --prepared: do the middle steps while the calls run\n"
+           "  record <file>            write what was heard so far, then record into <file>\n"
+           "                           (calls set up or resumed from then on)\n"
            "  status                   serving MC system, MC service ID, calls, RTP counters\n"
            "  wait <event> [seconds]   hold the next commands until the event (scripts)\n"
            "  sleep <ms>               pause the next commands\n"
@@ -202,6 +204,9 @@ void CommandShell::execute(const std::string& line) {
         if (!r) return print_result(cmd, r.error().reason);
         if (json_) return print_result(cmd, "");
         output_("migrating to " + arg1 + " (" + to_string(order) + " order)...");
+    } else if (cmd == "record") {
+        auto r = client_.record_to(arg1);
+        print_result(cmd, r ? "" : r.error().reason);
     } else if (cmd == "status") {
         print_status();
     } else if (cmd == "wait") {

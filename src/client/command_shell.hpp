@@ -3,8 +3,8 @@
 // tests (one JSON event per line). Runs on the event loop thread; feed() it lines.
 //
 //   call <user> [--manual] [--full-duplex]   accept [id]   reject [id]   hangup [id|all]
-//   ptt [id]   release [id]
-//   send-rtp [id] [count]    status        wait <event> [seconds]   sleep <ms>
+//   ptt [id]   release [id]   speak [id]   send-rtp [id] [count]   record <file>
+//   migrate <system> [--prepared]            status   wait <event> [seconds]   sleep <ms>
 //   help                     quit
 
 #include <chrono>

@@ -50,6 +50,8 @@ const char* to_string(ClientEventType type) {
             return "migration-failed";
         case ClientEventType::serving_lost:
             return "serving-lost";
+        case ClientEventType::standby_ready:
+            return "standby-ready";
         case ClientEventType::floor_granted:
             return "floor-granted";
         case ClientEventType::floor_denied:
@@ -309,6 +311,9 @@ void McClient::on_registration_event(const std::string& system_id, net::Registra
                 pe.reason = profile.error().reason;
             }
             emit(pe);
+            if (profile && config_.migration.prepare && config_.migration.automatic) {
+                establish_standby();
+            }
         });
         start_keepalive();
     }
@@ -339,10 +344,19 @@ void McClient::stop(std::function<void()> done) {
     for (auto& [id, system] : systems_) {
         if (system->registration() != RegistrationState::none) system->unregister();
     }
+    write_recording();
     if (done) {
         // Let the unregistrations and BYEs leave before the caller stops the loop.
         stop_timer_.start(std::chrono::milliseconds(200), std::move(done));
     }
+}
+
+Result<void> McClient::record_to(const std::string& path) {
+    if (path.empty()) return fail(Errc::invalid_argument, "give a file name");
+    write_recording();
+    recorded_.clear();
+    config_.record_file = path;
+    return {};
 }
 
 void McClient::write_recording() {

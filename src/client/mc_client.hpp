@@ -62,6 +62,7 @@ enum class ClientEventType {
     migrated,            // the migration is over: from, to, new ID, order, steps
     migration_failed,    // ... failed: the old system serves (if it still can)
     serving_lost,        // the serving system stopped answering
+    standby_ready,       // prepared: token, registration and profile kept in a partner
     floor_granted,       // TS 24.380 floor notices, see FloorNotice
     floor_denied,
     floor_taken,
@@ -154,6 +155,9 @@ class McClient {
     Result<void> speak(CallId id);
     // Sends `count` RTP packets (AMR-WB NO_DATA frames) every 20 ms towards the peer.
     Result<void> send_rtp(CallId id, unsigned count);
+    // Writes the speech received so far to the current recording file and records into `path`
+    // from now on (also written at every release and when the client stops).
+    Result<void> record_to(const std::string& path);
 
     // TS 23.280 10.16.3, manual trigger: migrate to `system` (an MC system of the configuration
     // that the profile allows, or the primary).
@@ -224,6 +228,7 @@ class McClient {
     void on_serving_lost(const std::string& why);
     void probe_home();
     std::vector<std::string> automatic_targets(const std::string& lost) const;
+    void establish_standby();
     bool profile_allows(const std::string& system) const;
     McServiceId resume_target(const CallRecord& record) const;
 
@@ -258,6 +263,8 @@ class McClient {
     std::unique_ptr<net::OptionsProbe> keepalive_probe_;
     std::uint64_t last_answer_ms_ = 0;
     bool home_lost_ = false;
+    std::string standby_;  // the partner holding a prepared standby ([migration] prepare)
+    net::Timer standby_timer_;
     std::unique_ptr<net::OptionsProbe> home_probe_;
     net::Timer home_timer_;
     net::Timer stop_timer_;

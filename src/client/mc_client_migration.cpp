@@ -382,6 +382,11 @@ void McClient::apply(MigrationEffects effects) {
                 emit(e);
                 // After a failure the old system serves on, unless it was lost.
                 if (ok || !request.serving_lost) start_keepalive();
+                if (ok && config_.migration.prepare && config_.migration.automatic &&
+                    standby_.empty()) {
+                    // A new standby once the old registrations have been removed.
+                    standby_timer_.start(std::chrono::seconds(1), [this] { establish_standby(); });
+                }
                 break;
             }
         }
@@ -477,14 +482,74 @@ void McClient::on_serving_lost(const std::string& why) {
     home_lost_ = lost == config_.home;
     MigrationRequest request;
     request.from = lost;
-    request.targets = std::move(targets);
     request.trigger = MigrationTrigger::automatic;
     request.order = MigrationOrder::literal;
     request.serving_lost = true;
+    const auto* standby = standby_.empty() ? nullptr : find_system(standby_);
+    if (standby && standby_ != lost && standby->registered() && standby->profile) {
+        // Prepared: step 2 was done in the standby system; release and resume at once.
+        request.targets = {standby_};
+        request.standby_ready = true;
+        request.order = MigrationOrder::prepared;
+        standby_.clear();
+    } else {
+        request.targets = std::move(targets);
+    }
     start_migration(std::move(request));
     if (home_lost_ && config_.migration.return_home) {
         home_timer_.start(config_.migration.keepalive_interval, [this] { probe_home(); });
     }
+}
+
+// [migration] prepare (automatic trigger): keep a token, a registration and the profile in the
+// first partner the profile allows, so that losing the serving system costs only the release
+// and the resume. [mcx-defined] docs/migration.md
+void McClient::establish_standby() {
+    if (!standby_.empty() || stopping_) return;
+    const auto targets = automatic_targets(serving_);
+    auto it = std::find_if(targets.begin(), targets.end(),
+                           [this](const std::string& t) { return t != config_.home; });
+    if (it == targets.end()) return;
+    const auto target = *it;
+    auto& system = system_for(target);
+    auto failed = [this, target](const std::string& why) {
+        spdlog::warn("standby in {}: {}", target, why);
+        auto e = event(ClientEventType::migration_step);
+        e.step = "standby-failed";
+        e.system = target;
+        e.reason = why;
+        emit(e);
+    };
+    idm_->exchange(system.address().idms_url, primary_token_, config_.client_id,
+                   [this, alive = alive_, target, failed](Result<TokenGrant> grant) {
+        auto* s = *alive ? find_system(target) : nullptr;
+        if (!s) return;
+        if (!grant) return failed(grant.error().reason);
+        s->access_token = grant->access_token;
+        s->mc_service_id = grant->mc_service_id.empty() ? config_.user : grant->mc_service_id;
+        auto registered = s->start_registration(
+            *sip_, config_,
+            [this, target, failed](net::RegistrationEvent e, const net::SipMessage* response) {
+                const bool first = e == net::RegistrationEvent::registered &&
+                                   find_system(target) && !find_system(target)->registered();
+                on_registration_event(target, e, response);
+                if (!first || standby_ == target) return;
+                auto* st = find_system(target);
+                if (!st) return;
+                retrieve_profile(*st, [this, target, failed](Result<proto::UserProfile> p) {
+                    auto* sys = find_system(target);
+                    if (!sys) return;
+                    if (!p) return failed(p.error().reason);
+                    sys->profile = *p;
+                    standby_ = target;
+                    auto ready = event(ClientEventType::standby_ready);
+                    ready.system = target;
+                    ready.mc_service_id = sys->mc_service_id.uri();
+                    emit(ready);
+                });
+            });
+        if (!registered) failed(registered.error().reason);
+    });
 }
 
 // return_home: while away because home was lost, ask home now and then; once it answers and

@@ -280,6 +280,14 @@ ClientProcess::~ClientProcess() {
     process_.stop(3s);
 }
 
+void ClientProcess::pause() {
+    ::kill(process_.pid(), SIGSTOP);
+}
+
+void ClientProcess::resume() {
+    ::kill(process_.pid(), SIGCONT);
+}
+
 void ClientProcess::send(const std::string& command) {
     process_.write_line(command);
 }

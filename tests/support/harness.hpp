@@ -125,6 +125,9 @@ class ClientProcess {
     std::optional<Json> wait(const std::string& event, std::chrono::milliseconds timeout = 5s);
     // Sends "status" and returns the status event.
     std::optional<Json> status();
+    // SIGSTOP / SIGCONT: a client that answers nothing for a while.
+    void pause();
+    void resume();
     const std::string& name() const { return name_; }
 
   private:
