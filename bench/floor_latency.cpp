@@ -238,7 +238,7 @@ int main(int argc, char** argv) {
         config.user = *mcx::McServiceId::parse(std::string("sip:") + names[i] + "@a.mcx");
         config.password = i == 0 ? "a" : "b";
         config.home = "A";
-        auto& home = config.home_system();
+        auto& home = config.ensure_home_system();
         home.domain = "a.mcx";
         home.sip_server = *mcx::client::parse_endpoint(ready["sip"].get<std::string>());
         home.idms_url = "http://" + ready["http"].get<std::string>();

@@ -69,7 +69,7 @@ mcx::Result<mcx::client::ClientConfig> build_config(const ClientOptions& o) {
     if (config.user.empty()) return mcx::fail(mcx::Errc::invalid_argument, "no user: give --user");
     if (!o.password.empty()) config.password = o.password;
     // The command line describes the primary system (the one the user belongs to).
-    auto& home = config.home_system();
+    auto& home = config.ensure_home_system();
     if (!o.sip_server.empty()) {
         auto e = mcx::client::parse_endpoint(o.sip_server);
         if (!e) return mcx::fail(mcx::Errc::invalid_argument, "--sip-server: " + e.error().reason);

@@ -58,7 +58,7 @@ SystemAddress* ClientConfig::system(std::string_view id) {
     return nullptr;
 }
 
-SystemAddress& ClientConfig::home_system() {
+SystemAddress& ClientConfig::ensure_home_system() {
     if (home.empty()) home = system_id_for_domain(user.domain());
     if (auto* s = system(home)) return *s;
     SystemAddress added;
@@ -162,7 +162,7 @@ Result<void> load_client_config(const std::string& path, ClientConfig& into) {
         if (into.user.empty()) {
             return fail(Errc::invalid_argument, path + ": [client] needs user");
         }
-        auto& home = into.home_system();
+        auto& home = into.ensure_home_system();
         if (auto r = read_system_keys(c, path + ": [client]", home); !r) return r;
         home.id = into.home;
     }

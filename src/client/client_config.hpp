@@ -67,7 +67,7 @@ struct ClientConfig {
     const SystemAddress* system(std::string_view id) const;
     SystemAddress* system(std::string_view id);
     // The primary system, created (empty) when absent.
-    SystemAddress& home_system();
+    SystemAddress& ensure_home_system();
     const SystemAddress* home_system() const { return system(home); }
     // Consistency: a user, a home system with a SIP address and an IdMS, unique system IDs.
     Result<void> check() const;

@@ -219,6 +219,7 @@ class McClient {
     void start_migration(MigrationRequest request);
     void suspend_for_migration(CallRecord& record, bool locally);
     void on_peer_suspended(CallRecord& record, const net::SipMessage* bye);
+    void start_resume_guard(CallRecord& record);
     void resume_call(CallId id);
     void end_migrating_call(const CallOutcome& outcome);
     CallRecord* suspended_call_resumed_by(const proto::McpttInfo& info, const McServiceId& caller);

@@ -171,6 +171,11 @@ void McClient::on_peer_suspended(CallRecord& record, const net::SipMessage*) {
     e.by = "remote";
     e.reason = "the peer migrates to another MC system; waiting for it to resume the call";
     emit(e);
+    start_resume_guard(record);
+}
+
+// A call that waits for the peer's resume ends if it does not come in time (both ends).
+void McClient::start_resume_guard(CallRecord& record) {
     const auto id = record.id;
     const auto timeout = config_.migration.resume_timeout;
     record.resume_guard.start(timeout, [this, id, timeout] {
@@ -371,7 +376,10 @@ void McClient::apply(MigrationEffects effects) {
                 e.steps_ms = steps_ms_;
                 e.duration_ms = static_cast<std::int64_t>(now - migration_started_ms_);
                 for (auto id : migration_.yielded()) {
-                    if (const auto* r = find(id)) {
+                    if (auto* r = find(id)) {
+                        // Glare: the peer resumes this one; wait for it, not forever.
+                        r->suspended_because = ReleaseReason::peer_migrating;
+                        start_resume_guard(*r);
                         migrated_calls_.push_back(MigratedCall{id, r->peer.uri(), r->service, false,
                                                                "resumed by the peer (glare)"});
                     }
@@ -520,36 +528,37 @@ void McClient::establish_standby() {
         e.reason = why;
         emit(e);
     };
-    idm_->exchange(system.address().idms_url, primary_token_, config_.client_id,
-                   [this, alive = alive_, target, failed](Result<TokenGrant> grant) {
-        auto* s = *alive ? find_system(target) : nullptr;
-        if (!s) return;
-        if (!grant) return failed(grant.error().reason);
-        s->access_token = grant->access_token;
-        s->mc_service_id = grant->mc_service_id.empty() ? config_.user : grant->mc_service_id;
-        auto registered = s->start_registration(
-            *sip_, config_,
-            [this, target, failed](net::RegistrationEvent e, const net::SipMessage* response) {
-                const bool first = e == net::RegistrationEvent::registered &&
-                                   find_system(target) && !find_system(target)->registered();
-                on_registration_event(target, e, response);
-                if (!first || standby_ == target) return;
-                auto* st = find_system(target);
-                if (!st) return;
-                retrieve_profile(*st, [this, target, failed](Result<proto::UserProfile> p) {
-                    auto* sys = find_system(target);
-                    if (!sys) return;
-                    if (!p) return failed(p.error().reason);
-                    sys->profile = *p;
-                    standby_ = target;
-                    auto ready = event(ClientEventType::standby_ready);
-                    ready.system = target;
-                    ready.mc_service_id = sys->mc_service_id.uri();
-                    emit(ready);
+    idm_->exchange(
+        system.address().idms_url, primary_token_, config_.client_id,
+        [this, alive = alive_, target, failed](Result<TokenGrant> grant) {
+            auto* s = *alive ? find_system(target) : nullptr;
+            if (!s) return;
+            if (!grant) return failed(grant.error().reason);
+            s->access_token = grant->access_token;
+            s->mc_service_id = grant->mc_service_id.empty() ? config_.user : grant->mc_service_id;
+            auto registered = s->start_registration(
+                *sip_, config_,
+                [this, target, failed](net::RegistrationEvent e, const net::SipMessage* response) {
+                    const bool first = e == net::RegistrationEvent::registered &&
+                                       find_system(target) && !find_system(target)->registered();
+                    on_registration_event(target, e, response);
+                    if (!first || standby_ == target) return;
+                    auto* st = find_system(target);
+                    if (!st) return;
+                    retrieve_profile(*st, [this, target, failed](Result<proto::UserProfile> p) {
+                        auto* sys = find_system(target);
+                        if (!sys) return;
+                        if (!p) return failed(p.error().reason);
+                        sys->profile = *p;
+                        standby_ = target;
+                        auto ready = event(ClientEventType::standby_ready);
+                        ready.system = target;
+                        ready.mc_service_id = sys->mc_service_id.uri();
+                        emit(ready);
+                    });
                 });
-            });
-        if (!registered) failed(registered.error().reason);
-    });
+            if (!registered) failed(registered.error().reason);
+        });
 }
 
 // return_home: while away because home was lost, ask home now and then; once it answers and

@@ -116,7 +116,7 @@ int run_demo(const DemoOptions& options) {
         config.user = *McServiceId::parse(std::string("sip:") + name + "@a.mcx");
         config.password = password;
         config.home = "A";
-        auto& home = config.home_system();
+        auto& home = config.ensure_home_system();
         home.domain = "a.mcx";
         home.sip_server = *client::parse_endpoint(sip);
         home.idms_url = http;

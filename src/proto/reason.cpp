@@ -72,9 +72,18 @@ Result<ReasonValue> parse_reason(std::string_view value) {
                 }
                 if (!closed) return fail(Errc::malformed, "Reason header: unterminated text");
             } else {
+                // gen-value = token / host (RFC 3261 25.1); reason-text must be quoted.
                 const auto v = i;
                 while (i < value.size() && value[i] != ';' && value[i] != ',') ++i;
                 param = std::string(trim(value.substr(v, i - v)));
+                for (char c : param) {
+                    if (!is_token_char(c) && c != ':' && c != '[' && c != ']') {
+                        return fail(Errc::malformed, "Reason header: bad parameter value");
+                    }
+                }
+                if (name == "text") {
+                    return fail(Errc::malformed, "Reason header: text must be quoted");
+                }
             }
         }
         if (name == "cause") {

@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 #include "media/amr_wb.hpp"
@@ -77,7 +77,9 @@ class MigrationTest : public ::testing::Test {
                const std::function<void(SystemsBuilder&)>& tweak = {},
                std::vector<std::string> alice_may_migrate_to = {"B", "C"}) {
         SystemsBuilder builder(ids);
-        auto has = [&](const char* id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
+        auto has = [&](const char* id) {
+            return std::find(ids.begin(), ids.end(), id) != ids.end();
+        };
         builder.users("A", {user("alice", "pw-a", std::move(alice_may_migrate_to)),
                             user("bob", "pw-b"), user("dave", "pw-d")});
         if (has("B")) builder.users("B", {user("carol", "pw-c"), user("erin", "pw-e")});
@@ -165,8 +167,8 @@ TEST_F(MigrationTest, AllThreeDirectionsWithOneCallAndVoiceBothWays) {
     start();
     const auto dir = systems_->dir();
     const auto phrase = dir + "/phrase.wav";
-    ASSERT_EQ(std::system(("espeak-ng -w " + phrase + " 'Unit seven on scene, north gate.'").c_str()),
-              0);
+    ASSERT_EQ(
+        std::system(("espeak-ng -w " + phrase + " 'Unit seven on scene, north gate.'").c_str()), 0);
     auto original = media::read_speech_file(phrase);
     ASSERT_TRUE(original);
     auto decoded = media::decode_speech(*media::encode_speech(*original));
@@ -377,7 +379,8 @@ TEST_F(MigrationTest, ProfileDoesNotAllowTheTarget) {
 // The target does not accept migrating users: alice is told, the call ends failed with the
 // reason, and she is still served by A.
 TEST_F(MigrationTest, TargetRefusesMigratingUsers) {
-    start({"A", "B"}, [](SystemsBuilder& b) { b.extra_toml("B", "[migration]\naccept = false\n"); });
+    start({"A", "B"},
+          [](SystemsBuilder& b) { b.extra_toml("B", "[migration]\naccept = false\n"); });
     auto alice = client("A", "alice");
     auto bob = client("A", "bob");
     ASSERT_TRUE(alice->wait("profile"));
@@ -389,7 +392,8 @@ TEST_F(MigrationTest, TargetRefusesMigratingUsers) {
         << (*failed)["reason"];
     auto call = alice->wait("call-resume-failed");
     ASSERT_TRUE(call);
-    EXPECT_NE((*call)["reason"].get<std::string>().find("migration to B failed"), std::string::npos);
+    EXPECT_NE((*call)["reason"].get<std::string>().find("migration to B failed"),
+              std::string::npos);
     auto s = alice->status();
     EXPECT_EQ((*s)["serving_system"], "A");
     EXPECT_EQ((*s)["registered"], true);

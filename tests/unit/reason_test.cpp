@@ -41,6 +41,8 @@ TEST(Reason, MalformedValuesAreRefusedWithAReason) {
     EXPECT_FALSE(parse_reason("MCX;text=\"unterminated"));
     EXPECT_FALSE(parse_reason("MCX cause=1"));
     EXPECT_FALSE(parse_reason(std::string(600, 'a')));
+    EXPECT_FALSE(parse_reason("MCX;text=unquoted")) << "reason-text is a quoted-string";
+    EXPECT_FALSE(parse_reason("MCX;cause=1;x=a\"b")) << "an unquoted value is a token";
 }
 
 TEST(Reason, FormatEscapesQuotesAndDropsControlCharacters) {
