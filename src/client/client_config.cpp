@@ -221,7 +221,8 @@ Result<void> load_client_config(const std::string& path, ClientConfig& into) {
                             {"release_timeout_ms", &mc.timers.release, 100},
                             {"step_timeout_ms", &mc.timers.step, 100},
                             {"resume_attempts_ms", &mc.timers.resume, 1000},
-                            {"retry_interval_ms", &mc.timers.retry, 50}};
+                            {"retry_interval_ms", &mc.timers.retry, 50},
+                            {"attach_delay_ms", &mc.attach_delay, 0}};
         for (const auto& key : keys) {
             auto v = read_ms(*m, key.name, where, key.min, *key.value);
             if (!v) return tl::unexpected(v.error());

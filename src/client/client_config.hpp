@@ -41,6 +41,9 @@ struct MigrationConfig {
     // without an answer. 0: no keep-alive.
     std::chrono::milliseconds keepalive_interval{500};
     std::chrono::milliseconds keepalive_timeout{2000};
+    // Time to reach the target's network before authenticating there: emulates the bearer
+    // set-up to the partner's PDN (TS 23.280 10.1.6.2 pre-condition 2) on one machine. 0: none.
+    std::chrono::milliseconds attach_delay{0};
     bool automatic = true;     // migrate when the serving system is lost
     bool return_home = false;  // migrate back when the primary answers again
     bool prepare = false;      // automatic trigger: keep a standby in the first partner

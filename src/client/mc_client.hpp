@@ -266,6 +266,7 @@ class McClient {
     bool home_lost_ = false;
     std::string standby_;  // the partner holding a prepared standby ([migration] prepare)
     net::Timer standby_timer_;
+    net::Timer attach_timer_;
     std::unique_ptr<net::OptionsProbe> home_probe_;
     net::Timer home_timer_;
     net::Timer stop_timer_;

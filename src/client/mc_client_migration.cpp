@@ -238,10 +238,16 @@ void McClient::apply(MigrationEffects effects) {
         if (auto* record = find(id)) suspend_for_migration(*record, effects.release_locally);
     }
     if (effects.move_to) {
-        // Nothing to do here to reach another system's network on one machine.
-        loop_.post([this, alive = alive_] {
-            if (*alive) apply(migration_.on_moved());
-        });
+        // On one machine the target's network is there at once, unless attach_delay emulates
+        // the bearer set-up.
+        if (config_.migration.attach_delay.count() > 0) {
+            attach_timer_.start(config_.migration.attach_delay,
+                                [this] { apply(migration_.on_moved()); });
+        } else {
+            loop_.post([this, alive = alive_] {
+                if (*alive) apply(migration_.on_moved());
+            });
+        }
     }
     // Step 2.
     if (effects.authenticate) {

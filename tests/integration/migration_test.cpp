@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <thread>
 
 #include "media/amr_wb.hpp"
@@ -354,6 +356,113 @@ TEST_F(MigrationTest, CallsDuringTheResumeAreRefusedAndTheCallStillResumes) {
     bob->resume();
     expect_migrated(*alice, "A", "B", "sip:alice.a@b.mcx", 1, 25s);
     EXPECT_TRUE(bob->wait("call-resumed", 5s));
+}
+
+// NOTE 3 at both ends: while alice is between systems (attach_delay_ms stretches the moment),
+// dave calling alice and erin calling bob get 486 with warning 100; then the call resumes.
+TEST_F(MigrationTest, NoteThreeAtBothEndsDuringTheResume) {
+    start({"A", "B"});
+    auto alice = client("A", "alice", "[migration]\nattach_delay_ms = 1500\n");
+    auto bob = client("A", "bob");
+    auto dave = client("A", "dave");
+    auto erin = client("B", "erin");
+    ASSERT_TRUE(alice->wait("profile"));
+    connect(*alice, *bob, "bob");
+    alice->send("migrate B");
+    ASSERT_TRUE(alice->wait("suspended"));
+    ASSERT_TRUE(bob->wait("suspended"));
+    dave->send("call alice");
+    erin->send("call sip:bob@a.mcx");
+    for (auto* caller : {dave.get(), erin.get()}) {
+        auto refused = caller->wait("released", 5s);
+        ASSERT_TRUE(refused) << caller->name();
+        EXPECT_EQ((*refused)["status"], 486) << caller->name();
+        EXPECT_EQ((*refused)["warning"], 100) << caller->name();
+        EXPECT_NE((*refused)["reason"].get<std::string>().find("migration is in progress"),
+                  std::string::npos)
+            << (*refused)["reason"];
+    }
+    expect_migrated(*alice, "A", "B", "sip:alice.a@b.mcx", 1);
+    EXPECT_TRUE(bob->wait("call-resumed", 5s));
+    // Once resumed, both take calls again.
+    connect(*dave, *bob, "bob");
+}
+
+// The primary refuses: alice's profile allows only C, and her client (without the profile, its
+// CMS address left out) tries B anyway. B's CMS asks A, A says no; alice is told, the call
+// ends failed with A's reason, B forgets her, and A still serves her.
+TEST_F(MigrationTest, PrimaryRefusesTheMigrationToANotAllowedPartner) {
+    start({"A", "B", "C"}, {}, {"C"});
+    auto path = systems_->write_client_config("A", "alice");
+    {
+        std::ifstream in(path);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto a_cms = "cms_url = \"" + systems_->system("A").http_url() + "\"\n";
+        const auto at = text.find(a_cms);
+        ASSERT_NE(at, std::string::npos);
+        text.erase(at, a_cms.size());
+        std::ofstream(path) << text;
+    }
+    auto alice = ClientProcess::start_with_config(path, "alice", systems_->dir() + "/alice.log");
+    ASSERT_TRUE(alice->wait("registered"));
+    auto bob = client("A", "bob");
+    connect(*alice, *bob, "bob");
+    alice->send("migrate B");
+    auto failed = alice->wait("migration-failed", 10s);
+    ASSERT_TRUE(failed);
+    EXPECT_NE((*failed)["reason"].get<std::string>().find("not allowed to migrate to B"),
+              std::string::npos)
+        << (*failed)["reason"];
+    auto call = alice->wait("call-resume-failed");
+    ASSERT_TRUE(call);
+    EXPECT_NE((*call)["reason"].get<std::string>().find("not allowed to migrate to B"),
+              std::string::npos);
+    EXPECT_TRUE(eventually([&] { return status("B")["registrations"] == 0; }, 5s))
+        << "alice's registration in B was not removed";
+    auto s = alice->status();
+    EXPECT_EQ((*s)["serving_system"], "A");
+    EXPECT_EQ((*s)["registered"], true);
+    auto dave = client("A", "dave");
+    connect(*alice, *dave, "dave");
+}
+
+// Glare: alice and bob migrate to B at the same moment. Both resume; alice, the original
+// caller, keeps her resume and refuses bob's with 491; bob answers hers. One call remains.
+TEST_F(MigrationTest, GlareBothEndsMigrateAtOnce) {
+    start({"A", "B"}, [](SystemsBuilder& b) {
+        b.users("A", {user("alice", "pw-a", {"B"}), user("bob", "pw-b", {"B"})});
+    });
+    auto alice = client("A", "alice");
+    auto bob = client("A", "bob");
+    ASSERT_TRUE(alice->wait("profile"));
+    ASSERT_TRUE(bob->wait("profile"));
+    connect(*alice, *bob, "bob");
+    alice->send("migrate B");
+    bob->send("migrate B");
+    auto a = alice->wait("migrated", 25s);
+    auto b = bob->wait("migrated", 25s);
+    ASSERT_TRUE(a && b) << "see " << systems_->dir();
+    EXPECT_EQ((*a)["mc_service_id"], "sip:alice.a@b.mcx");
+    EXPECT_EQ((*b)["mc_service_id"], "sip:bob.a@b.mcx");
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto sa = alice->status();
+            auto sb = bob->status();
+            return sa && sb && (*sa)["calls"].size() == 1 && (*sb)["calls"].size() == 1 &&
+                   (*sa)["calls"][0]["state"] == "connected" &&
+                   (*sb)["calls"][0]["state"] == "connected";
+        },
+        25s))
+        << "the call did not survive both migrations";
+    alice->send("ptt");
+    ASSERT_TRUE(alice->wait("floor-granted", 5s));
+    alice->send("send-rtp 1 25");
+    EXPECT_TRUE(eventually(
+        [&] {
+            auto sb = bob->status();
+            return sb && (*sb)["calls"][0]["rtp_received"].get<std::uint64_t>() >= 24;
+        },
+        5s));
 }
 
 // The profile lists only B and C: a migration elsewhere is refused at once and the calls go on.
