@@ -57,6 +57,7 @@ struct InviteDialogCallbacks {
                            transport_param(tp).c_str(), self->contact_params_.c_str());
     }
     static void invite_response(int err, const sip_msg* msg, void* arg) {
+        set_no_delay(msg);
         auto* self = static_cast<InviteDialog*>(arg);
         if (msg) {
             SipMessage response(msg);

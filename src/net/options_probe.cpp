@@ -7,6 +7,7 @@ namespace mcx::net {
 
 struct OptionsProbeCallbacks {
     static void response(int err, const sip_msg* msg, void* arg) {
+        set_no_delay(msg);
         auto* self = static_cast<OptionsProbe*>(arg);
         if (msg && msg->scode < 200) return;
         self->request_ = nullptr;  // libre frees a finished request itself

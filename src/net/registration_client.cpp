@@ -17,6 +17,7 @@ struct RegistrationCallbacks {
                            self->opts_.contact_params.c_str());
     }
     static void response(int err, const sip_msg* msg, void* arg) {
+        set_no_delay(msg);
         auto* self = static_cast<RegistrationClient*>(arg);
         if (msg) {
             SipMessage m(msg);

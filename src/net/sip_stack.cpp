@@ -1,5 +1,9 @@
 #include "net/sip_stack.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -29,11 +33,22 @@ Endpoint to_endpoint(const sa* addr) {
 
 }  // namespace
 
+void set_no_delay(const sip_msg* msg) {
+    if (!msg || (msg->tp != SIP_TRANSP_TCP && msg->tp != SIP_TRANSP_TLS)) return;
+    auto* connection = sip_msg_tcpconn(msg);
+    const int fd = connection ? tcp_conn_fd(connection) : -1;
+    if (fd < 0) return;
+    const int on = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
 struct SipStackCallbacks {
     static bool on_request(const sip_msg* msg, void* arg) {
+        set_no_delay(msg);
         return static_cast<SipStack*>(arg)->dispatch_request(SipMessage(msg));
     }
     static bool on_response(const sip_msg* msg, void* arg) {
+        set_no_delay(msg);
         return static_cast<SipStack*>(arg)->dispatch_response(SipMessage(msg));
     }
     static void on_trace(bool tx, enum sip_transp tp, const sa* src, const sa* dst,

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <vector>
 
 #include "net/event_loop.hpp"
@@ -89,6 +93,52 @@ TEST_P(InviteDialogTransport, AnswerAckAndByeFromCaller) {
 
 INSTANTIATE_TEST_SUITE_P(UdpAndTcp, InviteDialogTransport,
                          ::testing::Values(Transport::udp, Transport::tcp));
+
+// TCP_NODELAY on the SIP connections of this process that reach `port` (either end).
+std::vector<int> no_delay_of_connections_with(std::uint16_t port) {
+    std::vector<int> flags;
+    for (int fd = 3; fd < 1024; ++fd) {
+        int type = 0;
+        socklen_t len = sizeof(type);
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) continue;
+        sockaddr_in local{}, peer{};
+        socklen_t ll = sizeof(local), pl = sizeof(peer);
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) != 0 ||
+            getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) != 0) {
+            continue;  // a listening socket
+        }
+        if (ntohs(local.sin_port) != port && ntohs(peer.sin_port) != port) continue;
+        int flag = 0;
+        len = sizeof(flag);
+        if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &flag, &len) == 0) flags.push_back(flag);
+    }
+    return flags;
+}
+
+// Nagle's algorithm would hold a second small SIP message up to 40 ms behind a delayed ACK:
+// both ends of a SIP connection set TCP_NODELAY once a message arrived over it.
+TEST_F(LoopbackPair, SipOverTcpSetsNoDelayOnBothEnds) {
+    std::unique_ptr<InviteDialog> uas;
+    std::unique_ptr<InviteDialog> uac;
+    callee->set_request_handler([&](const SipMessage& msg) {
+        auto d =
+            InviteDialog::accept(*callee, msg, "bob", "", [](DialogEvent, const SipMessage*) {});
+        uas = std::move(*d);
+        EXPECT_TRUE(uas->answer({}, "text/plain", "answer"));
+        return true;
+    });
+    auto d = InviteDialog::connect(*caller, invite_to_callee(Transport::tcp),
+                                   [&](DialogEvent e, const SipMessage*) {
+                                       if (e == DialogEvent::answered) loop.stop();
+                                   });
+    ASSERT_TRUE(d);
+    uac = std::move(*d);
+    loop.run();
+    const auto flags = no_delay_of_connections_with(callee->local_endpoint().port);
+    ASSERT_EQ(flags.size(), 2u) << "the caller's and the callee's end of one connection";
+    EXPECT_NE(flags[0], 0);
+    EXPECT_NE(flags[1], 0);
+}
 
 TEST_F(LoopbackPair, RejectionReachesCallerWithWarning) {
     std::unique_ptr<InviteDialog> uas;
