@@ -77,7 +77,9 @@ int main(int argc, char** argv) {
     app.add_option("-c,--config", config_path,
                    "MC system configuration (TOML, see config/README.md)")
         ->required();
-    app.add_option("--pcap", pcap_path, "write every SIP message sent or received into this pcap");
+    app.add_option("--pcap", pcap_path,
+                   "write every SIP message and every floor control packet sent or received "
+                   "into this pcap");
     app.add_option("--import", import_path,
                    "import user profile XML files (a file or a directory) into the store before "
                    "serving; progress is printed as JSON lines");
@@ -262,6 +264,16 @@ int main(int argc, char** argv) {
         [&profiles](const mcx::McServiceId& user) { return profiles(user); }, now_ms, &issuer);
 
     server.set_leg_thread(legs.get());
+    if (pcap) {
+        // Floor control (RTCP APP "MCPT", TS 24.380) next to the SIP of the same calls.
+        server.set_floor_trace([&pcap](const mcx::net::Ipv4Endpoint& src,
+                                       const mcx::net::Ipv4Endpoint& dst,
+                                       std::span<const std::uint8_t> packet) {
+            pcap->write(
+                mcx::net::to_endpoint(src), mcx::net::to_endpoint(dst),
+                std::string_view(reinterpret_cast<const char*>(packet.data()), packet.size()));
+        });
+    }
     mcx::server::MigratedUserRegistry migrated_users(**store);
     server.set_migration(
         &migrated_users, [&config](const mcx::McServiceId& primary, const std::string& home) {

@@ -468,6 +468,7 @@ void McServer::start_call(const net::SipMessage& msg, CallSetup setup) {
         .floor_queueing = config_.floor_queueing,
         .max_floor_priority = config_.max_floor_priority,
         .floor_timers = {},
+        .floor_trace = floor_trace_,
         .on_released = [this](PrivateCall& call) { on_call_released(call); },
         .on_state =
             [this](PrivateCall& call, PrivateCall::State state) {

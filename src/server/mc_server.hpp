@@ -49,6 +49,9 @@ class McServer {
     // outlive this server.
     void set_leg_thread(net::LegThread* legs) { legs_ = legs; }
 
+    // Floor control packets of every call, e.g. into the --pcap file.
+    void set_floor_trace(MediaRelay::FloorTrace trace) { floor_trace_ = std::move(trace); }
+
     // Migration (TS 23.280 10.16): the registry of migrated and roaming users, and the rule
     // that gives a migrating user of `home` its MC service ID here ([migration] assigned_id).
     using AssignId =
@@ -106,6 +109,7 @@ class McServer {
     std::uint64_t next_call_id_ = 1;
     ServerCounters counters_;
     MigratedUserRegistry* registry_ = nullptr;
+    MediaRelay::FloorTrace floor_trace_;
     AssignId assign_;
     net::Timer sweep_timer_;
 };

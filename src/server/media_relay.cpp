@@ -47,6 +47,17 @@ void MediaRelay::set_remote(Leg leg, const Remote& remote) {
     remote_[idx(leg)][idx(MediaKind::floor_control)] = remote.floor_control;
 }
 
+void MediaRelay::trace_floor(Leg leg, bool sent, const net::Ipv4Endpoint& remote,
+                             std::span<const std::uint8_t> packet) const {
+    if (!floor_trace_) return;
+    const auto local = net::to_ipv4(sockets_[idx(leg)][idx(MediaKind::floor_control)]->local());
+    if (sent) {
+        floor_trace_(local, remote, packet);
+    } else {
+        floor_trace_(remote, local, packet);
+    }
+}
+
 void MediaRelay::send_floor(Leg to, std::span<const std::uint8_t> packet) {
     const auto& destination = remote_[idx(to)][idx(MediaKind::floor_control)];
     if (!destination.valid()) {
@@ -54,6 +65,7 @@ void MediaRelay::send_floor(Leg to, std::span<const std::uint8_t> packet) {
         return;
     }
     sockets_[idx(to)][idx(MediaKind::floor_control)]->send_to(destination, packet);
+    trace_floor(to, true, destination, packet);
 }
 
 void MediaRelay::forward(Leg from, MediaKind kind, const net::Ipv4Endpoint& source,
@@ -62,6 +74,7 @@ void MediaRelay::forward(Leg from, MediaKind kind, const net::Ipv4Endpoint& sour
         ++counters_.foreign;
         return;
     }
+    if (kind == MediaKind::floor_control) trace_floor(from, false, source, packet);
     if (kind == MediaKind::floor_control && floor_handler_) {
         ++counters_.floor_packets;
         floor_handler_(from, packet);
@@ -78,6 +91,7 @@ void MediaRelay::forward(Leg from, MediaKind kind, const net::Ipv4Endpoint& sour
         return;
     }
     sockets_[idx(to)][idx(kind)]->send_to(destination, packet);
+    if (kind == MediaKind::floor_control) trace_floor(to, true, destination, packet);
     ++counters_.forwarded[idx(from)];
 }
 

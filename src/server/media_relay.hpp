@@ -44,7 +44,13 @@ class MediaRelay {
     // Decides per audio RTP packet whether it reaches the other leg (floor gating).
     using AudioGate = std::function<bool(Leg from)>;
 
+    // Sees every floor control packet the relay receives from a party or sends (for --pcap).
+    using FloorTrace =
+        std::function<void(const net::Ipv4Endpoint& src, const net::Ipv4Endpoint& dst,
+                           std::span<const std::uint8_t> packet)>;
+
     static Result<std::unique_ptr<MediaRelay>> create(const std::string& host);
+    void set_floor_trace(FloorTrace trace) { floor_trace_ = std::move(trace); }
     void set_floor_handler(FloorHandler handler) { floor_handler_ = std::move(handler); }
     void set_audio_gate(AudioGate gate) { audio_gate_ = std::move(gate); }
     // Sends a floor control packet to a leg from that leg's floor control port.
@@ -71,6 +77,9 @@ class MediaRelay {
     Counters counters_;
     FloorHandler floor_handler_;
     AudioGate audio_gate_;
+    FloorTrace floor_trace_;
+    void trace_floor(Leg leg, bool sent, const net::Ipv4Endpoint& remote,
+                     std::span<const std::uint8_t> packet) const;
 };
 
 }  // namespace mcx::server

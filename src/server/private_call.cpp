@@ -155,6 +155,7 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
     auto relay = MediaRelay::create(call->context_.host);
     if (!relay) return tl::unexpected(relay.error());
     call->relay_ = std::move(*relay);
+    if (call->context_.floor_trace) call->relay_->set_floor_trace(call->context_.floor_trace);
     call->relay_->set_remote(Leg::caller, media_destinations(call->setup_.caller_offer));
 
     // Towards the callee the controlling function offers its own floor control parameters.

@@ -86,6 +86,7 @@ class PrivateCall {
         bool floor_queueing = true;               // the floor control server queues requests
         std::uint8_t max_floor_priority = 7;      // highest mc_priority granted
         FloorTimers floor_timers;
+        MediaRelay::FloorTrace floor_trace;             // floor packets for --pcap, or empty
         std::function<void(PrivateCall&)> on_released;  // called once, may defer-delete the call
         std::function<void(PrivateCall&, State)> on_state;  // observers (logs, counters)
     };

@@ -233,7 +233,8 @@ TEST_F(Interconnect, BothPcapsDecodeAsSip) {
     for (const auto& pcap : {a_->pcap_path(), b_->pcap_path()}) {
         const auto check = check_sip_pcap(pcap);
         EXPECT_GT(check.frames, 8) << pcap;
-        EXPECT_EQ(check.sip, check.frames) << pcap;
+        EXPECT_EQ(check.sip + check.floor, check.frames) << pcap;
+        EXPECT_GT(check.floor, 0) << "no floor control in " << pcap;
         EXPECT_EQ(check.malformed, 0) << pcap;
         // The interconnect INVITE (sent over TLS) is in the trace in clear text.
         EXPECT_NE(

@@ -386,14 +386,17 @@ std::string header_of(const std::string& response, const std::string& name) {
 }
 
 SipPcapCheck check_sip_pcap(const std::string& pcap) {
+    // Floor control packets sit on ports no SDP in the trace names for tshark: its RTCP
+    // heuristic finds them.
     auto count = [&](const std::string& filter) {
         const auto out =
-            command_output("tshark -r " + pcap + (filter.empty() ? "" : " -Y '" + filter + "'") +
-                           " 2>/dev/null | wc -l");
+            command_output("tshark -r " + pcap + " --enable-heuristic rtcp_udp" +
+                           (filter.empty() ? "" : " -Y '" + filter + "'") + " 2>/dev/null | wc -l");
         return out.empty() ? -1 : std::stoi(out);
     };
     return SipPcapCheck{count(""), count("sip"),
-                        count("_ws.malformed || _ws.expert.severity == \"error\"")};
+                        count("_ws.malformed || _ws.expert.severity == \"error\""),
+                        count("rtcp.app.name == \"MCPT\"")};
 }
 
 }  // namespace mcx::test

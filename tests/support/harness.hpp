@@ -160,12 +160,13 @@ class RawSipSocket {
     std::uint16_t port_ = 0;
 };
 
-// tshark's reading of a pcap of SIP messages: frames in all, frames decoded as SIP, and
-// frames flagged malformed or with an error-level expert note.
+// tshark's reading of an mcxd pcap: frames in all, frames decoded as SIP, frames flagged
+// malformed or with an error-level expert note, and floor control messages (RTCP APP "MCPT").
 struct SipPcapCheck {
     int frames = 0;
     int sip = 0;
     int malformed = 0;
+    int floor = 0;
 };
 SipPcapCheck check_sip_pcap(const std::string& pcap);
 
