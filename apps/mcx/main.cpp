@@ -208,7 +208,11 @@ int main(int argc, char** argv) {
 
     mcx::demo::DemoOptions demo_opts;
     auto* demo_cmd = app.add_subcommand(
-        "demo", "start an MC system and two users on 127.0.0.1 and show private calls");
+        "demo",
+        "start MC systems A, B, C on 127.0.0.1 and show a user migrating between them during two "
+        "private calls (TS 23.280 10.16.3); --basic: one system, private calls");
+    demo_cmd->add_flag("--basic", demo_opts.basic,
+                       "the single-system demo: private calls with floor control and voice");
     demo_cmd->add_option("--out", demo_opts.out_dir, "output directory (pcap, log, summary)");
     demo_cmd->add_option("--mcxd", demo_opts.mcxd_path, "mcxd binary (default: next to mcx)");
 

@@ -223,6 +223,22 @@ void McClient::end_migrating_call(const CallOutcome& outcome) {
 
 void McClient::apply(MigrationEffects effects) {
     const auto now = net::monotonic_ms();
+    // Step notices first: a step that ended is told before what the next step sends.
+    for (const auto& notice : effects.notices) {
+        if (notice.kind == MigrationNotice::Kind::step_started) {
+            step_started_ms_[to_string(notice.step)] = now;
+        } else if (notice.kind == MigrationNotice::Kind::step_finished) {
+            const auto name = std::string(to_string(notice.step));
+            const auto started = step_started_ms_.count(name) ? step_started_ms_[name] : now;
+            const auto duration = static_cast<std::int64_t>(now - started);
+            steps_ms_.emplace_back(name, duration);
+            auto e = event(ClientEventType::migration_step);
+            e.step = name;
+            e.duration_ms = duration;
+            e.system = notice.system;
+            emit(e);
+        }
+    }
     for (const auto& command : effects.timers) {
         auto& timer = migration_timers_[static_cast<std::size_t>(command.timer)];
         if (!command.start) {
@@ -331,20 +347,8 @@ void McClient::apply(MigrationEffects effects) {
     for (const auto& notice : effects.notices) {
         switch (notice.kind) {
             case MigrationNotice::Kind::step_started:
-                step_started_ms_[to_string(notice.step)] = now;
-                break;
-            case MigrationNotice::Kind::step_finished: {
-                const auto name = std::string(to_string(notice.step));
-                const auto started = step_started_ms_.count(name) ? step_started_ms_[name] : now;
-                const auto duration = static_cast<std::int64_t>(now - started);
-                steps_ms_.emplace_back(name, duration);
-                auto e = event(ClientEventType::migration_step);
-                e.step = name;
-                e.duration_ms = duration;
-                e.system = notice.system;
-                emit(e);
-                break;
-            }
+            case MigrationNotice::Kind::step_finished:
+                break;  // told above
             case MigrationNotice::Kind::call_resumed: {
                 auto* record = find(notice.call.id);
                 if (!record) break;

@@ -68,6 +68,21 @@ std::optional<TaggedEvent> wait_call(EventQueue& events, const std::string& who,
 
 }  // namespace
 
+std::string find_program(const std::string& name) {
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "/usr/bin:/bin";
+    std::size_t start = 0;
+    while (start <= dirs.size()) {
+        const auto end = dirs.find(':', start);
+        const auto dir = dirs.substr(start, end == std::string::npos ? end : end - start);
+        const auto candidate = fs::path(dir) / name;
+        if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+    return {};
+}
+
 std::string find_mcxd() {
     std::error_code ec;
     const auto self = fs::read_symlink("/proc/self/exe", ec);
@@ -81,6 +96,10 @@ std::string find_mcxd() {
 }
 
 int run_demo(const DemoOptions& options) {
+    return options.basic ? run_basic_demo(options) : run_migration_demo(options);
+}
+
+int run_basic_demo(const DemoOptions& options) {
     Timeline timeline;
     fs::create_directories(options.out_dir);
     const auto config_path = fs::path(options.out_dir) / "system-a.toml";

@@ -3,6 +3,7 @@
 namespace mcx::demo {
 
 void EventQueue::push(TaggedEvent e) {
+    e.at = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
         events_.push_back(std::move(e));

@@ -16,6 +16,7 @@ namespace mcx::demo {
 struct TaggedEvent {
     std::string who;  // which client
     client::ClientEvent event;
+    std::chrono::steady_clock::time_point at{};  // when it was pushed (set by push)
 };
 
 class EventQueue {
