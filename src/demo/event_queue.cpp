@@ -34,4 +34,9 @@ std::optional<TaggedEvent> EventQueue::wait_for(const std::string& who,
                     timeout);
 }
 
+void EventQueue::clear() {
+    std::lock_guard lock(mutex_);
+    events_.clear();
+}
+
 }  // namespace mcx::demo

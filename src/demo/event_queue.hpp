@@ -27,6 +27,7 @@ class EventQueue {
                                         std::chrono::milliseconds timeout);
     std::optional<TaggedEvent> wait_for(const std::string& who, client::ClientEventType type,
                                         std::chrono::milliseconds timeout);
+    void clear();  // drops every queued event
 
   private:
     std::mutex mutex_;

@@ -24,12 +24,12 @@
 
 #include "client/mc_client.hpp"
 #include "common/process.hpp"
+#include "demo/cluster.hpp"
 #include "demo/demo.hpp"
 #include "demo/event_queue.hpp"
 #include "demo/ladder.hpp"
-#include "idms/certificates.hpp"
+#include "demo/voice_log.hpp"
 #include "media/wav.hpp"
-#include "net/http.hpp"
 #include "net/loop_thread.hpp"
 
 namespace mcx::demo {
@@ -40,28 +40,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-constexpr const char* kIds[] = {"A", "B", "C"};
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    std::uint16_t port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-        port = ntohs(addr.sin_port);
-    }
-    ::close(fd);
-    return port;
-}
 
 // The timeline on stdout, kept for timeline.txt too.
 class Timeline {
@@ -90,54 +68,6 @@ class Timeline {
     std::string lines_;
 };
 
-struct System {
-    std::string id;
-    std::string domain;
-    std::string dir;
-    std::uint16_t http_port = 0;
-    std::uint16_t tls_port = 0;
-    std::string pcap;
-    std::string log;
-    net::Endpoint sip;
-    net::Endpoint legs;
-    net::Endpoint interconnect;
-    ChildProcess process;
-    std::string http_url() const { return "http://127.0.0.1:" + std::to_string(http_port); }
-};
-
-std::string system_toml(const System& s, const std::vector<System>& all, const std::string& certs) {
-    std::ostringstream t;
-    t << "[system]\nid = \"" << s.id << "\"\ndomain = \"" << s.domain
-      << "\"\nhost = \"127.0.0.1\"\n\n[http]\nport = " << s.http_port
-      << "\n\n[idms]\nkey_file = \"idms-" << s.id << ".pem\"\n\n";
-    auto user = [&](const std::string& name, const std::string& migrate_to) {
-        t << "[[users]]\nid = \"sip:" << name << "@" << s.domain << "\"\npassword = \"" << name
-          << "-demo\"\nprivate_call_targets = [\"*\"]\nmigrate_to = [" << migrate_to << "]\n\n";
-    };
-    if (s.id == "A") {
-        user("alice", "\"B\", \"C\"");
-        user("bob", "");
-    } else if (s.id == "B") {
-        user("carol", "");
-    } else {
-        user("dave", "");
-    }
-    t << "[interconnect]\nport = " << s.tls_port << "\ncertificate = \"" << certs << "/" << s.id
-      << ".pem\"\nca = \"" << certs << "/ca.pem\"\ntimeout_seconds = 2\n\n";
-    for (const auto& p : all) {
-        if (p.id == s.id) continue;
-        t << "[[partners]]\nid = \"" << p.id << "\"\ndomain = \"" << p.domain << "\"\nidms_url = \""
-          << p.http_url() << "\"\ncms_url = \"" << p.http_url()
-          << "\"\nsip = \"127.0.0.1:" << p.tls_port << "\"\n\n";
-    }
-    return t.str();
-}
-
-Result<net::Endpoint> endpoint_of(const nlohmann::json& ready, const char* key) {
-    if (!ready.contains(key) || !ready[key].is_string()) return net::Endpoint{};
-    return client::parse_endpoint(ready[key].get<std::string>());
-}
-
 // A phrase to speak: espeak-ng when installed, else a 2-second two-tone signal.
 std::string make_speech(const std::string& dir) {
     const auto path = dir + "/phrase.wav";
@@ -158,28 +88,6 @@ std::string make_speech(const std::string& dir) {
     return path;
 }
 
-// Voice frames a peer received, per call: the interruption is the gap around a resume.
-class VoiceLog {
-  public:
-    void add(const std::string& who, Clock::time_point t) {
-        std::lock_guard lock(mutex_);
-        frames_[who].push_back(t);
-    }
-    // First frame after `after` and the gap before it (ms); nullopt without one.
-    std::optional<std::pair<Clock::time_point, double>> resume_gap(const std::string& who,
-                                                                   Clock::time_point after) {
-        std::lock_guard lock(mutex_);
-        const auto& f = frames_[who];
-        auto it = std::upper_bound(f.begin(), f.end(), after);
-        if (it == f.end() || it == f.begin()) return std::nullopt;
-        return std::pair{*it, std::chrono::duration<double, std::milli>(*it - *(it - 1)).count()};
-    }
-
-  private:
-    std::mutex mutex_;
-    std::map<std::string, std::vector<Clock::time_point>> frames_;
-};
-
 }  // namespace
 
 int run_migration_demo(const DemoOptions& options) {
@@ -193,65 +101,13 @@ int run_migration_demo(const DemoOptions& options) {
     for (const auto* name : {"demo.pcap", "ladder.html", "timeline.txt", "summary.json"}) {
         fs::remove(out / name, ec);
     }
-    const auto mcxd = options.mcxd_path.empty() ? find_mcxd() : options.mcxd_path;
-    const auto certs = (work / "certs").string();
-    if (auto made = idms::write_interconnect_certificates(certs, {"A", "B", "C"}); !made) {
-        std::cerr << "demo: certificates: " << made.error().reason << "\n";
+    auto cluster = Cluster::start(ClusterOptions{
+        work.string(), options.mcxd_path.empty() ? find_mcxd() : options.mcxd_path, true});
+    if (!cluster) {
+        std::cerr << "demo: " << cluster.error().reason << "\n";
         return 1;
     }
-
-    // 1. Three MC systems; each configuration names its partners' ports, picked first.
-    std::vector<System> systems;
-    for (const auto* id : kIds) {
-        System s;
-        s.id = id;
-        s.domain = lower(id) + ".mcx";
-        s.dir = (work / lower(id)).string();
-        s.http_port = free_port();
-        s.tls_port = free_port();
-        s.pcap = s.dir + "/system-" + s.id + ".pcap";
-        s.log = s.dir + "/system-" + s.id + ".log";
-        fs::create_directories(s.dir);
-        systems.push_back(std::move(s));
-    }
-    for (auto& s : systems) {
-        const auto config = s.dir + "/system-" + s.id + ".toml";
-        std::ofstream(config) << system_toml(s, systems, certs);
-        auto child = ChildProcess::spawn({mcxd, "--config", config, "--pcap", s.pcap}, s.log);
-        if (!child) {
-            std::cerr << "demo: " << child.error().reason << "\n";
-            return 1;
-        }
-        s.process = std::move(*child);
-    }
-    for (auto& s : systems) {
-        auto ready = nlohmann::json::parse(s.process.read_line(10s).value_or(""), nullptr, false);
-        if (ready.is_discarded() || ready.value("event", "") != "ready") {
-            std::cerr << "demo: MC system " << s.id << " did not start; see " << s.log << "\n";
-            return 1;
-        }
-        s.sip = endpoint_of(ready, "sip").value_or(net::Endpoint{});
-        s.legs = endpoint_of(ready, "sip_legs").value_or(net::Endpoint{});
-        s.interconnect = endpoint_of(ready, "interconnect").value_or(net::Endpoint{});
-    }
-    // Every system trusts its partners' IdMS keys (fetched in the background at start).
-    for (const auto& s : systems) {
-        bool known = false;
-        for (int i = 0; i < 100 && !known; ++i) {
-            auto r = net::http_get(s.http_url() + "/status", {}, 1s);
-            auto st = r ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
-            known = st.is_object() && st.contains("partner_idms_keys");
-            const auto keys = st.value("partner_idms_keys", nlohmann::json::object());
-            for (const auto& [partner, state] : keys.items()) {
-                if (state != "fetched" && state != "configured") known = false;
-            }
-            if (!known) std::this_thread::sleep_for(50ms);
-        }
-        if (!known) {
-            std::cerr << "demo: MC system " << s.id << " does not know its partners' keys\n";
-            return 1;
-        }
-    }
+    auto& systems = (*cluster)->systems();
     timeline.say("MC systems ready on 127.0.0.1: A (primary of alice and bob), B (carol's), C");
     for (const auto& s : systems) {
         timeline.detail(s.id + ": SIP " + s.sip.to_string() + ", IdMS/CMS " + s.http_url() +
@@ -269,19 +125,7 @@ int run_migration_demo(const DemoOptions& options) {
         std::string home;
     };
     for (const auto& person : {Person{"alice", "A"}, Person{"bob", "A"}, Person{"carol", "B"}}) {
-        client::ClientConfig config;
-        config.user = *McServiceId::parse("sip:" + person.name + "@" + lower(person.home) + ".mcx");
-        config.password = person.name + "-demo";
-        config.home = person.home;
-        for (const auto& s : systems) {
-            client::SystemAddress a;
-            a.id = s.id;
-            a.domain = s.domain;
-            a.sip_server = s.sip;
-            a.idms_url = s.http_url();
-            a.cms_url = s.http_url();
-            config.systems.push_back(a);
-        }
+        auto config = (*cluster)->client_config(person.name, person.home);
         if (person.name == "alice") config.speak_file = speech;
         const auto who = person.name;
         auto c = loop.call([&loop, config, who, &events, &voice] {
@@ -471,7 +315,7 @@ int run_migration_demo(const DemoOptions& options) {
         clients.clear();
         return true;
     });
-    for (auto& s : systems) s.process.stop(3s);
+    (*cluster)->stop();
     timeline.say("calls ended, MC systems stopped");
 
     const auto merged = (out / "demo.pcap").string();

@@ -1,0 +1,59 @@
+#pragma once
+// Three interconnected MC systems on 127.0.0.1 for the demo and the migration bench: A (the
+// primary of alice, who may migrate to B and C, and of bob), B (carol's) and C (dave's), each
+// one mcxd process with generated configuration, IdMS key and interconnect certificates; every
+// system a partner of the other two. Ports are picked free before any configuration is
+// written, since each names its partners'.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/client_config.hpp"
+#include "common/error.hpp"
+#include "common/process.hpp"
+#include "net/endpoint.hpp"
+
+namespace mcx::demo {
+
+struct ClusterOptions {
+    std::string dir;   // one sub-directory per system, and the certificates
+    std::string mcxd;  // the mcxd binary
+    bool pcap = true;  // --pcap system-<id>.pcap
+    std::string log_level = "info";
+};
+
+struct ClusterSystem {
+    std::string id;
+    std::string domain;
+    std::string dir;
+    std::uint16_t http_port = 0;
+    std::uint16_t tls_port = 0;
+    std::string pcap;
+    std::string log;
+    net::Endpoint sip;
+    net::Endpoint legs;
+    net::Endpoint interconnect;
+    ChildProcess process;
+    std::string http_url() const { return "http://127.0.0.1:" + std::to_string(http_port); }
+};
+
+class Cluster {
+  public:
+    // Starts the three systems and returns once each knows its partners' IdMS keys.
+    static Result<std::unique_ptr<Cluster>> start(const ClusterOptions& options);
+    ~Cluster();
+
+    std::vector<ClusterSystem>& systems() { return systems_; }
+    ClusterSystem& system(const std::string& id);
+    // A client of `name` (password "<name>-demo") of system `home`, knowing every system.
+    client::ClientConfig client_config(const std::string& name, const std::string& home) const;
+    void stop();  // SIGTERM each system still running
+
+  private:
+    std::vector<ClusterSystem> systems_;
+};
+
+std::uint16_t free_tcp_port();
+
+}  // namespace mcx::demo
