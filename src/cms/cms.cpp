@@ -178,8 +178,9 @@ CmsReply ConfigurationManagementServer::migrated_profile(const McServiceId& prim
     }
     const auto adapted = adapt_for_migration(*from_primary, config_.migration, *local_id);
     store::StoredProfile profile{*local_id, 0, proto::build_user_profile(adapted), {}};
-    if (auto r = store_.put_profiles({profile}); !r) return text(500, r.error().reason);
-    if (auto r = store_.put_migrated_user({primary_id, *local_id, home.id, now_() * 1000}); !r) {
+    if (auto r =
+            store_.put_migrated_profile(profile, {primary_id, *local_id, home.id, now_() * 1000});
+        !r) {
         return text(500, r.error().reason);
     }
     spdlog::info("CMS: migration profile of {} from {} stored as {}", primary_id.uri(), home.id,

@@ -103,9 +103,8 @@ std::optional<McServiceId> McServer::primary_of(const McServiceId& user) const {
     return std::nullopt;
 }
 
-// The registry follows the registrations: a migrated user that registers here is recorded, one
-// that leaves is forgotten (10.16.3: "B forgets the user"), and one of ours back home is no
-// longer roaming.
+// The registry follows the registrations: a migrated user that leaves is forgotten (10.16.3:
+// "B forgets the user"), and one of ours back home is no longer roaming.
 void McServer::note_registration(const RegisterOutcome& outcome) {
     if (!registry_) return;
     if (outcome.primary_id) {
@@ -116,14 +115,8 @@ void McServer::note_registration(const RegisterOutcome& outcome) {
             }
             return;
         }
-        if (outcome.expires == 0) return;
-        const auto* home = config_.partner_by_domain(outcome.primary_id->domain());
-        const std::string home_id = home ? home->id : std::string(outcome.primary_id->domain());
-        if (auto added = registry_->add(
-                store::MigratedUser{*outcome.primary_id, outcome.aor, home_id, clock_()});
-            !added) {
-            spdlog::error("migrated user {}: {}", outcome.aor.uri(), added.error().reason);
-        }
+        // The row itself is written by the CMS together with the profile valid here (one
+        // commit, off the SIP loop); the binding keeps the primary ID meanwhile.
         return;
     }
     if (outcome.expires > 0 && outcome.aor.domain() == config_.domain) {

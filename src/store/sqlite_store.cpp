@@ -327,6 +327,47 @@ Result<std::vector<MigratedUser>> SqliteStore::migrated_users() {
     return out;
 }
 
+Result<void> SqliteStore::put_migrated_profile(const StoredProfile& p, const MigratedUser& u) {
+    std::lock_guard lock(mutex_);
+    // One commit (one fsync) on the path of a migration's profile step.
+    if (auto r = exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
+    auto rollback = [this](const char* what) -> Result<void> {
+        const std::string why = sqlite3_errmsg(db_);
+        (void)exec("ROLLBACK");
+        return fail(Errc::io, std::string("put_migrated_profile: ") + what + ": " + why);
+    };
+    {
+        Statement s(db_,
+                    "INSERT INTO profiles(user_id, idx, xml, etag) VALUES(?1, ?2, ?3, ?4) "
+                    "ON CONFLICT(user_id, idx) DO UPDATE SET xml = excluded.xml, "
+                    "etag = excluded.etag");
+        if (s.rc != SQLITE_OK || s.bind(1, p.user.uri())
+                                         .bind(2, static_cast<std::int64_t>(p.index))
+                                         .bind(3, p.xml)
+                                         .bind(4, etag_of(p.xml))
+                                         .step() != SQLITE_DONE) {
+            return rollback("profile");
+        }
+    }
+    {
+        Statement s(db_,
+                    "INSERT INTO migrated_users(primary_id, local_id, home_system, since_ms) "
+                    "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
+                    "local_id = excluded.local_id, home_system = excluded.home_system, "
+                    "since_ms = excluded.since_ms");
+        if (s.rc != SQLITE_OK || s.bind(1, u.primary_id.uri())
+                                         .bind(2, u.local_id.uri())
+                                         .bind(3, u.home_system)
+                                         .bind(4, u.since_ms)
+                                         .step() != SQLITE_DONE) {
+            return rollback("row");
+        }
+    }
+    if (auto r = exec("COMMIT"); !r) return rollback("commit");
+    ++generation_;
+    return {};
+}
+
 Result<bool> SqliteStore::remove_migrated_user(const McServiceId& primary_id) {
     std::lock_guard lock(mutex_);
     // One transaction: the row and the profile the partner kept for the user go together.

@@ -34,6 +34,8 @@ class SqliteStore : public Store {
     Result<std::optional<MigratedUser>> migrated_user(const McServiceId& primary_id) override;
     Result<std::vector<MigratedUser>> migrated_users() override;
     Result<bool> remove_migrated_user(const McServiceId& primary_id) override;
+    Result<void> put_migrated_profile(const StoredProfile& profile,
+                                      const MigratedUser& user) override;
     Result<void> put_roaming_user(const RoamingUser& user) override;
     Result<std::optional<RoamingUser>> roaming_user(const McServiceId& primary_id) override;
     Result<std::vector<RoamingUser>> roaming_users() override;

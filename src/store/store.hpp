@@ -68,6 +68,9 @@ class Store {
     virtual Result<void> put_migrated_user(const MigratedUser& user) = 0;
     virtual Result<std::optional<MigratedUser>> migrated_user(const McServiceId& primary_id) = 0;
     virtual Result<std::vector<MigratedUser>> migrated_users() = 0;
+    // A migrating user's profile valid here and its row, in one transaction.
+    virtual Result<void> put_migrated_profile(const StoredProfile& profile,
+                                              const MigratedUser& user) = 0;
     // The user left this partner system: its row and the profile kept for it go.
     virtual Result<bool> remove_migrated_user(const McServiceId& primary_id) = 0;
 

@@ -102,5 +102,26 @@ TEST_F(StoreTest, MigratedUsersLeaveAndRoamingUsersAreKept) {
     EXPECT_FALSE(*s->roaming_user(id("sip:alice@a.mcx")));
 }
 
+// The profile a partner keeps for a migrating user and its row commit together.
+TEST_F(StoreTest, MigratedProfileAndRowInOneCommit) {
+    auto s = open();
+    const auto before = s->generation();
+    ASSERT_TRUE(s->put_migrated_profile({id("sip:alice.a@b.mcx"), 0, "<p/>", {}},
+                                        {id("sip:alice@a.mcx"), id("sip:alice.a@b.mcx"), "A", 9}));
+    EXPECT_EQ(s->generation(), before + 1);
+    auto stored = *s->profile(id("sip:alice.a@b.mcx"), 0);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->xml, "<p/>");
+    EXPECT_FALSE(stored->etag.empty());
+    auto row = *s->migrated_user(id("sip:alice@a.mcx"));
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->local_id, id("sip:alice.a@b.mcx"));
+    // A second user may not take the same local ID: nothing of that attempt is kept.
+    EXPECT_FALSE(s->put_migrated_profile({id("sip:bob.x@b.mcx"), 0, "<q/>", {}},
+                                         {id("sip:bob@x.mcx"), id("sip:alice.a@b.mcx"), "X", 1}));
+    EXPECT_FALSE(*s->profile(id("sip:bob.x@b.mcx"), 0)) << "rolled back";
+    EXPECT_FALSE(*s->migrated_user(id("sip:bob@x.mcx")));
+}
+
 }  // namespace
 }  // namespace mcx::store
