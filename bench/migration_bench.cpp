@@ -255,6 +255,15 @@ int main(int argc, char** argv) {
                     continue;
                 }
                 interruption[order_name].push_back(gap->second);
+                if (gap->second > 60) {
+                    std::string steps_text;
+                    for (const auto& [name, ms] : done->event.steps_ms) {
+                        steps_text += " " + name + "=" + std::to_string(ms);
+                    }
+                    std::fprintf(stderr, "slow: migration %d %s -> %s (%s) %s %.1f ms:%s\n", i,
+                                 from.c_str(), to.c_str(), order_name.c_str(), who, gap->second,
+                                 steps_text.c_str());
+                }
                 csv << i << "," << from << "," << to << "," << order_name << "," << who << ","
                     << round2(gap->second) << "\n";
             }

@@ -218,6 +218,7 @@ class McClient {
     void apply(MigrationEffects effects);
     void start_migration(MigrationRequest request);
     void suspend_for_migration(CallRecord& record, bool locally);
+    void suspend_now(CallRecord& record, bool locally);
     void on_peer_suspended(CallRecord& record, const net::SipMessage* bye);
     void start_resume_guard(CallRecord& record);
     void resume_call(CallId id);

@@ -134,6 +134,20 @@ void McClient::start_migration(MigrationRequest request) {
 }
 
 void McClient::suspend_for_migration(CallRecord& record, bool locally) {
+    // While we talk, the BYE leaves right after a voice frame: the peer has every frame that was
+    // due, and the interruption starts at a frame boundary. [mcx-defined]
+    if (!locally && record.leg && record.leg->media->sending()) {
+        const auto id = record.id;
+        record.leg->media->after_next_frame([this, alive = alive_, id] {
+            auto* r = *alive ? find(id) : nullptr;
+            if (r && r->state != CallState::suspended) suspend_now(*r, false);
+        });
+        return;
+    }
+    suspend_now(record, locally);
+}
+
+void McClient::suspend_now(CallRecord& record, bool locally) {
     const auto id = record.id;
     transition(record, CallEvent::suspend);
     record.suspended_because = ReleaseReason::suspended_for_migration;

@@ -1,5 +1,7 @@
 #include "client/media_stream.hpp"
 
+#include <utility>
+
 namespace mcx::client {
 
 namespace {
@@ -30,6 +32,15 @@ void MediaStream::stop() {
     pacer_.cancel();
     outgoing_.clear();
     on_drained_ = nullptr;
+    if (auto fn = std::exchange(after_frame_, nullptr)) fn();
+}
+
+void MediaStream::after_next_frame(std::function<void()> fn) {
+    if (!pacer_.running()) {
+        fn();
+        return;
+    }
+    after_frame_ = std::move(fn);
 }
 
 void MediaStream::queue(std::span<const std::vector<std::uint8_t>> payloads,
@@ -47,10 +58,12 @@ void MediaStream::pace() {
         outgoing_.clear();  // permission lost: stop talking
         on_drained_ = nullptr;
         burst_start_ = true;
+        if (auto fn = std::exchange(after_frame_, nullptr)) fn();
         return;
     }
     if (outgoing_.empty()) {
         burst_start_ = true;
+        if (auto fn = std::exchange(after_frame_, nullptr)) fn();
         if (auto drained = std::move(on_drained_)) {
             on_drained_ = nullptr;
             drained();  // may destroy this stream (a release): nothing after this
@@ -67,6 +80,7 @@ void MediaStream::pace() {
     const auto now = net::monotonic_ms();
     const auto delay = next_send_ms_ > now ? next_send_ms_ - now : 0;
     pacer_.start(std::chrono::milliseconds(delay), [this] { pace(); });
+    if (auto fn = std::exchange(after_frame_, nullptr)) fn();  // may destroy this stream
 }
 
 Result<std::uint32_t> MediaStream::send_now(std::span<const std::uint8_t> payload, bool marker) {

@@ -46,6 +46,9 @@ class MediaStream {
     void queue(std::span<const std::vector<std::uint8_t>> payloads,
                std::function<void()> on_drained = {});
     bool sending() const { return pacer_.running(); }
+    // Runs `fn` right after the next payload has left (at once when nothing is being sent):
+    // a call released then has lost no frame that was due. `fn` may destroy this stream.
+    void after_next_frame(std::function<void()> fn);
     // One payload now (measurement hooks); returns its RTP timestamp.
     Result<std::uint32_t> send_now(std::span<const std::uint8_t> payload, bool marker);
     void stop();  // stops pacing; received packets are still counted until destroyed
@@ -67,6 +70,7 @@ class MediaStream {
     std::unique_ptr<media::AmrWbDecoder> decoder_;
     std::deque<std::vector<std::uint8_t>> outgoing_;
     std::function<void()> on_drained_;
+    std::function<void()> after_frame_;
     bool burst_start_ = true;  // RTP marker bit on the first packet of a talk burst
     std::uint64_t next_send_ms_ = 0;
     std::uint32_t timestamp_ = 0;
