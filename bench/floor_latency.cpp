@@ -18,6 +18,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "bench_report.hpp"
 #include "client/mc_client.hpp"
 #include "common/process.hpp"
 #include "demo/demo.hpp"
@@ -33,18 +34,13 @@ using mcx::client::ClientEventType;
 
 namespace {
 
+using mcx::bench::merge_report;
+using mcx::bench::percentile;
+
 double now_ms() {
     return std::chrono::duration<double, std::milli>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
-}
-
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return NAN;
-    std::sort(v.begin(), v.end());
-    const auto rank =
-        static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-    return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
 std::vector<std::int16_t> synthetic_speech(std::size_t samples) {
@@ -180,16 +176,6 @@ class Runner {
     bool releasing_ = false;
     mcx::net::Timer watchdog_, step_, frame_timer_, release_guard_;
 };
-
-void merge_report(const fs::path& path, const nlohmann::json& metrics) {
-    nlohmann::json report = nlohmann::json::object();
-    if (std::ifstream in(path); in) {
-        report = nlohmann::json::parse(in, nullptr, false);
-        if (report.is_discarded() || !report.is_object()) report = nlohmann::json::object();
-    }
-    for (const auto& [k, v] : metrics.items()) report["metrics"][k] = v;
-    std::ofstream(path) << report.dump(2) << "\n";
-}
 
 }  // namespace
 

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench_report.hpp"
 #include "client/mc_client.hpp"
 #include "demo/cluster.hpp"
 #include "demo/demo.hpp"
@@ -30,32 +31,16 @@
 
 namespace {
 
+using mcx::bench::merge_report;
+using mcx::bench::percentile;
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using mcx::client::ClientEventType;
 using Clock = std::chrono::steady_clock;
 
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return std::nan("");
-    std::sort(v.begin(), v.end());
-    const auto rank = p / 100.0 * static_cast<double>(v.size() - 1);
-    const auto lo = static_cast<std::size_t>(std::floor(rank));
-    const auto hi = static_cast<std::size_t>(std::ceil(rank));
-    return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
-}
-
 double round2(double x) {
     return std::round(x * 100.0) / 100.0;
-}
-
-void merge_report(const fs::path& path, const nlohmann::json& metrics) {
-    nlohmann::json report = nlohmann::json::object();
-    if (std::ifstream in(path); in) {
-        report = nlohmann::json::parse(in, nullptr, false);
-        if (report.is_discarded() || !report.is_object()) report = nlohmann::json::object();
-    }
-    for (const auto& [k, v] : metrics.items()) report["metrics"][k] = v;
-    std::ofstream(path) << report.dump(2) << "\n";
 }
 
 // A histogram of the interruptions (one bar series per order) as a self-contained SVG.

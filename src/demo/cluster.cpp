@@ -80,7 +80,9 @@ Result<net::Endpoint> endpoint_of(const nlohmann::json& ready, const char* key) 
 
 Result<std::unique_ptr<Cluster>> Cluster::start(const ClusterOptions& options) {
     auto cluster = std::unique_ptr<Cluster>(new Cluster());
-    const auto certs = options.dir + "/certs";
+    // Absolute: mcxd reads the paths of its configuration relative to the configuration file.
+    const auto dir = fs::absolute(options.dir).lexically_normal().string();
+    const auto certs = dir + "/certs";
     if (auto made = idms::write_interconnect_certificates(certs, {"A", "B", "C"}); !made) {
         return fail(Errc::io, "certificates: " + made.error().reason);
     }
@@ -89,7 +91,7 @@ Result<std::unique_ptr<Cluster>> Cluster::start(const ClusterOptions& options) {
         ClusterSystem s;
         s.id = id;
         s.domain = lower(id) + ".mcx";
-        s.dir = options.dir + "/" + lower(id);
+        s.dir = dir + "/" + lower(id);
         s.http_port = free_tcp_port();
         s.tls_port = free_tcp_port();
         s.pcap = s.dir + "/system-" + s.id + ".pcap";

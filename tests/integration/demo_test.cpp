@@ -36,7 +36,9 @@ std::vector<std::string> ladder_sip_labels(const std::string& html) {
 TEST(Demo, ThreeMigrationsTheirTraceAndLadder) {
     if (!have_tshark()) GTEST_SKIP() << "tshark not installed";
     const auto dir = test_output_dir() + "/demo-out";
-    auto demo = ChildProcess::spawn({mcx_binary(), "demo", "--out", dir},
+    // A relative output directory, as `make demo` gives (the systems' paths must still hold).
+    const auto relative = fs::relative(dir, fs::current_path()).string();
+    auto demo = ChildProcess::spawn({mcx_binary(), "demo", "--out", relative},
                                     test_output_dir() + "/demo.stderr");
     ASSERT_TRUE(demo);
     std::string timeline;
