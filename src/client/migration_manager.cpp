@@ -197,6 +197,7 @@ MigrationEffects MigrationManager::start(MigrationRequest request) {
     target_index_ = 0;
     target_ = request_.targets.front();
     target_registered_ = request_.standby_ready;
+    resume_timer_running_ = false;
     yielded_.clear();
     calls_.clear();
     for (const auto& call : request_.calls) {
@@ -255,10 +256,24 @@ MigrationEffects MigrationManager::on_call_released(CallId id) {
                                  [](const Tracked& t) { return t.released || !t.pending; });
     if (all) {
         after_release(MigrationEvent::call_released, effects);
+    } else if (request_.order == MigrationOrder::prepared) {
+        transition(MigrationState::releasing, MigrationEvent::call_released, "more left, prepared");
+        effects.serve_from = target_;
+        resume_one(*call, effects);
     } else {
-        transition(MigrationState::releasing, MigrationEvent::call_released, "more left");
+        transition(MigrationState::releasing, MigrationEvent::call_released, "more left, literal");
     }
     return effects;
+}
+
+void MigrationManager::resume_one(Tracked& call, MigrationEffects& effects) {
+    if (!resume_timer_running_) {
+        begin_step(MigrationStep::resume, effects);
+        effects.timers.push_back(generations_.start(Timer::resume, timers_.resume));
+        resume_timer_running_ = true;
+    }
+    call.resume_sent = true;
+    effects.resume.push_back(call.call.id);
 }
 
 void MigrationManager::after_release(MigrationEvent event, MigrationEffects& effects) {
@@ -424,13 +439,17 @@ MigrationEffects MigrationManager::on_profile_failed(const std::string& reason) 
 }
 
 void MigrationManager::resume_calls(MigrationEffects& effects) {
-    begin_step(MigrationStep::resume, effects);
     for (auto& t : calls_) {
-        if (!t.pending) continue;
+        if (!t.pending || t.resume_sent) continue;
         t.released = true;  // a restricted call released in the prepared order counts too
-        effects.resume.push_back(t.call.id);
+        resume_one(t, effects);
     }
-    effects.timers.push_back(generations_.start(Timer::resume, timers_.resume));
+    if (!resume_timer_running_) {
+        // Nothing left to send (each was resumed as it was released): the step still began.
+        begin_step(MigrationStep::resume, effects);
+        effects.timers.push_back(generations_.start(Timer::resume, timers_.resume));
+        resume_timer_running_ = true;
+    }
 }
 
 void MigrationManager::finish_call(Tracked& call, CallOutcome outcome, MigrationEffects& effects) {
@@ -443,14 +462,24 @@ void MigrationManager::finish_call(Tracked& call, CallOutcome outcome, Migration
         MigrationNotice{kind, MigrationStep::resume, std::move(outcome), target_, {}});
 }
 
+bool MigrationManager::early_resume(const Tracked* call) const {
+    return state_ == MigrationState::releasing && request_.order == MigrationOrder::prepared &&
+           call && call->resume_sent;
+}
+
 MigrationEffects MigrationManager::on_call_resumed(CallId id) {
     auto* call = find(id);
-    if (state_ != MigrationState::resuming || !call || !call->pending) {
+    const bool early = early_resume(call);
+    if ((state_ != MigrationState::resuming && !early) || !call || !call->pending) {
         return refuse(MigrationEvent::call_resumed);
     }
     MigrationEffects effects;
     finish_call(*call, CallOutcome{id, true, 200, std::nullopt, {}}, effects);
-    maybe_done(MigrationEvent::call_resumed, effects);
+    if (early) {
+        transition(MigrationState::releasing, MigrationEvent::call_resumed, "prepared");
+    } else {
+        maybe_done(MigrationEvent::call_resumed, effects);
+    }
     return effects;
 }
 
@@ -458,10 +487,26 @@ MigrationEffects MigrationManager::on_call_resume_failed(CallId id, std::uint16_
                                                          std::optional<std::uint16_t> warning,
                                                          const std::string& reason) {
     auto* call = find(id);
-    if (state_ != MigrationState::resuming || !call || !call->pending || call->retrying) {
+    const bool early = early_resume(call);
+    if ((state_ != MigrationState::resuming && !early) || !call || !call->pending ||
+        call->retrying) {
         return refuse(MigrationEvent::call_resume_failed);
     }
     MigrationEffects effects;
+    if (early) {
+        // Before the last release: tell or retry, and stay releasing.
+        if (status != 491 && retryable(status)) {
+            call->retrying = true;
+            effects.timers.push_back(generations_.start(Timer::retry, timers_.retry));
+        } else if (status == 491) {
+            call->pending = false;
+            yielded_.push_back(id);
+        } else {
+            finish_call(*call, CallOutcome{id, false, status, warning, reason}, effects);
+        }
+        transition(MigrationState::releasing, MigrationEvent::call_resume_failed, "prepared");
+        return effects;
+    }
     if (status == 491) {
         // Glare: the peer migrated too and, as the original caller, resumes the call itself.
         call->pending = false;
@@ -520,15 +565,20 @@ MigrationEffects MigrationManager::on_timer(Timer timer, std::uint64_t generatio
                 return refuse(MigrationEvent::step_timeout);
             }
             return effects;
-        case Timer::retry:
-            if (state_ != MigrationState::resuming) return refuse(MigrationEvent::retry_timer);
+        case Timer::retry: {
+            const bool early =
+                state_ == MigrationState::releasing && request_.order == MigrationOrder::prepared;
+            if (state_ != MigrationState::resuming && !early) {
+                return refuse(MigrationEvent::retry_timer);
+            }
             for (auto& t : calls_) {
                 if (!t.pending || !t.retrying) continue;
                 t.retrying = false;
                 effects.resume.push_back(t.call.id);
             }
-            transition(MigrationState::resuming, MigrationEvent::retry_timer, "");
+            transition(state_, MigrationEvent::retry_timer, early ? "prepared" : "");
             return effects;
+        }
         case Timer::resume:
             if (state_ != MigrationState::resuming) return refuse(MigrationEvent::resume_timeout);
             for (auto& t : calls_) {

@@ -112,7 +112,18 @@ inline constexpr std::array kMigrationTransitions{
                         "start [standby ready, nothing to release] / resume calls"},
     // Step 1.
     MigrationTransition{MigrationState::releasing, MigrationEvent::call_released,
-                        MigrationState::releasing, "call-released [more left]"},
+                        MigrationState::releasing, "call-released [more left, literal]"},
+    // Prepared: each call is re-initiated as soon as it is released (no call waits for
+    // another's release); its outcome may come before the last release.
+    MigrationTransition{MigrationState::releasing, MigrationEvent::call_released,
+                        MigrationState::releasing,
+                        "call-released [more left, prepared] / resume that call"},
+    MigrationTransition{MigrationState::releasing, MigrationEvent::call_resumed,
+                        MigrationState::releasing, "call-resumed [prepared] / tell"},
+    MigrationTransition{MigrationState::releasing, MigrationEvent::call_resume_failed,
+                        MigrationState::releasing, "call-resume-failed [prepared] / tell or retry"},
+    MigrationTransition{MigrationState::releasing, MigrationEvent::retry_timer,
+                        MigrationState::releasing, "retry-timer [prepared] / resume again"},
     MigrationTransition{MigrationState::releasing, MigrationEvent::call_released,
                         MigrationState::suspended, "call-released [last, literal] / move"},
     MigrationTransition{MigrationState::releasing, MigrationEvent::call_released,
@@ -298,7 +309,8 @@ class MigrationManager {
     struct Tracked {
         MigratingCall call;
         bool released = false;
-        bool pending = true;    // not yet resumed nor failed
+        bool pending = true;  // not yet resumed nor failed
+        bool resume_sent = false;
         bool retrying = false;  // waits for the retry timer
     };
 
@@ -309,6 +321,8 @@ class MigrationManager {
     void end_step(MigrationStep step, MigrationEffects& effects);
     void release_calls(MigrationEffects& effects);
     void resume_calls(MigrationEffects& effects);
+    void resume_one(Tracked& call, MigrationEffects& effects);
+    bool early_resume(const Tracked* call) const;
     void after_release(MigrationEvent event, MigrationEffects& effects);
     void target_failed(MigrationEvent event, const std::string& reason, bool unreachable,
                        MigrationEffects& effects);
@@ -328,6 +342,7 @@ class MigrationManager {
     std::vector<Tracked> calls_;
     std::vector<CallId> yielded_;
     bool target_registered_ = false;
+    bool resume_timer_running_ = false;
     std::uint64_t refused_ = 0;
     std::uint64_t untabled_ = 0;
     std::array<bool, kMigrationTransitions.size()> taken_{};

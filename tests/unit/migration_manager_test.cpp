@@ -170,10 +170,61 @@ void PreparedOrderReleaseTimeoutResumesAnyway([[maybe_unused]] MigrationManager&
     auto e = m.on_profile(open_profile());
     const auto release = started(e, MigrationTimer::release);
     ASSERT_TRUE(release);
-    m.on_call_released(1);
+    e = m.on_call_released(1);
+    EXPECT_EQ(e.resume, (std::vector<CallId>{1})) << "call 1 does not wait for call 2";
     e = m.on_timer(MigrationTimer::release, *release);
     EXPECT_EQ(m.state(), MigrationState::resuming);
-    EXPECT_EQ(e.resume.size(), 2u);
+    EXPECT_EQ(e.resume, (std::vector<CallId>{2})) << "the rest, once the BYEs had their time";
+}
+
+// Prepared: each call is re-initiated as soon as its own BYE was answered, and its outcome may
+// come before the other call is released (a retry too).
+void PreparedOrderResumesEachCallAsSoonAsItIsReleased([[maybe_unused]] MigrationManager& m,
+                                                      [[maybe_unused]] Rows& rows) {
+    m.start(request({1, 2, 3}, MigrationOrder::prepared));
+    m.on_authenticated();
+    m.on_registered();
+    m.on_profile(open_profile());
+    auto e = m.on_call_released(1);
+    EXPECT_EQ(m.state(), MigrationState::releasing);
+    EXPECT_EQ(e.resume, (std::vector<CallId>{1}));
+    EXPECT_EQ(e.serve_from, "B") << "the resume goes through the target";
+    EXPECT_TRUE(started(e, MigrationTimer::resume));
+    e = m.on_call_resumed(1);
+    EXPECT_TRUE(has_notice(e, MigrationNotice::Kind::call_resumed));
+    EXPECT_EQ(m.state(), MigrationState::releasing);
+    e = m.on_call_released(2);
+    EXPECT_EQ(e.resume, (std::vector<CallId>{2}));
+    EXPECT_FALSE(started(e, MigrationTimer::resume)) << "one resume deadline for the migration";
+    e = m.on_call_resume_failed(2, 480, std::nullopt, "480");
+    EXPECT_TRUE(e.end.empty()) << "retried";
+    e = m.on_timer(MigrationTimer::retry, *started(e, MigrationTimer::retry));
+    EXPECT_EQ(e.resume, (std::vector<CallId>{2}));
+    EXPECT_EQ(m.state(), MigrationState::releasing);
+    e = m.on_call_resume_failed(2, 403, 144, "403");
+    ASSERT_EQ(e.end.size(), 1u) << "a final refusal before the last release";
+    e = m.on_call_released(3);
+    EXPECT_EQ(m.state(), MigrationState::resuming);
+    EXPECT_EQ(e.resume, (std::vector<CallId>{3})) << "only the call not yet re-initiated";
+    e = m.on_call_resumed(3);
+    EXPECT_EQ(m.state(), MigrationState::serving);
+    EXPECT_TRUE(has_notice(e, MigrationNotice::Kind::migrated));
+    EXPECT_EQ(m.on_call_resumed(1).notices.size(), 0u) << "call 1 already resumed";
+}
+
+// Glare before the last release in the prepared order: the call waits for the peer's resume.
+void PreparedEarlyGlareYields([[maybe_unused]] MigrationManager& m, [[maybe_unused]] Rows& rows) {
+    m.start(request({1, 2}, MigrationOrder::prepared));
+    m.on_authenticated();
+    m.on_registered();
+    m.on_profile(open_profile());
+    m.on_call_released(1);
+    auto e = m.on_call_resume_failed(1, 491, std::nullopt, "491");
+    EXPECT_TRUE(e.end.empty());
+    EXPECT_EQ(m.yielded(), (std::vector<CallId>{1}));
+    m.on_call_released(2);
+    e = m.on_call_resumed(2);
+    EXPECT_EQ(m.state(), MigrationState::serving);
 }
 
 void PreparedFailureLeavesTheCallsAlone([[maybe_unused]] MigrationManager& m,
@@ -246,10 +297,11 @@ void StandbyReadyGoesStraightToRelease([[maybe_unused]] MigrationManager& m,
     r.standby_ready = true;
     auto e = m.start(r);
     EXPECT_EQ(m.state(), MigrationState::releasing);
-    m.on_call_released(1);
+    e = m.on_call_released(1);
+    EXPECT_EQ(e.resume, (std::vector<CallId>{1})) << "a standby migration is a prepared one";
     e = m.on_call_released(2);
     EXPECT_EQ(m.state(), MigrationState::resuming);
-    EXPECT_EQ(e.resume.size(), 2u);
+    EXPECT_EQ(e.resume, (std::vector<CallId>{2}));
     m.on_call_resumed(1);
     e = m.on_call_resumed(2);
     EXPECT_EQ(m.state(), MigrationState::serving);
@@ -555,6 +607,12 @@ TEST(Migration, PreparedOrderDoesStepTwoWhileTheCallsRun) {
 TEST(Migration, PreparedOrderReleaseTimeoutResumesAnyway) {
     run(PreparedOrderReleaseTimeoutResumesAnyway);
 }
+TEST(Migration, PreparedOrderResumesEachCallAsSoonAsItIsReleased) {
+    run(PreparedOrderResumesEachCallAsSoonAsItIsReleased);
+}
+TEST(Migration, PreparedEarlyGlareYields) {
+    run(PreparedEarlyGlareYields);
+}
 TEST(Migration, PreparedFailureLeavesTheCallsAlone) {
     run(PreparedFailureLeavesTheCallsAlone);
 }
@@ -627,6 +685,8 @@ constexpr Scenario kScenarios[] = {
     StepNoticesComeInTheSeedsOrder,
     PreparedOrderDoesStepTwoWhileTheCallsRun,
     PreparedOrderReleaseTimeoutResumesAnyway,
+    PreparedOrderResumesEachCallAsSoonAsItIsReleased,
+    PreparedEarlyGlareYields,
     PreparedFailureLeavesTheCallsAlone,
     PreparedRegistrationFailureIsFinal,
     PreparedWithEveryCallRestrictedEndsThemAndSwitches,
