@@ -1,0 +1,101 @@
+"""SIPp (sip-tester) playing the MCPTT clients of bench/capacity/scenarios."""
+import subprocess
+from pathlib import Path
+
+from .procs import HOST, PROCS, BenchError, udp_bound, wait_until
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def sipp_stats(path):
+    """Last line of a SIPp -trace_stat file as {column: value}."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = [l.rstrip("\n") for l in f if l.strip()]
+    except OSError:
+        return {}
+    if len(lines) < 2:
+        return {}
+    head = lines[0].split(";")
+    vals = lines[-1].split(";")
+    return dict(zip(head, vals))
+
+
+def stat_int(stats, key):
+    try:
+        return int(stats.get(key, "0"))
+    except ValueError:
+        return 0
+
+
+class Sipp:
+    def __init__(self, binary="sipp"):
+        self.binary = binary
+
+    def cmd(self, scenario, port, target, keys, inf=None, extra=()):
+        c = [self.binary, "-sf", SCENARIOS / scenario, "-i", HOST, "-p", port, "-nostdin"]
+        if inf:
+            c += ["-inf", inf]
+        for k, v in keys.items():
+            c += ["-key", k, v]
+        c += list(extra)
+        if target:
+            c.append(target)
+        return c
+
+    def run(self, name, workdir, scenario, port, target, keys, inf, calls, rate, hold_ms=0,
+            recv_timeout_ms=5000, log_file=None, background=False):
+        """Runs a UAC scenario: `calls` calls at `rate` per second; returns the stats."""
+        stat = workdir / f"{name}.stat.csv"
+        extra = ["-m", calls, "-r", rate, "-rp", 1000, "-d", hold_ms,
+                 "-recv_timeout", recv_timeout_ms, "-trace_stat", "-stf", stat, "-fd", 1,
+                 "-trace_err", "-error_file", workdir / f"{name}.errors.log",
+                 "-max_log_size", 2_000_000]
+        if log_file:
+            extra += ["-trace_logs", "-log_file", log_file]
+        budget = calls / max(rate, 1) + hold_ms / 1000.0 + recv_timeout_ms / 1000.0 + 20
+        extra += ["-timeout", f"{int(budget)}s"]
+        cmd = self.cmd(scenario, port, target, keys, inf, extra)
+        out = open(workdir / f"{name}.screen.txt", "w")
+        p = PROCS.start(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
+        out.close()
+        if background:
+            return p, stat
+        try:
+            rc = p.wait(timeout=budget + 15)
+        except subprocess.TimeoutExpired:
+            PROCS.stop(p)
+            rc = -1
+        PROCS.live.remove(p) if p in PROCS.live else None
+        return rc, self.summary(stat, calls)
+
+    @staticmethod
+    def summary(stat, calls):
+        s = sipp_stats(stat)
+        ok = stat_int(s, "SuccessfulCall(C)")
+        return {"calls": calls, "successful": ok, "failed": calls - ok,
+                "failed_pct": 100.0 * (calls - ok) / calls if calls else 0.0,
+                "retransmissions": stat_int(s, "Retransmissions(C)"),
+                "unexpected": stat_int(s, "FailedUnexpectedMessage(C)"),
+                "max_retrans": stat_int(s, "FailedMaxUDPRetrans(C)"),
+                "recv_timeouts": stat_int(s, "FailedTimeoutOnRecv(C)"),
+                "rejected": stat_int(s, "FailedCallRejected(C)")}
+
+    def register(self, name, workdir, scenario, port, target, domain, inf, users):
+        rc, res = self.run(name, workdir, scenario, port, target, {"domain": domain}, inf,
+                           users, rate=1000, recv_timeout_ms=3000)
+        if res["successful"] != users:
+            raise BenchError(f"{name}: {res['successful']}/{users} registrations succeeded "
+                             f"(see {workdir}/{name}.errors.log)")
+
+    def uas(self, name, workdir, scenario, port, keys, log_file=None):
+        extra = ["-trace_err", "-error_file", workdir / f"{name}.errors.log",
+                 "-max_log_size", 2_000_000]
+        if log_file:
+            extra += ["-trace_logs", "-log_file", log_file]
+        p = PROCS.start(self.cmd(scenario, port, None, keys, None, extra), cwd=workdir)
+        wait_until(lambda: udp_bound(port) or p.poll() is not None, 10, f"SIPp UAS on {port}")
+        if p.poll() is not None:
+            raise BenchError(f"SIPp UAS {name} exited with {p.returncode}")
+        return p
+
