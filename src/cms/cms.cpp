@@ -151,7 +151,7 @@ CmsReply ConfigurationManagementServer::migrated_profile(const McServiceId& prim
         return text(403, "MC system " + config_.system_id + " does not accept migrating users");
     }
     if (home.cms_url.empty()) return text(502, "no CMS address configured for partner " + home.id);
-    auto system_token = issuer_.issue_system(config_.system_id, home.token_audience(), now_());
+    auto system_token = issuer_.system_token(config_.system_id, home.token_audience(), now_());
     if (!system_token) return text(500, system_token.error().reason);
     auto local_id = assigned_id(config_.migration, primary_id, home.id, config_.domain);
     if (!local_id) return text(500, local_id.error().reason);

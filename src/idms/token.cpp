@@ -132,7 +132,22 @@ Result<std::string> TokenIssuer::issue_system(const std::string& system_id,
                                               const std::string& audience,
                                               std::int64_t now_seconds) const {
     return sign({{"sub", "mcx-system:" + system_id}, {"aud", audience}, {"scope", "mcx:partner"}},
-                {{"iat", now_seconds}, {"exp", now_seconds + 300}});
+                {{"iat", now_seconds}, {"exp", now_seconds + kSystemTokenLifetimeSeconds}});
+}
+
+Result<std::string> TokenIssuer::system_token(const std::string& system_id,
+                                              const std::string& audience,
+                                              std::int64_t now_seconds) const {
+    const auto key = system_id + '\n' + audience;
+    std::lock_guard lock(system_tokens_mutex_);
+    auto& cached = system_tokens_[key];
+    if (cached.token.empty() || now_seconds + kSystemTokenRenewSeconds >= cached.expires_at ||
+        now_seconds < cached.expires_at - kSystemTokenLifetimeSeconds) {
+        auto fresh = issue_system(system_id, audience, now_seconds);
+        if (!fresh) return fresh;
+        cached = {std::move(*fresh), now_seconds + kSystemTokenLifetimeSeconds};
+    }
+    return cached.token;
 }
 
 Result<std::string> TokenIssuer::issue_for(const McServiceId& subject, const std::string& client_id,
@@ -231,6 +246,24 @@ Result<AccessTokenClaims> TokenVerifier::verify_user(const std::string& token,
 
 Result<AccessTokenClaims> TokenVerifier::verify_system(const std::string& token,
                                                        std::int64_t now_seconds) const {
+    std::optional<VerifiedSystemToken> remembered;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = verified_system_tokens_.find(token); it != verified_system_tokens_.end()) {
+            remembered = it->second;
+        }
+    }
+    if (remembered) {
+        // Still valid only while it has not expired and its issuer still has that key.
+        const auto trusted = trusted_issuer(remembered->claims.issuer);
+        if (now_seconds <= remembered->claims.expires_at + kClockSkewSeconds &&
+            now_seconds + kClockSkewSeconds >= remembered->claims.issued_at && trusted &&
+            trusted->public_pem == remembered->public_pem) {
+            return remembered->claims;
+        }
+        std::lock_guard lock(mutex_);
+        verified_system_tokens_.erase(token);
+    }
     auto verified = verify_signed(token, now_seconds, Audience::ours);
     if (!verified) return tl::unexpected(verified.error());
     auto& claims = verified->claims;
@@ -238,7 +271,22 @@ Result<AccessTokenClaims> TokenVerifier::verify_system(const std::string& token,
         claims.subject != "mcx-system:" + claims.issuer.substr(kIssuerPrefix.size())) {
         return fail(Errc::unauthorized, "token does not name the issuing MC system");
     }
+    std::lock_guard lock(mutex_);
+    if (verified_system_tokens_.size() >= kMaxVerifiedSystemTokens) {
+        std::erase_if(verified_system_tokens_, [&](const auto& entry) {
+            return now_seconds > entry.second.claims.expires_at + kClockSkewSeconds;
+        });
+        if (verified_system_tokens_.size() >= kMaxVerifiedSystemTokens) {
+            verified_system_tokens_.clear();
+        }
+    }
+    verified_system_tokens_[token] = {claims, verified->public_pem};
     return std::move(claims);
+}
+
+std::uint64_t TokenVerifier::signature_checks() const {
+    std::lock_guard lock(mutex_);
+    return signature_checks_;
 }
 
 Result<TokenVerifier::Verified> TokenVerifier::verify_signed(const std::string& token,
@@ -252,6 +300,10 @@ Result<TokenVerifier::Verified> TokenVerifier::verify_signed(const std::string& 
     if (!trusted) {
         return fail(Errc::forbidden, "access token issuer '" + *issuer +
                                          "' is not trusted here (or its key is not known yet)");
+    }
+    {
+        std::lock_guard lock(mutex_);
+        ++signature_checks_;
     }
     jwt_t* raw = nullptr;
     const auto& key = trusted->public_pem;
@@ -292,7 +344,7 @@ Result<TokenVerifier::Verified> TokenVerifier::verify_signed(const std::string& 
     if (claims.issued_at > now_seconds + kClockSkewSeconds) {
         return fail(Errc::unauthorized, "access token issued in the future");
     }
-    return Verified{std::move(claims), trusted->domain};
+    return Verified{std::move(claims), trusted->domain, trusted->public_pem};
 }
 
 }  // namespace mcx::idms

@@ -362,7 +362,7 @@ std::variant<CalleeRoute, Rejection> McServer::partner_route(const PartnerConfig
                          "no interconnect towards the MC system serving " + callee.uri()};
     }
     auto token =
-        issuer_->issue_system(config_.system_id, partner->token_audience(), clock_() / 1000);
+        issuer_->system_token(config_.system_id, partner->token_audience(), clock_() / 1000);
     if (!token) {
         return Rejection{500, "Server Internal Error", std::nullopt,
                          "cannot reach partner " + partner->id};

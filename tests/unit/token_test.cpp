@@ -241,5 +241,44 @@ TEST_F(Tokens, IssueUntilNeverOutlivesTheLimitNorTheLifetime) {
     EXPECT_EQ(later->expires_at, kNow + 3600);
 }
 
+TEST_F(Tokens, SystemTokenIsReusedUntilAMinuteBeforeItExpires) {
+    const auto first = *issuer.system_token("A", "mcx:B", kNow);
+    EXPECT_EQ(*issuer.system_token("A", "mcx:B", kNow + 200), first);
+    EXPECT_NE(*issuer.system_token("A", "mcx:C", kNow + 200), first) << "one per audience";
+    const auto renewed = *issuer.system_token("A", "mcx:B", kNow + 240);
+    EXPECT_NE(renewed, first) << "60 s before its expiry a new one is signed";
+    TokenVerifier at_b{"mcx:B"};
+    at_b.trust("mcx-idms:A", {key.public_pem, "a.mcx"});
+    auto claims = at_b.verify_system(renewed, kNow + 240);
+    ASSERT_TRUE(claims) << claims.error().reason;
+    EXPECT_EQ(claims->expires_at, kNow + 240 + TokenIssuer::kSystemTokenLifetimeSeconds);
+    // A clock that went back does not keep a token issued "later".
+    EXPECT_NE(*issuer.system_token("A", "mcx:B", kNow), renewed);
+}
+
+TEST_F(Tokens, VerifiedSystemTokenIsCheckedOnceWhileItsKeyAndLifetimeHold) {
+    const auto token = *issuer.issue_system("A", "mcx:A", kNow);
+    ASSERT_TRUE(verifier.verify_system(token, kNow));
+    ASSERT_TRUE(verifier.verify_system(token, kNow + 100));
+    EXPECT_EQ(verifier.signature_checks(), 1u) << "the second call used the verified token";
+    // Expired: refused, remembered or not.
+    auto late = verifier.verify_system(token, kNow + 300 + 31);
+    ASSERT_FALSE(late);
+    EXPECT_NE(late.error().reason.find("expired"), std::string::npos);
+    // The issuer's key changed: the token is checked again, against the new key, and refused.
+    const auto again = *issuer.issue_system("A", "mcx:A", kNow + 1);
+    ASSERT_TRUE(verifier.verify_system(again, kNow + 1));
+    verifier.trust("mcx-idms:A", {other_key.public_pem, "a.mcx"});
+    EXPECT_FALSE(verifier.verify_system(again, kNow + 2));
+    // A forged token is never remembered as verified.
+    TokenIssuer forger{other_key, "mcx-idms:A", "mcx:A", 3600};
+    verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx"});
+    const auto forged = *forger.issue_system("A", "mcx:A", kNow);
+    EXPECT_FALSE(verifier.verify_system(forged, kNow));
+    const auto checks = verifier.signature_checks();
+    EXPECT_FALSE(verifier.verify_system(forged, kNow));
+    EXPECT_EQ(verifier.signature_checks(), checks + 1);
+}
+
 }  // namespace
 }  // namespace mcx::idms
