@@ -54,6 +54,32 @@ Result<void> only_known_keys(const toml::table& table,
     return {};
 }
 
+// A list of IPv4 networks ("10.0.0.0/8", "192.0.2.7"); absent: none.
+Result<std::vector<Ipv4Network>> network_list(const toml::table& table, std::string_view key,
+                                              const std::string& where, const std::string& source) {
+    std::vector<Ipv4Network> out;
+    const auto* node = table.get(key);
+    if (!node) return out;
+    const auto* array = node->as_array();
+    if (!array) {
+        return tl::unexpected(config_error(
+            source, node->source(),
+            where + " " + std::string(key) + " must be a list of networks such as \"10.0.0.0/8\""));
+    }
+    for (const auto& item : *array) {
+        const auto text = item.value<std::string>();
+        auto network = text ? Ipv4Network::parse(*text)
+                            : fail(Errc::invalid_argument, "an entry is not a string");
+        if (!network) {
+            return tl::unexpected(
+                config_error(source, item.source(),
+                             where + " " + std::string(key) + ": " + network.error().reason));
+        }
+        out.push_back(*network);
+    }
+    return out;
+}
+
 }  // namespace
 
 const PartnerConfig* SystemConfig::find_partner(std::string_view id) const {
@@ -94,10 +120,11 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                                                 ": " + std::string(e.description()));
     }
     SystemConfig config;
-    if (auto r = only_known_keys(root,
-                                 {"system", "sip", "http", "idms", "private_call", "floor_control",
-                                  "users", "store", "partners", "migration", "interconnect"},
-                                 "the top level", source);
+    if (auto r =
+            only_known_keys(root,
+                            {"system", "sip", "http", "idms", "private_call", "floor_control",
+                             "users", "store", "partners", "migration", "interconnect", "media"},
+                            "the top level", source);
         !r) {
         return tl::unexpected(r.error());
     }
@@ -113,6 +140,7 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
           Section{"private_call", {"max_calls_per_user", "inactivity_seconds"}},
           Section{"floor_control", {"queueing", "max_priority"}}, Section{"store", {"path"}},
           Section{"interconnect", {"port", "certificate", "ca", "timeout_seconds"}},
+          Section{"media", {"allowed_networks"}},
           Section{"migration",
                   {"accept", "assigned_id", "private_call", "private_call_targets"}}}) {
         if (const auto* t = root[section.name].as_table()) {
@@ -202,6 +230,11 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
         config.max_floor_priority = static_cast<std::uint8_t>(*priority);
     }
 
+    if (const auto* media = root["media"].as_table()) {
+        auto networks = network_list(*media, "allowed_networks", "[media]", source);
+        if (!networks) return tl::unexpected(networks.error());
+        config.media_networks = std::move(*networks);
+    }
     if (const auto* store = root["store"].as_table()) {
         auto path = optional_value<std::string>(*store, "path", "", source);
         if (!path) return tl::unexpected(path.error());
@@ -217,9 +250,10 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             if (!table)
                 return tl::unexpected(
                     config_error(source, node.source(), "[[partners]] entry is not a table"));
-            if (auto r = only_known_keys(
-                    *table, {"id", "domain", "idms_url", "idms_public_key_file", "cms_url", "sip"},
-                    "[[partners]]", source);
+            if (auto r = only_known_keys(*table,
+                                         {"id", "domain", "idms_url", "idms_public_key_file",
+                                          "cms_url", "sip", "media_networks"},
+                                         "[[partners]]", source);
                 !r) {
                 return tl::unexpected(r.error());
             }
@@ -243,6 +277,9 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                 partner.sip_host = sip->substr(0, colon);
                 partner.sip_port = static_cast<std::uint16_t>(port);
             }
+            auto networks = network_list(*table, "media_networks", "[[partners]]", source);
+            if (!networks) return tl::unexpected(networks.error());
+            partner.media_networks = std::move(*networks);
             if (partner.id.empty() || partner.domain.empty()) {
                 return tl::unexpected(
                     config_error(source, node.source(), "a partner needs id and domain"));

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/ids.hpp"
+#include "common/ipv4_network.hpp"
 
 namespace mcx {
 
@@ -33,6 +34,9 @@ struct PartnerConfig {
     std::string cms_url;          // its CMS base URL (CSC-17)
     std::string sip_host;         // its interconnect (SIP over TLS) address, "host:port" in
     std::uint16_t sip_port = 0;   // the file; 0: no interconnect towards it
+    // Besides its interconnect address, networks its media (c= of its offers and answers) may
+    // come from, e.g. its media relays' network.
+    std::vector<Ipv4Network> media_networks;
     std::string idms_issuer() const { return "mcx-idms:" + id; }
     std::string token_audience() const { return "mcx:" + id; }
 };
@@ -74,6 +78,9 @@ struct SystemConfig {
     std::uint32_t invite_timeout_seconds = 32;     // callee leg without final answer
     bool floor_queueing = true;                    // queue floor requests (TS 24.380 mc_queueing)
     std::uint8_t max_floor_priority = 7;           // highest mc_priority granted
+    // [media] allowed_networks: besides a client's own signalling address, networks the c= of
+    // its offers and answers may name (e.g. clients whose media leave from another interface).
+    std::vector<Ipv4Network> media_networks;
     std::vector<UserConfig> users;
     std::string store_path;  // SQLite file; default "<id>.db" next to the configuration
     std::vector<PartnerConfig> partners;

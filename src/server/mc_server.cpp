@@ -12,6 +12,7 @@
 #include "proto/mcptt_sip.hpp"
 #include "proto/multipart.hpp"
 #include "proto/resource_lists.hpp"
+#include "server/media_address_policy.hpp"
 
 namespace mcx::server {
 
@@ -22,6 +23,12 @@ Rejection callee_gone(const McServiceId& callee) {
     return Rejection{480, "Temporarily Unavailable",
                      proto::McWarning::unable_to_determine_service_settings,
                      callee.uri() + " is not registered"};
+}
+
+// An offer whose c= would make the relay send elsewhere than where the signalling came from
+// (docs/security.md): 488 with the reason in a Warning (RFC 3261 21.4.26, warn-code 399).
+Rejection media_refused(const std::string& why) {
+    return Rejection{488, "Not Acceptable Here", std::nullopt, why};
 }
 
 std::optional<std::uint32_t> parse_expires(std::optional<std::string_view> header) {
@@ -298,6 +305,10 @@ void McServer::on_invite(const net::SipMessage& msg) {
     auto parsed = parse_invite(msg, true);
     if (auto* rejection = std::get_if<Rejection>(&parsed)) return refuse(*rejection);
     auto& invite = std::get<ParsedInvite>(parsed);
+    if (auto media = check_media_addresses(invite.offer, msg.source().host, config_.media_networks);
+        !media) {
+        return refuse(media_refused(media.error().reason));
+    }
     auto called = PrivateCallPolicy::called_party(invite.callees);
     if (auto* rejection = std::get_if<Rejection>(&called)) return refuse(*rejection);
     const auto callee = std::get<McServiceId>(called);
@@ -338,8 +349,9 @@ void McServer::on_invite(const net::SipMessage& msg) {
         if (auto* rejection = std::get_if<Rejection>(&decision)) return refuse(*rejection);
         callee_binding = registrar_.lookup(callee, clock_());
         if (!callee_binding) return refuse(callee_gone(callee));  // expired since the policy
-        route = CalleeRoute{callee_binding->contact_uri, callee_binding->source,
-                            callee_binding->transport, "", ""};
+        route = CalleeRoute{
+            callee_binding->contact_uri, callee_binding->source, callee_binding->transport, "", "",
+            config_.media_networks};
     }
     CallSetup setup{*caller,
                     callee_id,
@@ -367,9 +379,9 @@ std::variant<CalleeRoute, Rejection> McServer::partner_route(const PartnerConfig
         return Rejection{500, "Server Internal Error", std::nullopt,
                          "cannot reach partner " + partner->id};
     }
-    return CalleeRoute{callee.uri(), net::Endpoint{partner->sip_host, partner->sip_port},
+    return CalleeRoute{callee.uri(),        net::Endpoint{partner->sip_host, partner->sip_port},
                        net::Transport::tls, "Authorization: Bearer " + *token + "\r\n",
-                       partner->id};
+                       partner->id,         partner->media_networks};
 }
 
 // A private call from a user of a partner system, delivered by that system's controlling
@@ -406,6 +418,11 @@ void McServer::on_partner_invite(const net::SipMessage& msg) {
     auto parsed = parse_invite(msg, false);
     if (auto* rejection = std::get_if<Rejection>(&parsed)) return refuse(*rejection);
     auto& invite = std::get<ParsedInvite>(parsed);
+    if (auto media =
+            check_media_addresses(invite.offer, msg.source().host, partner->media_networks);
+        !media) {
+        return refuse(media_refused(media.error().reason));
+    }
     auto callee =
         McServiceId::parse(invite.info.called_party_id.value_or(std::string(msg.request_uri())));
     if (!callee || callee->domain() != config_.domain) {
@@ -435,7 +452,8 @@ void McServer::on_partner_invite(const net::SipMessage& msg) {
     if (!binding) return refuse(callee_gone(*callee));  // expired since the policy's check
     CallSetup setup{*caller,
                     *callee,
-                    CalleeRoute{binding->contact_uri, binding->source, binding->transport, "", ""},
+                    CalleeRoute{binding->contact_uri, binding->source, binding->transport, "", "",
+                                config_.media_networks},
                     std::move(invite.offer),
                     std::move(invite.answer_mode),
                     false,

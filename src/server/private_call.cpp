@@ -10,7 +10,7 @@
 #include "proto/mcptt_sip.hpp"
 #include "proto/multipart.hpp"
 #include "proto/reason.hpp"
-#include "proto/warning.hpp"
+#include "server/media_address_policy.hpp"
 #include "server/media_anchor.hpp"
 
 namespace mcx::server {
@@ -384,6 +384,19 @@ void PrivateCall::on_callee_answer(const net::SipMessage* msg) {
     if (!sdp_part) return fail_call("no SDP answer");
     auto answer = net::decode_sdp(sdp_part->body);
     if (!answer) return fail_call(answer.error().reason);
+    if (auto media =
+            check_media_addresses(*answer, msg->source().host, setup_.route.media_networks);
+        !media) {
+        spdlog::warn("call {}: callee's answer refused: {}", id_, media.error().reason);
+        callee_leg_->hangup();
+        std::string text = media.error().reason;
+        for (auto& c : text) {
+            if (c == '"' || c == '\\') c = '\'';
+        }
+        reject_caller(488, "Not Acceptable Here",
+                      "Warning: 399 " + context_.domain + " \"callee: " + text + "\"\r\n");
+        return finish(Event::answer_unusable);
+    }
     relay_->set_remote(Leg::callee, media_destinations(*answer));
     auto caller_sdp = anchor_sdp(*answer, context_.host, ports_for(*relay_, Leg::caller));
     if (setup_.controlling) {

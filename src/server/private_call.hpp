@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/ids.hpp"
+#include "common/ipv4_network.hpp"
 #include "net/invite_dialog.hpp"
 #include "net/leg_thread.hpp"
 #include "net/timer.hpp"
@@ -31,6 +32,8 @@ struct CalleeRoute {
     net::Transport transport = net::Transport::udp;
     std::string headers;  // e.g. the system token for the partner (Authorization: Bearer)
     std::string partner;  // the partner system's ID when the leg crosses the interconnect
+    // Where the callee's answer may name media besides the address its 2xx came from.
+    std::vector<Ipv4Network> media_networks;
 };
 
 struct CallSetup {

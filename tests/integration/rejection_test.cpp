@@ -9,6 +9,7 @@
 #include "proto/mcptt_info.hpp"
 #include "proto/multipart.hpp"
 #include "proto/resource_lists.hpp"
+#include "test_support.hpp"
 
 namespace mcx::test {
 namespace {
@@ -127,9 +128,14 @@ class HandWritten : public Rejections {
         return msg;
     }
 
+    // The final response to `msg` (retransmissions of earlier ones skipped).
     std::string send(const std::string& msg) {
         sock_.send(system_->sip(), msg);
-        return sock_.receive_final();
+        for (;;) {
+            auto response = sock_.receive_final();
+            if (response.empty() || header_of(response, "Call-ID") == last_call_id_)
+                return response;
+        }
     }
 
     std::string register_with(const std::string& content_type, const std::string& body) {
@@ -151,9 +157,25 @@ class HandWritten : public Rejections {
         return response;
     }
 
-    std::string sdp() const {
-        return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-               "m=audio 40000 RTP/AVP 96\r\na=rtpmap:96 AMR-WB/16000\r\n";
+    std::string sdp(const std::string& address = "127.0.0.1") const {
+        return "v=0\r\no=- 1 1 IN IP4 " + address + "\r\ns=-\r\nc=IN IP4 " + address +
+               "\r\nt=0 0\r\nm=audio 40000 RTP/AVP 96\r\na=rtpmap:96 AMR-WB/16000\r\n";
+    }
+
+    std::string private_call_body(const std::string& callee, const std::string& address) const {
+        proto::McpttInfo info;
+        info.session_type = "private";
+        return proto::build_multipart(
+            {{"application/sdp", sdp(address)},
+             {"application/vnd.3gpp.mcptt-info+xml", proto::build_mcptt_info(info)},
+             {"application/resource-lists+xml", proto::build_resource_lists({callee})}},
+            "b");
+    }
+
+    void register_raw() {
+        auto registered = register_with("application/vnd.3gpp.mcptt-info+xml",
+                                        mcptt_info_with_token(system_->token("raw", "pw-r")));
+        ASSERT_EQ(status_of(registered), 200) << registered;
     }
 
     RawSipSocket sock_;
@@ -255,6 +277,54 @@ TEST_F(HandWritten, MalformedRequestsGetDistinctAnswers) {
     EXPECT_EQ(status_of(response), 200) << response;
     EXPECT_TRUE(bob->wait("connected"));
     EXPECT_GE(system_->status()["counters"]["malformed_requests"].get<int>(), 2);
+}
+
+// A c= naming an address the caller's signalling did not come from would aim the relay at a
+// third party (192.0.2.1, TEST-NET-1, stands for it): 488 with the reason, nothing rings.
+TEST_F(HandWritten, OfferNamingAThirdAddressIsRefused) {
+    register_raw();
+    auto bob = client("bob", "pw-b");
+    auto response =
+        invite("multipart/mixed;boundary=b", private_call_body(system_->uri("bob"), "192.0.2.1"));
+    EXPECT_EQ(status_of(response), 488) << response;
+    EXPECT_NE(header_of(response, "Warning").find("192.0.2.1"), std::string::npos) << response;
+    EXPECT_NE(header_of(response, "Warning").find("not the address the signalling came from"),
+              std::string::npos)
+        << response;
+    EXPECT_FALSE(bob->wait("incoming", 500ms)) << "bob was called";
+    EXPECT_EQ(system_->status()["calls"].size(), 0u);
+    // ACK the 488 (RFC 3261 17.1.1.3) so that it is not retransmitted; then the caller's own
+    // address is fine.
+    sock_.send(system_->sip(),
+               "ACK sip:mcptt-orig@" + system_->domain() +
+                   " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" + std::to_string(sock_.port()) +
+                   ";branch=" + last_branch_ +
+                   ";rport\r\nMax-Forwards: 70\r\nFrom: " + header_of(response, "From") +
+                   "\r\nTo: " + header_of(response, "To") + "\r\nCall-ID: " + last_call_id_ +
+                   "\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
+    response =
+        invite("multipart/mixed;boundary=b", private_call_body(system_->uri("bob"), "127.0.0.1"));
+    EXPECT_EQ(status_of(response), 200) << response;
+    EXPECT_TRUE(bob->wait("connected"));
+}
+
+// The same for the callee's answer: the caller is refused with 488, the callee's leg ends.
+TEST_F(HandWritten, AnswerNamingAThirdAddressIsRefused) {
+    register_raw();
+    auto bob = client("bob", "pw-b");
+    bob->send("call raw");
+    auto [invite, from] = sock_.receive_request("INVITE");
+    ASSERT_FALSE(invite.empty()) << "raw was not called";
+    sock_.send(from,
+               response_to(invite, 200, "OK", "raw-1",
+                           "Contact: <sip:raw@127.0.0.1:" + std::to_string(sock_.port()) + ">\r\n",
+                           "application/sdp", sdp("192.0.2.1")));
+    auto released = bob->wait("released");
+    ASSERT_TRUE(released);
+    EXPECT_EQ((*released)["status"], 488) << released->dump();
+    auto [bye, bye_from] = sock_.receive_request("BYE");
+    EXPECT_FALSE(bye.empty()) << "the callee leg was not ended";
+    EXPECT_TRUE(eventually([&] { return system_->status()["calls"].empty(); }, 3s));
 }
 
 }  // namespace

@@ -365,6 +365,51 @@ std::string RawSipSocket::receive_final(std::chrono::milliseconds timeout) {
     }
 }
 
+std::pair<std::string, net::Endpoint> RawSipSocket::receive_request(
+    const std::string& method, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return {};
+        pollfd pfd{fd_, POLLIN, 0};
+        if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return {};
+        char buf[65536];
+        sockaddr_in from{};
+        socklen_t len = sizeof(from);
+        const auto n = recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n <= 0) return {};
+        std::string msg(buf, static_cast<std::size_t>(n));
+        if (!msg.starts_with(method + " ")) continue;
+        char host[INET_ADDRSTRLEN] = {};
+        inet_ntop(AF_INET, &from.sin_addr, host, sizeof(host));
+        return {msg, net::Endpoint{host, ntohs(from.sin_port)}};
+    }
+}
+
+std::string response_to(const std::string& request, int status, const std::string& reason,
+                        const std::string& to_tag, const std::string& extra_headers,
+                        const std::string& content_type, const std::string& body) {
+    std::string out = "SIP/2.0 " + std::to_string(status) + " " + reason + "\r\n";
+    std::istringstream in(request);
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) break;
+        const auto name = line.substr(0, line.find(':'));
+        if (name == "Via" || name == "v" || name == "From" || name == "f" || name == "Call-ID" ||
+            name == "i" || name == "CSeq") {
+            out += line + "\r\n";
+        } else if (name == "To" || name == "t") {
+            out +=
+                line + (line.find(";tag=") == std::string::npos ? ";tag=" + to_tag : "") + "\r\n";
+        }
+    }
+    out += extra_headers;
+    if (!body.empty()) out += "Content-Type: " + content_type + "\r\n";
+    out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    return out;
+}
+
 int status_of(const std::string& response) {
     if (!response.starts_with("SIP/2.0 ") || response.size() < 11) return 0;
     return std::stoi(response.substr(8, 3));

@@ -154,6 +154,9 @@ class RawSipSocket {
     void send(const net::Endpoint& to, const std::string& message);
     // Next final response (status >= 200), skipping provisional ones; empty on timeout.
     std::string receive_final(std::chrono::milliseconds timeout = 3s);
+    // Next request of `method` and where it came from; empty on timeout.
+    std::pair<std::string, net::Endpoint> receive_request(const std::string& method,
+                                                          std::chrono::milliseconds timeout = 3s);
 
   private:
     int fd_ = -1;
@@ -172,6 +175,10 @@ SipPcapCheck check_sip_pcap(const std::string& pcap);
 
 // Status code and a header of a raw SIP response.
 int status_of(const std::string& response);
+// A response to a raw request: its Via headers, From, To (with `to_tag`), Call-ID and CSeq.
+std::string response_to(const std::string& request, int status, const std::string& reason,
+                        const std::string& to_tag, const std::string& extra_headers,
+                        const std::string& content_type, const std::string& body);
 std::string header_of(const std::string& response, const std::string& name);
 
 // A binary of this build (set by CMake).

@@ -68,10 +68,10 @@ struct CmsTest : ::testing::Test {
                          {"B"}};
         UserConfig bob{id("sip:bob@a.mcx"), "pw", true, true, {}, true, false, {}};
         a.config.users = {alice, bob};
-        a.config.partners = {PartnerConfig{"B", "b.mcx", "", "key", "http://b", ""}};
+        a.config.partners = {PartnerConfig{"B", "b.mcx", "", "key", "http://b", "", 0, {}}};
         b.config.system_id = "B";
         b.config.domain = "b.mcx";
-        b.config.partners = {PartnerConfig{"A", "a.mcx", "", "key", "http://a", ""}};
+        b.config.partners = {PartnerConfig{"A", "a.mcx", "", "key", "http://a", "", 0, {}}};
         b.config.migration.private_call_to_any_user = false;
         b.config.migration.private_call_targets = {id("sip:carol@b.mcx")};
         a.start(dir / "a.db",
