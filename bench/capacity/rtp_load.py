@@ -15,7 +15,8 @@ One stream = one direction of one call: 50 packets/s (20 ms), 12-byte RTP header
 payload (the size of an AMR-WB 12.65 kbit/s frame, octet-aligned), payload type 96, a distinct
 SSRC per stream. The parent process sends (packets spread evenly over each 20 ms period); a
 forked child receives on both sockets and counts per SSRC. Loss = 1 - received / sent, counted
-after a grace period once sending stops.
+after a grace period once sending stops: after --seconds, or with --until-stopped once stdin
+reaches EOF or the process gets SIGTERM (bench/capacity/hold_calls.py).
 
 Protocol on stdout (one JSON object per line): {"event":"bound","caller_port":A,"callee_port":B}
 at once; {"event":"start","calls":N} when the first packet goes out (N < --calls when the relay
@@ -26,7 +27,9 @@ import argparse
 import json
 import os
 import re
+import select
 import selectors
+import signal
 import socket
 import struct
 import sys
@@ -75,8 +78,26 @@ def read_ports(path, side):
     return ports
 
 
+class StopRequest:
+    """--until-stopped: set by SIGTERM, or once stdin reaches EOF (checked when asked)."""
+
+    def __init__(self):
+        self.stopped = False
+        signal.signal(signal.SIGTERM, self._on_term)
+
+    def _on_term(self, _signum, _frame):
+        self.stopped = True
+
+    def __call__(self):
+        while not self.stopped and select.select([sys.stdin], [], [], 0)[0]:
+            if not os.read(sys.stdin.fileno(), 4096):
+                self.stopped = True
+        return self.stopped
+
+
 def receiver(socks, pipe_r, pipe_w):
-    """Child: count packets per SSRC on both sockets until the parent writes to the pipe."""
+    """Child: count packets per SSRC on both sockets until the parent writes to the pipe (or
+    exits: the pipe then reads as closed)."""
     os.close(pipe_w[0])
     sel = selectors.DefaultSelector()
     for s in socks:
@@ -124,11 +145,14 @@ def main():
     ap.add_argument("--calls", type=int, required=True, help="wait for this many calls per side")
     ap.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the calls")
     ap.add_argument("--seconds", type=float, default=8.0, help="seconds of RTP")
+    ap.add_argument("--until-stopped", action="store_true",
+                    help="send until stdin reaches EOF or SIGTERM comes, not for --seconds")
     ap.add_argument("--settle", type=float, default=3.0,
                     help="go on with fewer calls when none was added for this many seconds")
     ap.add_argument("--pps", type=int, default=50, help="packets per second per stream")
     ap.add_argument("--grace", type=float, default=0.5, help="seconds to wait for late packets")
     args = ap.parse_args()
+    stop_requested = StopRequest() if args.until_stopped else (lambda: False)
 
     a = bind(args.caller_port)
     b = bind(args.callee_port)
@@ -149,8 +173,9 @@ def main():
             last, last_change = (len(caller_ports), len(callee_ports)), now
         elif min(last) > 0 and now - last_change > args.settle:
             break
-        if now > deadline:
-            emit({"event": "result", "error": "calls not set up in time",
+        if now > deadline or stop_requested():
+            emit({"event": "result", "error": "calls not set up in time" if now > deadline
+                  else "stopped before the calls were set up",
                   "caller_calls": len(caller_ports), "callee_calls": len(callee_ports)})
             return 1
         time.sleep(0.1)
@@ -162,8 +187,13 @@ def main():
     pipe_res = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.close(pipe_stop[1])
-        receiver([a, b], pipe_stop[0], pipe_res)
+        try:
+            if args.until_stopped:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the parent says when
+            os.close(pipe_stop[1])
+            receiver([a, b], pipe_stop[0], pipe_res)
+        finally:
+            os._exit(1)  # never run the parent's code
     os.close(pipe_stop[0])
     os.close(pipe_res[1])
 
@@ -180,7 +210,8 @@ def main():
     emit({"event": "start", "calls": calls})
     t0 = time.monotonic()
     send_errors = 0
-    for k in range(packets):
+    k = 0
+    while (not stop_requested()) if args.until_stopped else k < packets:
         for j, batch in enumerate(batches):
             due = t0 + k * period + j * period / slots
             delay = due - time.monotonic()
@@ -194,6 +225,7 @@ def main():
                     sent[ssrc] += 1
                 except OSError:
                     send_errors += 1
+        k += 1
     elapsed = time.monotonic() - t0
     emit({"event": "stop"})
     time.sleep(args.grace)
