@@ -1,11 +1,13 @@
 """Processes, ports and /proc readings. Every child gets its own process group; stop() signals
 that group, so Kamailio's children and SIPp go too. All children are stopped on exit, failure,
 SIGINT and SIGTERM (the entry scripts call PROCS.stop_all())."""
+import ctypes
 import glob
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 HOST = "127.0.0.1"
@@ -17,19 +19,58 @@ class BenchError(Exception):
     pass
 
 
+_log_stream = None  # None: stdout
+
+
+def log_to(stream):
+    """Sends log() lines to `stream` (hold_calls.py keeps stdout for its JSON protocol)."""
+    global _log_stream
+    _log_stream = stream
+
+
 def log(msg):
-    print(f"[{time.monotonic() - T_START:7.1f}s] {msg}", flush=True)
+    print(f"[{time.monotonic() - T_START:7.1f}s] {msg}", file=_log_stream or sys.stdout,
+          flush=True)
+
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+
+
+def _dying_with(parent, mask):
+    """preexec_fn: the child gets SIGTERM when `parent` dies, even by SIGKILL (prctl
+    PR_SET_PDEATHSIG), and gets the signal mask `mask` back."""
+    def arm():
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+        if os.getppid() != parent:
+            os._exit(1)  # the parent died before prctl
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return arm
 
 
 class Procs:
     def __init__(self):
         self.live = []
+        # hold_calls.py sets it: its children must not outlive it, however it ends (no
+        # threads may run then: preexec_fn). Its signal handlers raise, so the stop signals
+        # are also held back while a child starts, else a child could start untracked.
+        self.die_with_parent = False
 
     def start(self, cmd, *, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=None,
               stdin=subprocess.DEVNULL):
-        p = subprocess.Popen([str(c) for c in cmd], stdout=stdout, stderr=stderr, cwd=cwd,
-                             stdin=stdin, start_new_session=True)
-        self.live.append(p)
+        cmd = [str(c) for c in cmd]
+        if not self.die_with_parent:
+            p = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, cwd=cwd, stdin=stdin,
+                                 start_new_session=True)
+            self.live.append(p)
+            return p
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            p = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, cwd=cwd, stdin=stdin,
+                                 start_new_session=True,
+                                 preexec_fn=_dying_with(os.getpid(), mask))
+            self.live.append(p)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         return p
 
     @staticmethod

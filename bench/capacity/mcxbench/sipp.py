@@ -1,5 +1,7 @@
 """SIPp (sip-tester) playing the MCPTT clients of bench/capacity/scenarios."""
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 from .procs import HOST, PROCS, BenchError, udp_bound, wait_until
@@ -99,3 +101,30 @@ class Sipp:
             raise BenchError(f"SIPp UAS {name} exited with {p.returncode}")
         return p
 
+
+def held_call_ids(log_file):
+    """Call-IDs of the calls mcptt_call_uac_hold.xml set up, from its -log_file ("caller <port>
+    m=audio <port> <Call-ID>" per call)."""
+    try:
+        with open(log_file, errors="replace") as f:
+            return [line.split()[-1] for line in f
+                    if line.startswith("caller ") and len(line.split()) >= 5]
+    except FileNotFoundError:
+        return []
+
+
+def end_held_calls(port, call_ids, per_second=1000):
+    """Ends the calls of a calling SIPp on `port` running mcptt_call_uac_hold.xml: an OPTIONS
+    with each call's Call-ID to SIPp's own port, after which SIPp sends the call's BYE (a
+    second SIGUSR1 would not do it: SIPp 3.6 only waits once its -m calls were placed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        here = s.getsockname()[1]
+        for i, call_id in enumerate(call_ids):
+            msg = (f"OPTIONS sip:{HOST}:{port} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/UDP {HOST}:{here};branch=z9hG4bK-hold-{i}\r\n"
+                   f"From: <sip:hold_calls@{HOST}>;tag=hold\r\nTo: <sip:{HOST}:{port}>\r\n"
+                   f"Call-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 0\r\n"
+                   "Content-Length: 0\r\n\r\n")
+            s.sendto(msg.encode(), (HOST, port))
+            time.sleep(1.0 / per_second)
