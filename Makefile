@@ -28,8 +28,8 @@ demo: build
 # Benchmarks: figures on stdout, in bench-out/report.json, and (by hand) in docs/BENCHMARKS.md.
 bench: build
 	mkdir -p bench-out
-	$(BUILD)/bench/mcx_bench_floor --bursts 1000 --out bench-out
-	$(BUILD)/bench/mcx_bench_migration --migrations 200 --calls 200 --out bench-out
+	$(BUILD)/bench/mcx_bench_floor --bursts 1000 --load-calls 400 --out bench-out
+	$(BUILD)/bench/mcx_bench_migration --migrations 200 --calls 200 --load-calls 400 --out bench-out
 	python3 bench/capacity/run.py --build $(BUILD) --out bench-out --max-probes 4 --media-reps 2
 
 fuzz:

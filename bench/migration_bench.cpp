@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "background_load.hpp"
 #include "bench_report.hpp"
 #include "client/mc_client.hpp"
 #include "demo/cluster.hpp"
@@ -106,12 +107,19 @@ int main(int argc, char** argv) {
     int setups = 200;
     std::string out_dir = "bench-out";
     std::string mcxd;
+    int load_calls = 0;
+    std::string load_tool = MCX_SOURCE_DIR "/bench/capacity/hold_calls.py";
     app.add_option("--migrations", migrations, "migrations to make (alternating the orders)")
         ->check(CLI::Range(2, 100000));
     app.add_option("--calls", setups, "private calls set up for each setup-time figure")
         ->check(CLI::Range(1, 100000));
     app.add_option("--out", out_dir, "directory for report.json and the raw results");
     app.add_option("--mcxd", mcxd, "mcxd binary (default: next to this program)");
+    app.add_option("--load-calls", load_calls,
+                   "then migrate as many times again while system A relays this many other "
+                   "calls with RTP (0: idle only)")
+        ->check(CLI::Range(0, 5000));
+    app.add_option("--load-tool", load_tool, "the background load (bench/capacity/hold_calls.py)");
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::warn);
     if (mcxd.empty()) {
@@ -127,7 +135,16 @@ int main(int argc, char** argv) {
     fs::remove_all(work, ec);
     fs::create_directories(work);
 
-    auto cluster = mcx::demo::Cluster::start({work.string(), mcxd, false, "warn"});
+    mcx::demo::ClusterOptions cluster_options;
+    cluster_options.dir = work.string();
+    cluster_options.mcxd = mcxd;
+    cluster_options.pcap = false;
+    cluster_options.log_level = "warn";
+    if (load_calls > 0) {
+        cluster_options.extra_toml["A"] = mcx::bench::load_users_toml("a.mcx", "load", load_calls);
+        cluster_options.start_timeout = 120s;  // the load users' passwords are hashed at start
+    }
+    auto cluster = mcx::demo::Cluster::start(cluster_options);
     if (!cluster) {
         std::cerr << "bench: " << cluster.error().reason << "\n";
         return 1;
@@ -192,76 +209,107 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(500ms);
 
-    // 1. Migrations around A -> B -> C -> A, the order alternating.
-    std::printf(
-        "migration bench: %d migrations of alice with 2 private calls, speech in "
-        "progress\n",
-        migrations);
-    std::map<std::string, std::vector<double>> interruption;  // by order
-    std::map<std::string, std::vector<double>> steps;
-    std::vector<double> durations;
-    int failed = 0;
+    // 1. Migrations around A -> B -> C -> A, the order alternating; idle, then under load.
+    struct MigrationSeries {
+        std::map<std::string, std::vector<double>> interruption;  // by order
+        std::map<std::string, std::vector<double>> steps;
+        std::vector<double> durations;
+        int failed = 0;
+    };
     std::ofstream csv(work / "interruptions.csv");
-    csv << "migration,from,to,order,peer,interruption_ms\n";
-    for (int i = 0; i < migrations; ++i) {
-        // From where alice is (after a failure too) to the next system of the cycle.
-        const std::string from =
-            loop.call([&] { return alice->serving() ? alice->serving()->id() : std::string("A"); });
-        const std::string to = from == "A" ? "B" : from == "B" ? "C" : "A";
-        const auto order = i % 2 == 0 ? mcx::client::MigrationOrder::literal
-                                      : mcx::client::MigrationOrder::prepared;
-        const std::string order_name = mcx::client::to_string(order);
-        loop.call([&] { return alice->migrate(to, order).has_value(); });
-        auto done = events.wait_for(
-            [](const mcx::demo::TaggedEvent& e) {
-                return e.who == "alice" && (e.event.type == ClientEventType::migrated ||
-                                            e.event.type == ClientEventType::migration_failed);
-            },
-            15s);
-        bool ok =
-            done && done->event.type == ClientEventType::migrated && done->event.calls.size() == 2;
-        for (const auto& c : ok ? done->event.calls : std::vector<mcx::client::MigratedCall>{}) {
-            ok = ok && c.resumed;
-        }
-        if (ok) {
-            durations.push_back(static_cast<double>(done->event.duration_ms));
-            for (const auto& [name, ms] : done->event.steps_ms) {
-                steps[name].push_back(static_cast<double>(ms));
+    csv << "migration,load,from,to,order,peer,interruption_ms\n";
+    auto run_migrations = [&](const std::string& load_label) {
+        std::printf(
+            "migration bench: %d migrations of alice with 2 private calls, speech in "
+            "progress (%s)\n",
+            migrations, load_label.c_str());
+        MigrationSeries r;
+        for (int i = 0; i < migrations; ++i) {
+            // From where alice is (after a failure too) to the next system of the cycle.
+            const std::string from = loop.call(
+                [&] { return alice->serving() ? alice->serving()->id() : std::string("A"); });
+            const std::string to = from == "A" ? "B" : from == "B" ? "C" : "A";
+            const auto order = i % 2 == 0 ? mcx::client::MigrationOrder::literal
+                                          : mcx::client::MigrationOrder::prepared;
+            const std::string order_name = mcx::client::to_string(order);
+            loop.call([&] { return alice->migrate(to, order).has_value(); });
+            auto done = events.wait_for(
+                [](const mcx::demo::TaggedEvent& e) {
+                    return e.who == "alice" && (e.event.type == ClientEventType::migrated ||
+                                                e.event.type == ClientEventType::migration_failed);
+                },
+                15s);
+            bool ok = done && done->event.type == ClientEventType::migrated &&
+                      done->event.calls.size() == 2;
+            for (const auto& c :
+                 ok ? done->event.calls : std::vector<mcx::client::MigratedCall>{}) {
+                ok = ok && c.resumed;
             }
-            for (const auto* who : {"bob", "carol"}) {
-                auto resumed = events.wait_for(who, ClientEventType::call_resumed, 3s);
-                std::optional<std::pair<Clock::time_point, double>> gap;
-                for (int k = 0; k < 100 && resumed && !gap; ++k) {
-                    gap = voice.resume_gap(who, resumed->at);
-                    if (!gap) std::this_thread::sleep_for(10ms);
+            if (ok) {
+                r.durations.push_back(static_cast<double>(done->event.duration_ms));
+                for (const auto& [name, ms] : done->event.steps_ms) {
+                    r.steps[name].push_back(static_cast<double>(ms));
                 }
-                if (!gap) {
-                    ok = false;
-                    continue;
-                }
-                interruption[order_name].push_back(gap->second);
-                if (gap->second > 60) {
-                    std::string steps_text;
-                    for (const auto& [name, ms] : done->event.steps_ms) {
-                        steps_text += " " + name + "=" + std::to_string(ms);
+                for (const auto* who : {"bob", "carol"}) {
+                    auto resumed = events.wait_for(who, ClientEventType::call_resumed, 3s);
+                    std::optional<std::pair<Clock::time_point, double>> gap;
+                    for (int k = 0; k < 100 && resumed && !gap; ++k) {
+                        gap = voice.resume_gap(who, resumed->at);
+                        if (!gap) std::this_thread::sleep_for(10ms);
                     }
-                    std::fprintf(stderr, "slow: migration %d %s -> %s (%s) %s %.1f ms:%s\n", i,
-                                 from.c_str(), to.c_str(), order_name.c_str(), who, gap->second,
-                                 steps_text.c_str());
+                    if (!gap) {
+                        ok = false;
+                        continue;
+                    }
+                    r.interruption[order_name].push_back(gap->second);
+                    if (gap->second > 60) {
+                        std::string steps_text;
+                        for (const auto& [name, ms] : done->event.steps_ms) {
+                            steps_text += " " + name + "=" + std::to_string(ms);
+                        }
+                        std::fprintf(stderr, "slow: migration %d %s -> %s (%s, %s) %s %.1f ms:%s\n",
+                                     i, from.c_str(), to.c_str(), order_name.c_str(),
+                                     load_label.c_str(), who, gap->second, steps_text.c_str());
+                    }
+                    csv << i << "," << load_label << "," << from << "," << to << "," << order_name
+                        << "," << who << "," << round2(gap->second) << "\n";
                 }
-                csv << i << "," << from << "," << to << "," << order_name << "," << who << ","
-                    << round2(gap->second) << "\n";
             }
+            if (!ok) {
+                ++r.failed;
+                std::fprintf(stderr, "migration %d %s -> %s (%s, %s) failed%s\n", i, from.c_str(),
+                             to.c_str(), order_name.c_str(), load_label.c_str(),
+                             done ? (": " + done->event.reason).c_str() : ": no outcome");
+            }
+            if ((i + 1) % 50 == 0) std::printf("  %d/%d migrations\n", i + 1, migrations);
+            std::this_thread::sleep_for(100ms);  // speech flows again before the next hop
         }
-        if (!ok) {
-            ++failed;
-            std::fprintf(stderr, "migration %d %s -> %s (%s) failed%s\n", i, from.c_str(),
-                         to.c_str(), order_name.c_str(),
-                         done ? (": " + done->event.reason).c_str() : ": no outcome");
+        return r;
+    };
+    const auto idle = run_migrations("idle");
+    int failed = idle.failed;
+    std::optional<MigrationSeries> loaded;
+    nlohmann::json load_result;
+    int load_held = 0;
+    if (load_calls > 0) {
+        auto& a = (*cluster)->system("A");
+        std::fprintf(stderr, "migration bench: placing %d other calls with RTP through system A\n",
+                     load_calls);
+        auto load = mcx::bench::BackgroundLoad::start({load_tool, MCX_PYTHON, a.sip.to_string(),
+                                                       "127.0.0.1:" + std::to_string(a.http_port),
+                                                       "a.mcx", "load", load_calls, work.string()});
+        if (!load) {
+            std::cerr << "bench: " << load.error().reason << "\n";
+            return 1;
         }
-        if ((i + 1) % 50 == 0) std::printf("  %d/%d migrations\n", i + 1, migrations);
-        std::this_thread::sleep_for(100ms);  // speech flows again before the next hop
+        load_held = load->calls();
+        loaded = run_migrations("loaded");
+        failed += loaded->failed;
+        load_result = load->stop();
     }
+    auto interruption = idle.interruption;
+    const auto& steps = idle.steps;
+    const auto& durations = idle.durations;
 
     // 2. Private-call setup times: UDP in one system, TCP in one system, across two systems.
     loop.call([&] {
@@ -335,6 +383,17 @@ int main(int argc, char** argv) {
     for (const auto& [name, values] : steps) {
         metrics["migration_step_" + name + "_p50_ms"] = round2(percentile(values, 50));
     }
+    if (loaded) {
+        auto& li = loaded->interruption;
+        metrics["migration_interruption_loaded_p50_ms"] = round2(percentile(li["literal"], 50));
+        metrics["migration_interruption_loaded_p99_ms"] = round2(percentile(li["literal"], 99));
+        metrics["migration_prepared_interruption_loaded_p50_ms"] =
+            round2(percentile(li["prepared"], 50));
+        metrics["migration_prepared_interruption_loaded_p99_ms"] =
+            round2(percentile(li["prepared"], 99));
+        metrics["migration_load_calls"] = load_held;
+        metrics["migration_load_rtp_loss_pct"] = load_result.value("loss_pct", -1.0);
+    }
     std::printf("\n%-44s %10s %10s\n", "", "p50 ms", "p99 ms");
     auto row = [](const char* what, const std::vector<double>& v) {
         std::printf("%-44s %10.2f %10.2f   (%zu)\n", what, percentile(v, 50), percentile(v, 99),
@@ -344,6 +403,14 @@ int main(int argc, char** argv) {
     row("interruption, prepared order", interruption["prepared"]);
     row("migration, first release to last resume", durations);
     for (const auto& [name, values] : steps) row(("  step " + name).c_str(), values);
+    if (loaded) {
+        const auto title = "under load (" + std::to_string(load_held) + " calls in system A)";
+        std::printf("%s\n", title.c_str());
+        row("  interruption, literal order (seed)", loaded->interruption["literal"]);
+        row("  interruption, prepared order", loaded->interruption["prepared"]);
+        row("  migration, first release to last resume", loaded->durations);
+        for (const auto& [name, values] : loaded->steps) row(("    step " + name).c_str(), values);
+    }
     row("private call setup, UDP", setup["udp"]);
     row("private call setup, TCP", setup["tcp"]);
     row("private call setup, across two systems", setup["cross_system"]);

@@ -101,7 +101,12 @@ Result<std::unique_ptr<Cluster>> Cluster::start(const ClusterOptions& options) {
     }
     for (auto& s : systems) {
         const auto config = s.dir + "/system-" + s.id + ".toml";
-        std::ofstream(config) << system_toml(s, systems, certs);
+        std::ofstream toml(config);
+        toml << system_toml(s, systems, certs);
+        if (auto extra = options.extra_toml.find(s.id); extra != options.extra_toml.end()) {
+            toml << extra->second;
+        }
+        toml.close();
         std::vector<std::string> argv{options.mcxd, "--config", config, "--log-level",
                                       options.log_level};
         if (options.pcap) {
@@ -113,7 +118,8 @@ Result<std::unique_ptr<Cluster>> Cluster::start(const ClusterOptions& options) {
         s.process = std::move(*child);
     }
     for (auto& s : systems) {
-        auto ready = nlohmann::json::parse(s.process.read_line(10s).value_or(""), nullptr, false);
+        auto ready = nlohmann::json::parse(s.process.read_line(options.start_timeout).value_or(""),
+                                           nullptr, false);
         if (ready.is_discarded() || ready.value("event", "") != "ready") {
             return fail(Errc::io, "MC system " + s.id + " did not start; see " + s.log);
         }

@@ -5,6 +5,8 @@
 // system a partner of the other two. Ports are picked free before any configuration is
 // written, since each names its partners'.
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +23,9 @@ struct ClusterOptions {
     std::string mcxd;  // the mcxd binary
     bool pcap = true;  // --pcap system-<id>.pcap
     std::string log_level = "info";
+    // Appended to a system's configuration, by system id (the benches' load users).
+    std::map<std::string, std::string> extra_toml;
+    std::chrono::seconds start_timeout{10};  // each system's ready line
 };
 
 struct ClusterSystem {

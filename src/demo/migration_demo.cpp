@@ -101,8 +101,10 @@ int run_migration_demo(const DemoOptions& options) {
     for (const auto* name : {"demo.pcap", "ladder.html", "timeline.txt", "summary.json"}) {
         fs::remove(out / name, ec);
     }
-    auto cluster = Cluster::start(ClusterOptions{
-        work.string(), options.mcxd_path.empty() ? find_mcxd() : options.mcxd_path, true});
+    ClusterOptions cluster_options;
+    cluster_options.dir = work.string();
+    cluster_options.mcxd = options.mcxd_path.empty() ? find_mcxd() : options.mcxd_path;
+    auto cluster = Cluster::start(cluster_options);
     if (!cluster) {
         std::cerr << "demo: " << cluster.error().reason << "\n";
         return 1;

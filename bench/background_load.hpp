@@ -1,0 +1,95 @@
+#pragma once
+// The load under which the floor and migration benches measure again (issue 15 item 5): N other
+// private calls through the same mcxd with RTP at 50 packets/s each way, held by
+// bench/capacity/hold_calls.py (SIPp + the capacity bench's RTP load) until stopped.
+// Its users exist in mcxd's configuration: load_users_toml() writes them.
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/process.hpp"
+
+namespace mcx::bench {
+
+// Callers "<prefix>caller<i>" and callees "<prefix>callee<i>", password "pw-<name>" (the
+// convention of hold_calls.py), allowed to call anyone.
+inline std::string load_users_toml(const std::string& domain, const std::string& prefix,
+                                   int calls) {
+    std::string toml;
+    for (const char* role : {"caller", "callee"}) {
+        for (int i = 0; i < calls; ++i) {
+            const auto name = prefix + role + std::to_string(i);
+            toml += "[[users]]\nid = \"sip:" + name + "@" + domain + "\"\npassword = \"pw-" + name +
+                    "\"\nprivate_call_targets = [\"*\"]\n\n";
+        }
+    }
+    return toml;
+}
+
+struct BackgroundLoadOptions {
+    std::string tool;                         // bench/capacity/hold_calls.py
+    std::string python = "/usr/bin/python3";  // a path: spawned with execv
+    std::string sip;                          // mcxd's SIP address, host:port
+    std::string http;                         // mcxd's HTTP address (its IdMS), host:port
+    std::string domain;
+    std::string prefix = "load";
+    int calls = 400;
+    std::string out_dir;  // hold_calls.py's logs; its stderr goes to out_dir/hold_calls.log
+    std::chrono::seconds ready_timeout{180};
+};
+
+class BackgroundLoad {
+  public:
+    // Starts the tool and returns once its calls are up and RTP flows.
+    static Result<BackgroundLoad> start(const BackgroundLoadOptions& o) {
+        auto child = ChildProcess::spawn(
+            {o.python, o.tool, "--sip", o.sip, "--http", o.http, "--domain", o.domain, "--calls",
+             std::to_string(o.calls), "--user-prefix", o.prefix, "--out", o.out_dir},
+            o.out_dir + "/hold_calls.log");
+        if (!child) return tl::unexpected(child.error());
+        BackgroundLoad load;
+        load.process_ = std::move(*child);
+        for (;;) {
+            auto line = load.process_.read_line(o.ready_timeout);
+            if (!line) {
+                return fail(Errc::timeout, "the background load did not start; see " + o.out_dir +
+                                               "/hold_calls.log");
+            }
+            auto event = nlohmann::json::parse(*line, nullptr, false);
+            if (event.is_discarded() || !event.is_object()) continue;
+            if (event.value("event", "") == "ready") {
+                load.calls_ = event.value("calls", 0);
+                load.streams_ = event.value("streams", 0);
+                return load;
+            }
+            if (event.value("event", "") == "error") {
+                return fail(Errc::io, "background load: " + event.value("message", *line));
+            }
+        }
+    }
+
+    int calls() const { return calls_; }
+    int streams() const { return streams_; }
+
+    // Ends the calls; returns the tool's result (sent, received, loss_pct), or an empty object.
+    nlohmann::json stop() {
+        process_.close_stdin();
+        nlohmann::json result = nlohmann::json::object();
+        while (auto line = process_.read_line(std::chrono::seconds(30))) {
+            auto event = nlohmann::json::parse(*line, nullptr, false);
+            if (!event.is_discarded() && event.is_object() && event.value("event", "") == "result")
+                result = event;
+        }
+        process_.stop();
+        return result;
+    }
+
+  private:
+    ChildProcess process_;
+    int calls_ = 0;
+    int streams_ = 0;
+};
+
+}  // namespace mcx::bench
