@@ -287,9 +287,10 @@ int main(int argc, char** argv) {
     block_stop_signals(true);
     mcx::net::HttpServer http;
     http.post("/idms/token", [&](const mcx::net::HttpRequest& req) {
-        auto reply = token_endpoint.handle(req.params, now_s());
-        return mcx::net::HttpResponse{
-            reply.status, reply.content_type, reply.body, {{"Cache-Control", "no-store"}}};
+        auto reply = token_endpoint.handle(req.params, now_s(), req.remote_address);
+        reply.headers.emplace_back("Cache-Control", "no-store");
+        return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body,
+                                      std::move(reply.headers)};
     });
     http.get("/idms/public-key", [&](const mcx::net::HttpRequest&) {
         return mcx::net::HttpResponse{200, "application/x-pem-file", public_pem, {}};

@@ -29,6 +29,7 @@ HttpRequest convert(const httplib::Request& req) {
     for (const auto& [k, v] : req.headers) out.headers.emplace(lower(k), v);
     out.body = req.body;
     out.remote = req.remote_addr + ":" + std::to_string(req.remote_port);
+    out.remote_address = req.remote_addr;
     return out;
 }
 

@@ -23,7 +23,8 @@ struct HttpRequest {
     std::map<std::string, std::string> params;   // query and x-www-form-urlencoded body
     std::map<std::string, std::string> headers;  // names lower-case
     std::string body;
-    std::string remote;
+    std::string remote;          // "address:port" of the client
+    std::string remote_address;  // the address alone
 
     std::string header(const std::string& lower_name) const {
         auto it = headers.find(lower_name);
