@@ -137,6 +137,10 @@ void HttpServer::stop() {
     }
 }
 
+std::size_t HttpServer::worker_threads() {
+    return CPPHTTPLIB_THREAD_POOL_COUNT;
+}
+
 namespace {
 
 // A client for the URL's origin, with the timeout on connect and read.

@@ -4,6 +4,7 @@
 // EventLoop::post or call_on_loop.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -53,6 +54,8 @@ class HttpServer {
     // Binds (port 0: any) and serves on a background thread.
     Result<Endpoint> start(const std::string& host, std::uint16_t port);
     void stop();
+    // Threads that run the handlers (cpp-httplib's pool); a handler that blocks holds one.
+    static std::size_t worker_threads();
 
   private:
     struct Impl;

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "common/system_config.hpp"
 #include "idms/login_throttle.hpp"
 
 namespace mcx::idms {
@@ -143,6 +144,17 @@ TEST(LoginThrottle, LongKeysShareOneBoundedEntry) {
     EXPECT_TRUE(throttle.check(kHere, long_name + "2", kT0))
         << "keys are cut to " << kMaxThrottleKeyBytes << " bytes";
     EXPECT_EQ(throttle.users_tracked(), 1u);
+}
+
+TEST(LoginThrottle, ConfigurationDefaultsAreTheThrottlesDefaults) {
+    const LoginProtectionConfig config;
+    const LoginThrottleLimits throttle;
+    EXPECT_EQ(config.user_failures, throttle.user_failures);
+    EXPECT_EQ(config.source_failures, throttle.source_failures);
+    EXPECT_EQ(config.hold_seconds, throttle.first_hold_seconds);
+    EXPECT_EQ(config.max_hold_seconds, throttle.max_hold_seconds);
+    EXPECT_EQ(config.forget_seconds, throttle.forget_seconds);
+    EXPECT_EQ(config.tracked_entries, throttle.max_entries);
 }
 
 }  // namespace
