@@ -15,6 +15,7 @@
 #include "common/system_config.hpp"
 #include "idms/keys.hpp"
 #include "idms/partner_keys.hpp"
+#include "idms/password_hash_pool.hpp"
 #include "idms/token.hpp"
 #include "idms/token_endpoint.hpp"
 #include "net/event_loop.hpp"
@@ -190,6 +191,15 @@ int main(int argc, char** argv) {
             }
             return mcx::fail(mcx::Errc::forbidden, audience + " is not a partner MC system");
         });
+    // Password hashes are computed on a pool of their own, off the HTTP threads that also
+    // serve the CMS and /status; failed logins are throttled (docs/identity.md).
+    mcx::idms::PasswordHashPool password_hashing(config->login.hash_threads,
+                                                 config->login.hash_queue);
+    token_endpoint.protect_logins(
+        mcx::idms::LoginThrottleLimits{config->login.user_failures, config->login.source_failures,
+                                       config->login.hold_seconds, config->login.max_hold_seconds,
+                                       config->login.forget_seconds, config->login.tracked_entries},
+        password_hashing);
     // A partner's user presents its primary's token (token exchange, TS 33.180 5.1.4.2).
     token_endpoint.enable_token_exchange(
         verifier, {config->migration.accept,
@@ -286,10 +296,19 @@ int main(int argc, char** argv) {
 
     block_stop_signals(true);
     mcx::net::HttpServer http;
+    if (config->login.hash_threads + config->login.hash_queue >=
+        mcx::net::HttpServer::worker_threads()) {
+        spdlog::warn(
+            "[idms] password_hash_threads + password_hash_queue ({}) reach the {} HTTP threads: "
+            "a login flood can hold every one of them and stall the CMS and /status",
+            config->login.hash_threads + config->login.hash_queue,
+            mcx::net::HttpServer::worker_threads());
+    }
     http.post("/idms/token", [&](const mcx::net::HttpRequest& req) {
-        auto reply = token_endpoint.handle(req.params, now_s());
-        return mcx::net::HttpResponse{
-            reply.status, reply.content_type, reply.body, {{"Cache-Control", "no-store"}}};
+        auto reply = token_endpoint.handle(req.params, now_s(), req.remote_address);
+        reply.headers.emplace_back("Cache-Control", "no-store");
+        return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body,
+                                      std::move(reply.headers)};
     });
     http.get("/idms/public-key", [&](const mcx::net::HttpRequest&) {
         return mcx::net::HttpResponse{200, "application/x-pem-file", public_pem, {}};
@@ -320,6 +339,17 @@ int main(int argc, char** argv) {
         auto status = loop.call([&] { return server.status_json(); }, std::chrono::seconds(2));
         if (!status)
             return mcx::net::HttpResponse{503, "application/json", R"({"error":"busy"})", {}};
+        // The IdMS's login counters, spliced in: parsing and re-dumping a status with many calls
+        // costs memory and time (docs/BENCHMARKS.md).
+        if (status->size() > 2 && status->back() == '}') {
+            const auto logins = token_endpoint.login_counters();
+            const nlohmann::json counters{{"succeeded", logins.succeeded},
+                                          {"failed", logins.failed},
+                                          {"held_user", logins.held_user},
+                                          {"held_source", logins.held_source},
+                                          {"busy", logins.busy}};
+            status->insert(status->size() - 1, ",\"logins\":" + counters.dump());
+        }
         return mcx::net::HttpResponse{200, "application/json", *status, {}};
     });
     auto http_endpoint = http.start(config->host, config->http_port);

@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 namespace mcx {
 
@@ -80,6 +81,47 @@ Result<std::vector<Ipv4Network>> network_list(const toml::table& table, std::str
     return out;
 }
 
+// An integer key of [idms] within [low, high].
+Result<std::int64_t> bounded_value(const toml::table& table, std::string_view key,
+                                   std::int64_t fallback, std::int64_t low, std::int64_t high,
+                                   const std::string& source) {
+    auto v = optional_value<std::int64_t>(table, key, fallback, source);
+    if (!v) return v;
+    if (*v < low || *v > high) {
+        return tl::unexpected(config_error(source, table.get(key)->source(),
+                                           "[idms] " + std::string(key) + " must be " +
+                                               std::to_string(low) + ".." + std::to_string(high)));
+    }
+    return v;
+}
+
+Result<LoginProtectionConfig> login_protection(const toml::table& idms, const std::string& source) {
+    LoginProtectionConfig out;
+    auto read = [&](std::string_view key, auto& field, std::int64_t low,
+                    std::int64_t high) -> Result<void> {
+        auto v = bounded_value(idms, key, static_cast<std::int64_t>(field), low, high, source);
+        if (!v) return tl::unexpected(v.error());
+        field = static_cast<std::remove_reference_t<decltype(field)>>(*v);
+        return {};
+    };
+    for (auto r : {read("login_user_failures", out.user_failures, 1, 1'000'000),
+                   read("login_source_failures", out.source_failures, 1, 1'000'000),
+                   read("login_hold_seconds", out.hold_seconds, 1, 86'400),
+                   read("login_max_hold_seconds", out.max_hold_seconds, 1, 7 * 86'400),
+                   read("login_forget_seconds", out.forget_seconds, 1, 7 * 86'400),
+                   read("login_tracked_entries", out.tracked_entries, 1, 10'000'000),
+                   read("password_hash_threads", out.hash_threads, 1, 64),
+                   read("password_hash_queue", out.hash_queue, 0, 1024)}) {
+        if (!r) return tl::unexpected(r.error());
+    }
+    if (out.max_hold_seconds < out.hold_seconds) {
+        return tl::unexpected(
+            config_error(source, idms.source(),
+                         "[idms] login_max_hold_seconds must not be below login_hold_seconds"));
+    }
+    return out;
+}
+
 }  // namespace
 
 const PartnerConfig* SystemConfig::find_partner(std::string_view id) const {
@@ -136,7 +178,12 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
          {Section{"system", {"id", "domain", "host"}},
           Section{"sip",
                   {"port", "registration_max_expires", "invite_timeout_seconds", "leg_thread"}},
-          Section{"http", {"port"}}, Section{"idms", {"key_file", "token_lifetime_seconds"}},
+          Section{"http", {"port"}},
+          Section{
+              "idms",
+              {"key_file", "token_lifetime_seconds", "login_user_failures", "login_source_failures",
+               "login_hold_seconds", "login_max_hold_seconds", "login_forget_seconds",
+               "login_tracked_entries", "password_hash_threads", "password_hash_queue"}},
           Section{"private_call", {"max_calls_per_user", "inactivity_seconds"}},
           Section{"floor_control", {"queueing", "max_priority"}}, Section{"store", {"path"}},
           Section{"interconnect", {"port", "certificate", "ca", "timeout_seconds"}},
@@ -200,6 +247,11 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                                                      config.token_lifetime_seconds, source);
         if (!lifetime) return tl::unexpected(lifetime.error());
         config.token_lifetime_seconds = *lifetime;
+        if (auto login = login_protection(*idms, source); login) {
+            config.login = *login;
+        } else {
+            return tl::unexpected(login.error());
+        }
     }
     if (const auto* calls = root["private_call"].as_table()) {
         auto max = optional_value<std::int64_t>(*calls, "max_calls_per_user",

@@ -61,6 +61,20 @@ struct MigrationPolicy {
     std::vector<McServiceId> private_call_targets;
 };
 
+// [idms] login_* and password_hash_*: failed-login throttling and where password hashes are
+// computed (idms::LoginThrottleLimits, idms::PasswordHashPool; docs/identity.md). The defaults
+// equal LoginThrottleLimits' (a unit test checks).
+struct LoginProtectionConfig {
+    std::uint32_t user_failures = 5;      // failed logins of one username before it is held
+    std::uint32_t source_failures = 100;  // failed logins from one address before it is held
+    std::int64_t hold_seconds = 30;       // the first hold; doubled by each further failure
+    std::int64_t max_hold_seconds = 900;
+    std::int64_t forget_seconds = 900;      // quiet time after which failures are forgotten
+    std::uint32_t tracked_entries = 10000;  // per table (usernames, addresses)
+    std::uint32_t hash_threads = 1;         // threads computing password hashes
+    std::uint32_t hash_queue = 4;           // logins that may wait for one; more get 503
+};
+
 struct SystemConfig {
     std::string system_id;           // e.g. "A"
     std::string domain;              // e.g. "a.mcx": the domain of the MC service IDs it serves
@@ -72,6 +86,7 @@ struct SystemConfig {
     std::uint16_t http_port = 0;
     std::string idms_key_file;  // PEM, created when missing; empty: a key in memory only
     std::int64_t token_lifetime_seconds = 3600;
+    LoginProtectionConfig login;
     std::uint32_t registration_max_expires = 3600;
     std::uint32_t max_private_calls_per_user = 4;  // N10 (TS 23.379 A.3)
     std::uint32_t call_inactivity_seconds = 120;   // 0: never end an inactive call

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <charconv>
+#include <optional>
 #include <vector>
 
 namespace mcx::idms {
@@ -42,20 +43,39 @@ std::string hash_password(const std::string& password, const std::string& salt, 
            to_hex(hash, sizeof(hash));
 }
 
-bool verify_password(const std::string& password, const std::string& stored) {
+namespace {
+
+struct HashParts {
+    int iterations = 0;
+    std::string salt;
+};
+
+std::optional<HashParts> split_hash(const std::string& stored) {
     const auto p1 = stored.find('$');
     const auto p2 = stored.find('$', p1 + 1);
     const auto p3 = stored.find('$', p2 + 1);
     if (p1 == std::string::npos || p2 == std::string::npos || p3 == std::string::npos ||
         stored.substr(0, p1) != "pbkdf2-sha256") {
-        return false;
+        return std::nullopt;
     }
     int iterations = 0;
     auto [ptr, ec] = std::from_chars(stored.data() + p1 + 1, stored.data() + p2, iterations);
-    if (ec != std::errc() || iterations < 1 || iterations > 10'000'000) return false;
-    const auto expected = hash_password(password, stored.substr(p2 + 1, p3 - p2 - 1), iterations);
+    if (ec != std::errc() || iterations < 1 || iterations > 10'000'000) return std::nullopt;
+    return HashParts{iterations, stored.substr(p2 + 1, p3 - p2 - 1)};
+}
+
+}  // namespace
+
+bool verify_password(const std::string& password, const std::string& stored) {
+    const auto parts = split_hash(stored);
+    if (!parts) return false;
+    const auto expected = hash_password(password, parts->salt, parts->iterations);
     return expected.size() == stored.size() &&
            CRYPTO_memcmp(expected.data(), stored.data(), stored.size()) == 0;
+}
+
+bool is_password_hash(const std::string& stored) {
+    return split_hash(stored).has_value();
 }
 
 }  // namespace mcx::idms

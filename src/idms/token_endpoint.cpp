@@ -1,10 +1,10 @@
 #include "idms/token_endpoint.hpp"
 
+#include <openssl/rand.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-
-#include "idms/password.hpp"
+#include <array>
 
 namespace mcx::idms {
 
@@ -22,7 +22,7 @@ HttpReply error(int status, const char* code, std::string description) {
         if (u < 0x20 || u > 0x7e || c == '"' || c == '\\') c = '?';
     }
     nlohmann::json body{{"error", code}, {"error_description", description}};
-    return HttpReply{status, "application/json", body.dump()};
+    return HttpReply{status, "application/json", body.dump(), {}};
 }
 
 std::string field(const std::map<std::string, std::string>& form, const char* name) {
@@ -43,10 +43,64 @@ HttpReply exchanged(const std::string& token, std::int64_t expires_in, const McS
                         {"token_type", "Bearer"}, {"expires_in", expires_in},
                         {"mcptt_id", user.uri()}, {"scope", "openid 3gpp:mc:ptt_service"}};
     if (primary_id) body["primary_mcptt_id"] = primary_id->uri();
-    return HttpReply{200, "application/json", body.dump()};
+    return HttpReply{200, "application/json", body.dump(), {}};
+}
+
+// RFC 6749 5.2: one answer for every credential that does not check out (unknown user,
+// malformed username, wrong password), so that it tells nobody which users exist.
+HttpReply bad_credentials() {
+    return error(400, "invalid_grant", "unknown user or wrong password");
+}
+
+// RFC 6585 4 / RFC 9110 10.2.3. [mcx-defined] error code: "slow_down" is the one RFC 8628 3.5
+// registers for a client asking the token endpoint too often; RFC 6749 5.2 has none for it.
+HttpReply held(const LoginHold& hold) {
+    const auto seconds = std::to_string(hold.retry_after_seconds);
+    auto reply =
+        error(429, "slow_down",
+              std::string("too many failed logins ") +
+                  (hold.holder == LoginHold::Holder::user ? "for this user" : "from this address") +
+                  ": try again in " + seconds + " s");
+    reply.headers.emplace_back("Retry-After", seconds);
+    return reply;
+}
+
+// RFC 9110 15.6.4 503 with Retry-After: every password hashing slot is taken. [mcx-defined]
+// error code "temporarily_unavailable" (RFC 6749 4.1.2.1's word for an overloaded server).
+HttpReply busy() {
+    auto reply = error(503, "temporarily_unavailable",
+                       "too many logins are being checked: try again in 1 s");
+    reply.headers.emplace_back("Retry-After", "1");
+    return reply;
+}
+
+// A hash of a random password with the parameters of stored ones (hash_password's).
+std::string make_dummy_hash() {
+    std::array<unsigned char, 16> random{};
+    RAND_bytes(random.data(), static_cast<int>(random.size()));
+    return hash_password(std::string(random.begin(), random.end()));
 }
 
 }  // namespace
+
+TokenEndpoint::TokenEndpoint(const CredentialStore& credentials, const TokenIssuer& issuer,
+                             std::string own_audience, AudiencePolicy audience_policy)
+    : credentials_(credentials),
+      issuer_(issuer),
+      own_audience_(std::move(own_audience)),
+      audience_policy_(std::move(audience_policy)),
+      dummy_hash_(make_dummy_hash()) {}
+
+void TokenEndpoint::protect_logins(const LoginThrottleLimits& limits, PasswordHasher& hasher) {
+    std::lock_guard lock(throttle_mutex_);
+    throttle_ = LoginThrottle(limits);
+    hasher_ = &hasher;
+}
+
+LoginCounters TokenEndpoint::login_counters() const {
+    return {counters_.succeeded.load(), counters_.failed.load(), counters_.held_user.load(),
+            counters_.held_source.load(), counters_.busy.load()};
+}
 
 void TokenEndpoint::enable_token_exchange(const TokenVerifier& subject_tokens,
                                           MigrationIntake intake) {
@@ -59,11 +113,11 @@ std::vector<std::string> TokenEndpoint::grant_types() const {
     return {"password", kGrantTokenExchange, kGrantJwtBearer};
 }
 
-HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form,
-                                std::int64_t now) const {
+HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form, std::int64_t now,
+                                std::string_view source) const {
     const auto grant_type = field(form, "grant_type");
     if (grant_type.empty()) return error(400, "invalid_request", "grant_type is missing");
-    if (grant_type == "password") return password_grant(form, now);
+    if (grant_type == "password") return password_grant(form, now, source);
     if (subject_tokens_ && (grant_type == kGrantTokenExchange || grant_type == kGrantJwtBearer)) {
         return exchange_grant(form, grant_type == kGrantJwtBearer, now);
     }
@@ -73,19 +127,45 @@ HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form,
 }
 
 HttpReply TokenEndpoint::password_grant(const std::map<std::string, std::string>& form,
-                                        std::int64_t now) const {
+                                        std::int64_t now, std::string_view source) const {
     const auto username = field(form, "username");
     const auto password = field(form, "password");
     if (username.empty() || password.empty()) {
         return error(400, "invalid_request", "username and password are required");
     }
     auto user = McServiceId::parse(username);
-    // Same answer for unknown users and wrong passwords: no user enumeration.
-    if (!user) return error(400, "invalid_grant", "unknown user or wrong password");
-    const auto stored = credentials_.password_hash(*user);
-    if (stored.empty() || !verify_password(password, stored)) {
-        return error(400, "invalid_grant", "unknown user or wrong password");
+    // Throttled by the name asked for, known or not: a hold must not tell which users exist.
+    const auto throttle_key = user ? user->uri() : username;
+    {
+        std::lock_guard lock(throttle_mutex_);
+        if (auto hold = throttle_.check(source, throttle_key, now)) {
+            ++(hold->holder == LoginHold::Holder::user ? counters_.held_user
+                                                       : counters_.held_source);
+            return held(*hold);
+        }
     }
+    // The same work for every attempt: one PBKDF2 against the user's hash, or against the dummy
+    // hash for an unknown user (or a stored hash that is not one).
+    const auto stored = user ? credentials_.password_hash(*user) : std::string{};
+    const bool known = !stored.empty() && is_password_hash(stored);
+    const auto matched = hasher_->verify(password, known ? stored : dummy_hash_);
+    if (!matched) {
+        ++counters_.busy;
+        return busy();
+    }
+    if (!*matched || !known) {
+        {
+            std::lock_guard lock(throttle_mutex_);
+            throttle_.failed(source, throttle_key, now);
+        }
+        ++counters_.failed;
+        return bad_credentials();
+    }
+    {
+        std::lock_guard lock(throttle_mutex_);
+        throttle_.succeeded(throttle_key);
+    }
+    ++counters_.succeeded;
     const auto client_id = field(form, "client_id");
     // RFC 8707 resource indicator style: "audience" names the MC system the token is for.
     auto audience = field(form, "audience");
@@ -104,7 +184,7 @@ HttpReply TokenEndpoint::password_grant(const std::map<std::string, std::string>
                         {"mcptt_id", user->uri()},
                         {"audience", audience},
                         {"scope", "openid 3gpp:mc:ptt_service"}};
-    return HttpReply{200, "application/json", body.dump()};
+    return HttpReply{200, "application/json", body.dump(), {}};
 }
 
 // RFC 8693 2.1 (subject_token, subject_token_type) or RFC 7523 2.1 (assertion): a user's access

@@ -3,16 +3,23 @@
 // (RFC 6749 4.3) for this system's users, and, for users of partner systems who migrate here,
 // the token exchange (RFC 8693) and JWT bearer (RFC 7523) grants that turn a token of the
 // user's primary IdMS into one of this system (TS 33.180 5.1.4.2, TS 24.482 Rel-19);
-// docs/identity.md says why these grants. Pure: the HTTP server hands over the form parameters
-// and sends back what this returns.
+// docs/identity.md says why these grants. No I/O: the HTTP server hands over the form
+// parameters and the source address and sends back what this returns. Its only state is the
+// login throttle (behind a mutex: HTTP threads call it concurrently).
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "idms/login_throttle.hpp"
+#include "idms/password.hpp"
 #include "idms/token.hpp"
 
 namespace mcx::idms {
@@ -21,6 +28,16 @@ struct HttpReply {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type
+};
+
+// What the password grant did with each attempt, for /status.
+struct LoginCounters {
+    std::uint64_t succeeded = 0;
+    std::uint64_t failed = 0;       // unknown user or wrong password: 400 invalid_grant
+    std::uint64_t held_user = 0;    // 429, the username was held
+    std::uint64_t held_source = 0;  // 429, the source address was held
+    std::uint64_t busy = 0;         // 503, the password hash pool was full
 };
 
 class CredentialStore {
@@ -56,12 +73,13 @@ class TokenEndpoint {
     using AudiencePolicy =
         std::function<Result<void>(const McServiceId& user, const std::string& audience)>;
 
+    // Computes the dummy hash that unknown users are checked against (one PBKDF2).
     TokenEndpoint(const CredentialStore& credentials, const TokenIssuer& issuer,
-                  std::string own_audience, AudiencePolicy audience_policy = {})
-        : credentials_(credentials),
-          issuer_(issuer),
-          own_audience_(std::move(own_audience)),
-          audience_policy_(std::move(audience_policy)) {}
+                  std::string own_audience, AudiencePolicy audience_policy = {});
+
+    // Failed-login throttling and where password hashes are computed. Without this call: the
+    // default limits, hashing on the calling thread. `hasher` must outlive this endpoint.
+    void protect_logins(const LoginThrottleLimits& limits, PasswordHasher& hasher);
 
     // Serves the token exchange and JWT bearer grants: subject tokens are checked with
     // `subject_tokens` (this system's key and the partners', TokenVerifier::
@@ -72,11 +90,18 @@ class TokenEndpoint {
     // The grant_type values served, for grant_types_supported in the discovery document.
     std::vector<std::string> grant_types() const;
 
-    HttpReply handle(const std::map<std::string, std::string>& form, std::int64_t now) const;
+    // `now` in seconds; `source` is the client's address (without port), for the throttle.
+    HttpReply handle(const std::map<std::string, std::string>& form, std::int64_t now,
+                     std::string_view source = {}) const;
+
+    LoginCounters login_counters() const;
+    // The hash an unknown user's password is checked against (same scheme, iterations and salt
+    // length as a stored one; no password matches it in practice, and a match is still refused).
+    const std::string& dummy_hash() const { return dummy_hash_; }
 
   private:
-    HttpReply password_grant(const std::map<std::string, std::string>& form,
-                             std::int64_t now) const;
+    HttpReply password_grant(const std::map<std::string, std::string>& form, std::int64_t now,
+                             std::string_view source) const;
     HttpReply exchange_grant(const std::map<std::string, std::string>& form, bool jwt_bearer,
                              std::int64_t now) const;
 
@@ -86,6 +111,16 @@ class TokenEndpoint {
     AudiencePolicy audience_policy_;
     const TokenVerifier* subject_tokens_ = nullptr;
     MigrationIntake intake_;
+
+    std::string dummy_hash_;
+    InlinePasswordHasher inline_hasher_;
+    PasswordHasher* hasher_ = &inline_hasher_;
+    mutable std::mutex throttle_mutex_;
+    mutable LoginThrottle throttle_;
+    struct AtomicCounters {
+        std::atomic<std::uint64_t> succeeded{0}, failed{0}, held_user{0}, held_source{0}, busy{0};
+    };
+    mutable AtomicCounters counters_;
 };
 
 }  // namespace mcx::idms

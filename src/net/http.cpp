@@ -29,6 +29,7 @@ HttpRequest convert(const httplib::Request& req) {
     for (const auto& [k, v] : req.headers) out.headers.emplace(lower(k), v);
     out.body = req.body;
     out.remote = req.remote_addr + ":" + std::to_string(req.remote_port);
+    out.remote_address = req.remote_addr;
     return out;
 }
 
@@ -134,6 +135,10 @@ void HttpServer::stop() {
         impl_->server.stop();
         impl_->thread.join();
     }
+}
+
+std::size_t HttpServer::worker_threads() {
+    return CPPHTTPLIB_THREAD_POOL_COUNT;
 }
 
 namespace {

@@ -4,6 +4,7 @@
 // EventLoop::post or call_on_loop.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -23,7 +24,8 @@ struct HttpRequest {
     std::map<std::string, std::string> params;   // query and x-www-form-urlencoded body
     std::map<std::string, std::string> headers;  // names lower-case
     std::string body;
-    std::string remote;
+    std::string remote;          // "address:port" of the client
+    std::string remote_address;  // the address alone
 
     std::string header(const std::string& lower_name) const {
         auto it = headers.find(lower_name);
@@ -52,6 +54,8 @@ class HttpServer {
     // Binds (port 0: any) and serves on a background thread.
     Result<Endpoint> start(const std::string& host, std::uint16_t port);
     void stop();
+    // Threads that run the handlers (cpp-httplib's pool); a handler that blocks holds one.
+    static std::size_t worker_threads();
 
   private:
     struct Impl;

@@ -91,7 +91,8 @@ void McSystem::write_config() const {
         << "\"\nhost = \"127.0.0.1\"\n\n[private_call]\nmax_calls_per_user = "
         << options.max_calls_per_user << "\ninactivity_seconds = " << options.inactivity_seconds
         << "\n\n[http]\nport = " << options.http_port << "\n\n[idms]\nkey_file = \"idms-"
-        << options.id << ".pem\"\n\n"
+        << options.id << ".pem\"\n"
+        << options.idms_toml << "\n"
         << with_sip_port(options.extra_toml, options.sip_port) << "\n";
     for (const auto& u : options.users) {
         out << "[[users]]\nid = \"sip:" << u.name << "@" << options.domain

@@ -52,6 +52,7 @@ class McSystem {
         std::uint16_t sip_port = 0;
         std::uint32_t inactivity_seconds = 120;
         std::string extra_toml;  // appended to the generated configuration
+        std::string idms_toml;   // more keys of the generated [idms] table ("login_... = 3\n")
     };
     // Starts mcxd with a generated config and --pcap; waits for its ready line.
     static std::unique_ptr<McSystem> start(const Options& options, const std::string& dir);
@@ -71,6 +72,7 @@ class McSystem {
     const std::string& log_path() const { return log_; }
     const std::string& config_path() const { return config_; }
     std::string key_path() const;  // the IdMS signing key file
+    pid_t pid() const { return process_.pid(); }
     std::string uri(const std::string& name) const { return "sip:" + name + "@" + options_.domain; }
 
     Json status() const;  // GET /status

@@ -56,5 +56,45 @@ TEST(SystemConfig, ErrorsNameFileAndLine) {
     }
 }
 
+TEST(SystemConfig, LoginProtectionKeys) {
+    constexpr const char* head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[idms]\n";
+    auto defaults = parse_system_config(head, "t.toml", ".");
+    ASSERT_TRUE(defaults) << defaults.error().reason;
+    EXPECT_EQ(defaults->login.user_failures, 5u);
+    EXPECT_EQ(defaults->login.source_failures, 100u);
+    EXPECT_EQ(defaults->login.hash_threads, 1u);
+    EXPECT_EQ(defaults->login.hash_queue, 4u);
+
+    auto set = parse_system_config(std::string(head) +
+                                       "login_user_failures = 3\nlogin_source_failures = 40\n"
+                                       "login_hold_seconds = 10\nlogin_max_hold_seconds = 600\n"
+                                       "login_forget_seconds = 1200\nlogin_tracked_entries = 500\n"
+                                       "password_hash_threads = 2\npassword_hash_queue = 0\n",
+                                   "t.toml", ".");
+    ASSERT_TRUE(set) << set.error().reason;
+    EXPECT_EQ(set->login.user_failures, 3u);
+    EXPECT_EQ(set->login.source_failures, 40u);
+    EXPECT_EQ(set->login.hold_seconds, 10);
+    EXPECT_EQ(set->login.max_hold_seconds, 600);
+    EXPECT_EQ(set->login.forget_seconds, 1200);
+    EXPECT_EQ(set->login.tracked_entries, 500u);
+    EXPECT_EQ(set->login.hash_threads, 2u);
+    EXPECT_EQ(set->login.hash_queue, 0u);
+
+    for (const auto& [line, expected] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"login_user_failures = 0\n", "t.toml:5: [idms] login_user_failures must be 1.."},
+             {"password_hash_threads = 0\n", "password_hash_threads must be 1..64"},
+             {"password_hash_queue = -1\n", "password_hash_queue must be 0..1024"},
+             {"login_hold_seconds = 60\nlogin_max_hold_seconds = 30\n",
+              "login_max_hold_seconds must not be below login_hold_seconds"},
+             {"login_user_failures = \"5\"\n", "'login_user_failures' has the wrong type"},
+             {"login_failures = 5\n", "unknown key 'login_failures' in [idms]"}}) {
+        auto config = parse_system_config(std::string(head) + line, "t.toml", ".");
+        ASSERT_FALSE(config) << line;
+        EXPECT_NE(config.error().reason.find(expected), std::string::npos)
+            << config.error().reason << " lacks " << expected;
+    }
+}
+
 }  // namespace
 }  // namespace mcx
