@@ -350,42 +350,40 @@ void RawSipSocket::send(const net::Endpoint& to, const std::string& message) {
            sizeof(addr));
 }
 
-std::string RawSipSocket::receive_final(std::chrono::milliseconds timeout) {
+std::optional<std::pair<std::string, net::Endpoint>> RawSipSocket::receive_matching(
+    const std::function<bool(const std::string&)>& wanted, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return {};
+        if (left.count() <= 0) return std::nullopt;
         pollfd pfd{fd_, POLLIN, 0};
-        if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return {};
-        char buf[65536];
-        const auto n = recv(fd_, buf, sizeof(buf), 0);
-        if (n <= 0) return {};
-        std::string msg(buf, static_cast<std::size_t>(n));
-        if (msg.starts_with("SIP/2.0 ") && status_of(msg) >= 200) return msg;
-    }
-}
-
-std::pair<std::string, net::Endpoint> RawSipSocket::receive_request(
-    const std::string& method, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (true) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return {};
-        pollfd pfd{fd_, POLLIN, 0};
-        if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return {};
+        if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
         char buf[65536];
         sockaddr_in from{};
         socklen_t len = sizeof(from);
         const auto n = recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
-        if (n <= 0) return {};
+        if (n <= 0) return std::nullopt;
         std::string msg(buf, static_cast<std::size_t>(n));
-        if (!msg.starts_with(method + " ")) continue;
+        if (!wanted(msg)) continue;
         char host[INET_ADDRSTRLEN] = {};
         inet_ntop(AF_INET, &from.sin_addr, host, sizeof(host));
-        return {msg, net::Endpoint{host, ntohs(from.sin_port)}};
+        return std::pair{std::move(msg), net::Endpoint{host, ntohs(from.sin_port)}};
     }
+}
+
+std::string RawSipSocket::receive_final(std::chrono::milliseconds timeout) {
+    auto received = receive_matching(
+        [](const std::string& msg) { return msg.starts_with("SIP/2.0 ") && status_of(msg) >= 200; },
+        timeout);
+    return received ? received->first : std::string{};
+}
+
+std::pair<std::string, net::Endpoint> RawSipSocket::receive_request(
+    const std::string& method, std::chrono::milliseconds timeout) {
+    auto received = receive_matching(
+        [&method](const std::string& msg) { return msg.starts_with(method + " "); }, timeout);
+    return received.value_or(std::pair<std::string, net::Endpoint>{});
 }
 
 std::string response_to(const std::string& request, int status, const std::string& reason,

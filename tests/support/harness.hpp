@@ -161,6 +161,8 @@ class RawSipSocket {
                                                           std::chrono::milliseconds timeout = 3s);
 
   private:
+    std::optional<std::pair<std::string, net::Endpoint>> receive_matching(
+        const std::function<bool(const std::string&)>& wanted, std::chrono::milliseconds timeout);
     int fd_ = -1;
     std::uint16_t port_ = 0;
 };
