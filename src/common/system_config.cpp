@@ -55,6 +55,22 @@ Result<void> only_known_keys(const toml::table& table,
     return {};
 }
 
+// A numeric key's value must lie in [lo, hi]: a negative or absurd value would wrap around or
+// disable a safeguard (issue 17).
+Result<std::int64_t> ranged(const toml::table& table, std::string_view key, std::int64_t fallback,
+                            std::int64_t lo, std::int64_t hi, const std::string& where,
+                            const std::string& source) {
+    auto value = optional_value<std::int64_t>(table, key, fallback, source);
+    if (!value) return value;
+    if (*value < lo || *value > hi) {
+        return tl::unexpected(config_error(source, table.get(key)->source(),
+                                           where + " " + std::string(key) + " must be " +
+                                               std::to_string(lo) + ".." + std::to_string(hi) +
+                                               ", not " + std::to_string(*value)));
+    }
+    return value;
+}
+
 // A list of IPv4 networks ("10.0.0.0/8", "192.0.2.7"); absent: none.
 Result<std::vector<Ipv4Network>> network_list(const toml::table& table, std::string_view key,
                                               const std::string& where, const std::string& source) {
@@ -219,12 +235,13 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
         auto port = port_value(*sip, "port", source);
         if (!port) return tl::unexpected(port.error());
         config.sip_port = *port;
-        auto expires = optional_value<std::int64_t>(*sip, "registration_max_expires",
-                                                    config.registration_max_expires, source);
+        // Below the registrar's own minimum (30 s, 423 Interval Too Brief) no binding could live.
+        auto expires = ranged(*sip, "registration_max_expires", config.registration_max_expires, 30,
+                              7 * 86400, "[sip]", source);
         if (!expires) return tl::unexpected(expires.error());
         config.registration_max_expires = static_cast<std::uint32_t>(*expires);
-        auto timeout = optional_value<std::int64_t>(*sip, "invite_timeout_seconds",
-                                                    config.invite_timeout_seconds, source);
+        auto timeout = ranged(*sip, "invite_timeout_seconds", config.invite_timeout_seconds, 1, 600,
+                              "[sip]", source);
         if (!timeout) return tl::unexpected(timeout.error());
         config.invite_timeout_seconds = static_cast<std::uint32_t>(*timeout);
         auto leg_thread = optional_value<bool>(*sip, "leg_thread", config.sip_leg_thread, source);
@@ -243,8 +260,8 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
         if (!key->empty() && std::filesystem::path(*key).is_relative()) {
             config.idms_key_file = (std::filesystem::path(base_dir) / *key).string();
         }
-        auto lifetime = optional_value<std::int64_t>(*idms, "token_lifetime_seconds",
-                                                     config.token_lifetime_seconds, source);
+        auto lifetime = ranged(*idms, "token_lifetime_seconds", config.token_lifetime_seconds, 60,
+                               7 * 86400, "[idms]", source);
         if (!lifetime) return tl::unexpected(lifetime.error());
         config.token_lifetime_seconds = *lifetime;
         if (auto login = login_protection(*idms, source); login) {
@@ -254,8 +271,8 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
         }
     }
     if (const auto* calls = root["private_call"].as_table()) {
-        auto max = optional_value<std::int64_t>(*calls, "max_calls_per_user",
-                                                config.max_private_calls_per_user, source);
+        auto max = ranged(*calls, "max_calls_per_user", config.max_private_calls_per_user, 1,
+                          1'000'000, "[private_call]", source);
         if (!max) return tl::unexpected(max.error());
         config.max_private_calls_per_user = static_cast<std::uint32_t>(*max);
         auto inactivity = optional_value<std::int64_t>(*calls, "inactivity_seconds",

@@ -56,6 +56,45 @@ TEST(SystemConfig, ErrorsNameFileAndLine) {
     }
 }
 
+// Nonsense numbers are refused at load, naming the key, the range and the line (issue 17):
+// -1 would wrap to 2^32-1 (unlimited), 10 s registrations could never be granted.
+TEST(SystemConfig, NumbersOutOfRangeAreRefused) {
+    const std::string head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n";
+    struct Case {
+        std::string table, key, value, expected;
+    };
+    const Case cases[] = {
+        {"sip", "registration_max_expires", "-1",
+         "t.toml:5: [sip] registration_max_expires must be 30..604800, not -1"},
+        {"sip", "registration_max_expires", "10", "must be 30..604800, not 10"},
+        {"sip", "invite_timeout_seconds", "-1", "[sip] invite_timeout_seconds must be 1..600"},
+        {"sip", "invite_timeout_seconds", "0", "invite_timeout_seconds must be 1..600, not 0"},
+        {"private_call", "max_calls_per_user", "-1",
+         "[private_call] max_calls_per_user must be 1..1000000"},
+        {"private_call", "max_calls_per_user", "0", "not 0"},
+        {"idms", "token_lifetime_seconds", "-100",
+         "[idms] token_lifetime_seconds must be 60..604800, not -100"},
+    };
+    for (const auto& c : cases) {
+        const auto toml = head + "[" + c.table + "]\n" + c.key + " = " + c.value + "\n";
+        auto config = parse_system_config(toml, "t.toml", ".");
+        ASSERT_FALSE(config) << toml;
+        EXPECT_NE(config.error().reason.find(c.expected), std::string::npos)
+            << config.error().reason << " lacks " << c.expected;
+    }
+    auto edges = parse_system_config(head +
+                                         "[sip]\nregistration_max_expires = 30\n"
+                                         "invite_timeout_seconds = 600\n[private_call]\n"
+                                         "max_calls_per_user = 1000000\n[idms]\n"
+                                         "token_lifetime_seconds = 60\n",
+                                     "t.toml", ".");
+    ASSERT_TRUE(edges) << edges.error().reason;
+    EXPECT_EQ(edges->registration_max_expires, 30u);
+    EXPECT_EQ(edges->invite_timeout_seconds, 600u);
+    EXPECT_EQ(edges->max_private_calls_per_user, 1'000'000u);
+    EXPECT_EQ(edges->token_lifetime_seconds, 60);
+}
+
 TEST(SystemConfig, LoginProtectionKeys) {
     constexpr const char* head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[idms]\n";
     auto defaults = parse_system_config(head, "t.toml", ".");
