@@ -26,19 +26,19 @@ proto::SessionDescription offer(const std::string& session, const std::string& a
 }
 
 TEST(Ipv4Network, ParsesCidrAndSingleAddresses) {
-    auto net = Ipv4Network::parse("10.20.0.0/16");
+    auto net = Ipv4Network::parse("198.51.100.0/24");
     ASSERT_TRUE(net) << net.error().reason;
-    EXPECT_TRUE(net->contains(*parse_ipv4("10.20.255.1")));
-    EXPECT_FALSE(net->contains(*parse_ipv4("10.21.0.1")));
-    EXPECT_EQ(net->to_string(), "10.20.0.0/16");
+    EXPECT_TRUE(net->contains(*parse_ipv4("198.51.100.255")));
+    EXPECT_FALSE(net->contains(*parse_ipv4("198.51.101.1")));
+    EXPECT_EQ(net->to_string(), "198.51.100.0/24");
     auto one = Ipv4Network::parse("192.0.2.7");
     ASSERT_TRUE(one);
     EXPECT_EQ(one->prefix, 32);
     EXPECT_TRUE(one->contains(*parse_ipv4("192.0.2.7")));
     EXPECT_FALSE(one->contains(*parse_ipv4("192.0.2.8")));
     EXPECT_TRUE(Ipv4Network::parse("0.0.0.0/0")->contains(*parse_ipv4("203.0.113.9")));
-    for (const auto* bad : {"10.0.0.0/33", "10.0.0.1/8", "10.0.0/8", "host.example", "10.0.0.0/",
-                            "10.0.0.0/x", "::1", ""}) {
+    for (const auto* bad : {"203.0.113.0/33", "203.0.113.1/24", "203.0.113/24", "host.example",
+                            "203.0.113.0/", "203.0.113.0/x", "::1", ""}) {
         EXPECT_FALSE(Ipv4Network::parse(bad)) << bad;
     }
     EXPECT_FALSE(parse_ipv4("256.1.1.1"));
@@ -71,25 +71,26 @@ TEST(MediaAddressPolicy, ConfiguredNetworksAreAllowed) {
 
 TEST(MediaAddressPolicy, NetworksAreReadFromTheConfiguration) {
     auto config = parse_system_config(
-        "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[media]\nallowed_networks = [\"10.0.0.0/8\", "
-        "\"192.0.2.7\"]\n[[partners]]\nid = \"B\"\ndomain = \"b.mcx\"\nidms_url = \"http://b\"\n"
+        "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[media]\nallowed_networks = [\"192.0.2.0/24\", "
+        "\"198.51.100.7\"]\n[[partners]]\nid = \"B\"\ndomain = \"b.mcx\"\nidms_url = \"http://b\"\n"
         "media_networks = [\"203.0.113.0/24\"]\n",
         "a.toml", ".");
     ASSERT_TRUE(config) << config.error().reason;
     ASSERT_EQ(config->media_networks.size(), 2u);
-    EXPECT_EQ(config->media_networks[0].to_string(), "10.0.0.0/8");
-    EXPECT_EQ(config->media_networks[1].to_string(), "192.0.2.7/32");
+    EXPECT_EQ(config->media_networks[0].to_string(), "192.0.2.0/24");
+    EXPECT_EQ(config->media_networks[1].to_string(), "198.51.100.7/32");
     ASSERT_EQ(config->partners.size(), 1u);
     ASSERT_EQ(config->partners[0].media_networks.size(), 1u);
     EXPECT_EQ(config->partners[0].media_networks[0].to_string(), "203.0.113.0/24");
     auto bad = parse_system_config(
-        "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[media]\nallowed_networks = [\"10.0.0.1/8\"]\n",
+        "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[media]\nallowed_networks = "
+        "[\"192.0.2.1/24\"]\n",
         "a.toml", ".");
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().reason.find("a.toml:5"), std::string::npos) << bad.error().reason;
     EXPECT_NE(bad.error().reason.find("host bits"), std::string::npos) << bad.error().reason;
     EXPECT_FALSE(parse_system_config(
-        "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[media]\nallowed_networks = \"10.0.0.0/8\"\n",
+        "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[media]\nallowed_networks = \"192.0.2.0/24\"\n",
         "a.toml", "."));
 }
 
