@@ -4,6 +4,7 @@
 // bench/capacity/hold_calls.py (SIPp + the capacity bench's RTP load) until stopped.
 // Its users exist in mcxd's configuration: load_users_toml() writes them.
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -39,6 +40,39 @@ struct BackgroundLoadOptions {
     std::string out_dir;  // hold_calls.py's logs; its stderr goes to out_dir/hold_calls.log
     std::chrono::seconds ready_timeout{180};
 };
+
+// The benches' --load-calls and --load-tool (both benches are built with MCX_SOURCE_DIR and
+// MCX_PYTHON, bench/CMakeLists.txt).
+struct LoadArgs {
+    int calls = 0;  // 0: idle only
+    std::string tool = MCX_SOURCE_DIR "/bench/capacity/hold_calls.py";
+    std::string prefix = "load";
+
+    std::string users_toml(const std::string& domain) const {
+        return load_users_toml(domain, prefix, calls);
+    }
+    BackgroundLoadOptions options(const std::string& sip, const std::string& http,
+                                  const std::string& domain, const std::string& out_dir) const {
+        BackgroundLoadOptions o;
+        o.tool = tool;
+        o.python = MCX_PYTHON;
+        o.sip = sip;
+        o.http = http;
+        o.domain = domain;
+        o.prefix = prefix;
+        o.calls = calls;
+        o.out_dir = out_dir;
+        return o;
+    }
+};
+
+// `then_what`: what the bench does under load, e.g. "then measure again while mcxd".
+inline void add_load_options(CLI::App& app, LoadArgs& args, const std::string& then_what) {
+    app.add_option("--load-calls", args.calls,
+                   then_what + " relays this many other calls with RTP (0: idle only)")
+        ->check(CLI::Range(0, 5000));
+    app.add_option("--load-tool", args.tool, "the background load (bench/capacity/hold_calls.py)");
+}
 
 class BackgroundLoad {
   public:

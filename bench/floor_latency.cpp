@@ -186,18 +186,13 @@ int main(int argc, char** argv) {
     int frames = 3;
     std::string out_dir = "bench-out";
     std::string mcxd;
-    int load_calls = 0;
-    std::string load_tool = MCX_SOURCE_DIR "/bench/capacity/hold_calls.py";
+    mcx::bench::LoadArgs load_args;
     app.add_option("--bursts", bursts, "talk bursts (alternating talkers)")
         ->check(CLI::Range(2, 1000000));
     app.add_option("--frames", frames, "20 ms speech frames per burst")->check(CLI::Range(1, 500));
     app.add_option("--out", out_dir, "directory for report.json and logs");
     app.add_option("--mcxd", mcxd, "mcxd binary (default: next to this one)");
-    app.add_option("--load-calls", load_calls,
-                   "then measure again while mcxd relays this many other calls with RTP "
-                   "(0: idle only)")
-        ->check(CLI::Range(0, 5000));
-    app.add_option("--load-tool", load_tool, "the background load (bench/capacity/hold_calls.py)");
+    mcx::bench::add_load_options(app, load_args, "then measure again while mcxd");
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::warn);
 
@@ -206,10 +201,8 @@ int main(int argc, char** argv) {
     std::ofstream(dir / "system.toml") << "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n"
                                           "[[users]]\nid = \"sip:alice@a.mcx\"\npassword = \"a\"\n"
                                           "[[users]]\nid = \"sip:bob@a.mcx\"\npassword = \"b\"\n"
-                                       << mcx::bench::load_users_toml("a.mcx", "load", load_calls);
-    if (mcxd.empty())
-        mcxd = (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "apps/mcxd/mcxd")
-                   .string();
+                                       << load_args.users_toml("a.mcx");
+    if (mcxd.empty()) mcxd = mcx::demo::find_mcxd();
     auto server = mcx::ChildProcess::spawn(
         {mcxd, "--config", (dir / "system.toml").string(), "--log-level", "warn"},
         (dir / "mcxd.log").string());
@@ -293,12 +286,12 @@ int main(int argc, char** argv) {
     std::optional<decltype(run_bursts())> loaded;
     nlohmann::json load_result;
     int load_held = 0;
-    if (load_calls > 0) {
+    if (load_args.calls > 0) {
         std::fprintf(stderr, "floor bench: placing %d other calls with RTP through mcxd\n",
-                     load_calls);
+                     load_args.calls);
         auto load = mcx::bench::BackgroundLoad::start(
-            {load_tool, MCX_PYTHON, ready["sip"].get<std::string>(),
-             ready["http"].get<std::string>(), "a.mcx", "load", load_calls, dir.string()});
+            load_args.options(ready["sip"].get<std::string>(), ready["http"].get<std::string>(),
+                              "a.mcx", dir.string()));
         if (!load) {
             std::cerr << "floor bench: " << load.error().reason << "\n";
             return 1;
@@ -338,7 +331,7 @@ int main(int argc, char** argv) {
         metrics["floor_grant_loaded_p99_ms"] = percentile(lgrant, 99);
         metrics["mouth_to_ear_loaded_p50_ms"] = percentile(lm2e, 50);
         metrics["mouth_to_ear_loaded_p99_ms"] = percentile(lm2e, 99);
-        metrics["floor_load_calls"] = load_held;
+        metrics["floor_load_args.calls"] = load_held;
         metrics["floor_load_rtp_loss_pct"] = load_result.value("loss_pct", -1.0);
         std::printf(
             "under load: %d other calls held through the same mcxd, RTP 50 packets/s each "

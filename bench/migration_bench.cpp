@@ -23,6 +23,7 @@
 #include "background_load.hpp"
 #include "bench_report.hpp"
 #include "client/mc_client.hpp"
+#include "demo/client_set.hpp"
 #include "demo/cluster.hpp"
 #include "demo/demo.hpp"
 #include "demo/event_queue.hpp"
@@ -107,29 +108,17 @@ int main(int argc, char** argv) {
     int setups = 200;
     std::string out_dir = "bench-out";
     std::string mcxd;
-    int load_calls = 0;
-    std::string load_tool = MCX_SOURCE_DIR "/bench/capacity/hold_calls.py";
+    mcx::bench::LoadArgs load_args;
     app.add_option("--migrations", migrations, "migrations to make (alternating the orders)")
         ->check(CLI::Range(2, 100000));
     app.add_option("--calls", setups, "private calls set up for each setup-time figure")
         ->check(CLI::Range(1, 100000));
     app.add_option("--out", out_dir, "directory for report.json and the raw results");
     app.add_option("--mcxd", mcxd, "mcxd binary (default: next to this program)");
-    app.add_option("--load-calls", load_calls,
-                   "then migrate as many times again while system A relays this many other "
-                   "calls with RTP (0: idle only)")
-        ->check(CLI::Range(0, 5000));
-    app.add_option("--load-tool", load_tool, "the background load (bench/capacity/hold_calls.py)");
+    mcx::bench::add_load_options(app, load_args, "then migrate as many times again while system A");
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::warn);
-    if (mcxd.empty()) {
-        const auto self = fs::read_symlink("/proc/self/exe");
-        for (const auto& c : {self.parent_path().parent_path() / "apps" / "mcxd" / "mcxd",
-                              self.parent_path() / "mcxd"}) {
-            if (fs::exists(c)) mcxd = c.string();
-        }
-        if (mcxd.empty()) mcxd = mcx::demo::find_mcxd();
-    }
+    if (mcxd.empty()) mcxd = mcx::demo::find_mcxd();
     const auto work = fs::path(out_dir) / "migration";
     std::error_code ec;
     fs::remove_all(work, ec);
@@ -140,8 +129,8 @@ int main(int argc, char** argv) {
     cluster_options.mcxd = mcxd;
     cluster_options.pcap = false;
     cluster_options.log_level = "warn";
-    if (load_calls > 0) {
-        cluster_options.extra_toml["A"] = mcx::bench::load_users_toml("a.mcx", "load", load_calls);
+    if (load_args.calls > 0) {
+        cluster_options.extra_toml["A"] = load_args.users_toml("a.mcx");
         cluster_options.start_timeout = 120s;  // the load users' passwords are hashed at start
     }
     auto cluster = mcx::demo::Cluster::start(cluster_options);
@@ -167,7 +156,7 @@ int main(int argc, char** argv) {
     mcx::demo::EventQueue events;
     mcx::demo::VoiceLog voice;
     mcx::net::LoopThread loop;
-    std::map<std::string, std::unique_ptr<mcx::client::McClient>> clients;
+    mcx::demo::ClientSet clients;
     auto start_client = [&](const std::string& name, const std::string& home,
                             mcx::net::Transport transport, bool speaks) {
         auto config = (*cluster)->client_config(name, home);
@@ -291,13 +280,12 @@ int main(int argc, char** argv) {
     std::optional<MigrationSeries> loaded;
     nlohmann::json load_result;
     int load_held = 0;
-    if (load_calls > 0) {
+    if (load_args.calls > 0) {
         auto& a = (*cluster)->system("A");
         std::fprintf(stderr, "migration bench: placing %d other calls with RTP through system A\n",
-                     load_calls);
-        auto load = mcx::bench::BackgroundLoad::start({load_tool, MCX_PYTHON, a.sip.to_string(),
-                                                       "127.0.0.1:" + std::to_string(a.http_port),
-                                                       "a.mcx", "load", load_calls, work.string()});
+                     load_args.calls);
+        auto load = mcx::bench::BackgroundLoad::start(load_args.options(
+            a.sip.to_string(), "127.0.0.1:" + std::to_string(a.http_port), "a.mcx", work.string()));
         if (!load) {
             std::cerr << "bench: " << load.error().reason << "\n";
             return 1;
@@ -312,15 +300,7 @@ int main(int argc, char** argv) {
     const auto& durations = idle.durations;
 
     // 2. Private-call setup times: UDP in one system, TCP in one system, across two systems.
-    loop.call([&] {
-        for (auto& [name, c] : clients) c->stop();
-        return true;
-    });
-    std::this_thread::sleep_for(300ms);
-    loop.call([&] {
-        clients.clear();
-        return true;
-    });
+    mcx::demo::stop_clients(loop, clients, 300ms);
     events.clear();
     std::map<std::string, std::vector<double>> setup;
     auto measure = [&](const std::string& label, const std::string& caller, const std::string& home,
@@ -346,17 +326,7 @@ int main(int argc, char** argv) {
             events.wait_for(callee, ClientEventType::released, 2s);
             events.wait_for(callee, ClientEventType::connected, 0ms);
         }
-        loop.call([&] {
-            clients[caller]->stop();
-            clients[callee]->stop();
-            return true;
-        });
-        std::this_thread::sleep_for(300ms);
-        loop.call([&] {
-            clients.erase(caller);
-            clients.erase(callee);
-            return true;
-        });
+        mcx::demo::stop_clients(loop, clients, 300ms, {caller, callee});
         events.clear();
     };
     measure("udp", "bob", "A", mcx::net::Transport::udp, "alice", "A", "sip:alice@a.mcx");
@@ -391,7 +361,7 @@ int main(int argc, char** argv) {
             round2(percentile(li["prepared"], 50));
         metrics["migration_prepared_interruption_loaded_p99_ms"] =
             round2(percentile(li["prepared"], 99));
-        metrics["migration_load_calls"] = load_held;
+        metrics["migration_load_args.calls"] = load_held;
         metrics["migration_load_rtp_loss_pct"] = load_result.value("loss_pct", -1.0);
     }
     std::printf("\n%-44s %10s %10s\n", "", "p50 ms", "p99 ms");

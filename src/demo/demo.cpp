@@ -12,6 +12,7 @@
 
 #include "client/mc_client.hpp"
 #include "common/process.hpp"
+#include "demo/client_set.hpp"
 #include "demo/event_queue.hpp"
 #include "net/loop_thread.hpp"
 
@@ -87,8 +88,10 @@ std::string find_mcxd() {
     std::error_code ec;
     const auto self = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
+        // Installed side by side; apps/mcx/ and bench/ of the build tree.
         for (const auto& candidate :
-             {self.parent_path() / "mcxd", self.parent_path().parent_path() / "mcxd" / "mcxd"}) {
+             {self.parent_path() / "mcxd", self.parent_path().parent_path() / "mcxd" / "mcxd",
+              self.parent_path().parent_path() / "apps" / "mcxd" / "mcxd"}) {
             if (fs::exists(candidate)) return candidate.string();
         }
     }
@@ -128,7 +131,7 @@ int run_basic_demo(const DemoOptions& options) {
 
     EventQueue events;
     net::LoopThread loop;
-    std::map<std::string, std::unique_ptr<client::McClient>> clients;
+    ClientSet clients;
     for (const auto& [name, password] :
          {std::pair{"alice", "alice-demo"}, std::pair{"bob", "bob-demo"}}) {
         client::ClientConfig config;
@@ -267,15 +270,7 @@ int run_basic_demo(const DemoOptions& options) {
         }
     }
 
-    loop.call([&] {
-        for (auto& [name, c] : clients) c->stop();
-        return true;
-    });
-    std::this_thread::sleep_for(200ms);
-    loop.call([&] {
-        clients.clear();
-        return true;
-    });
+    stop_clients(loop, clients, 200ms);
     loop.stop();
     server->stop();
     summary["failures"] = failures;

@@ -24,6 +24,7 @@
 
 #include "client/mc_client.hpp"
 #include "common/process.hpp"
+#include "demo/client_set.hpp"
 #include "demo/cluster.hpp"
 #include "demo/demo.hpp"
 #include "demo/event_queue.hpp"
@@ -121,7 +122,7 @@ int run_migration_demo(const DemoOptions& options) {
     EventQueue events;
     VoiceLog voice;
     net::LoopThread loop;
-    std::map<std::string, std::unique_ptr<client::McClient>> clients;
+    ClientSet clients;
     struct Person {
         std::string name;
         std::string home;
@@ -308,15 +309,7 @@ int run_migration_demo(const DemoOptions& options) {
     talk_a_while();
 
     // 4. Wind down: hang up, stop the clients and the systems, then build the trace outputs.
-    loop.call([&] {
-        for (auto& [name, c] : clients) c->stop();
-        return true;
-    });
-    std::this_thread::sleep_for(300ms);
-    loop.call([&] {
-        clients.clear();
-        return true;
-    });
+    stop_clients(loop, clients, 300ms);
     (*cluster)->stop();
     timeline.say("calls ended, MC systems stopped");
 
