@@ -112,6 +112,13 @@ TEST(Demo, ThreeMigrationsTheirTraceAndLadder) {
     const auto ladder = ladder_sip_labels(read_file(fs::path(dir) / "ladder.html"));
     EXPECT_GT(from_trace.size(), 60u);
     EXPECT_EQ(ladder, from_trace);
+    if (ladder != from_trace) {  // both lists in full, for the diff gtest truncates
+        std::ofstream ladder_out(fs::path(dir) / "ladder-labels.txt");
+        for (const auto& label : ladder) ladder_out << label << "\n";
+        std::ofstream trace_out(fs::path(dir) / "trace-labels.txt");
+        for (const auto& label : from_trace) trace_out << label << "\n";
+        ADD_FAILURE() << "diff " << dir << "/ladder-labels.txt " << dir << "/trace-labels.txt";
+    }
     const auto html = read_file(fs::path(dir) / "ladder.html");
     for (const auto* mark : {"migration A -&gt; B (manual, literal order)",
                              "migration B -&gt; C (manual, prepared order)",
