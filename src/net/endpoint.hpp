@@ -16,6 +16,10 @@ struct Endpoint {
 
 enum class Transport { udp, tcp, tls };
 
+// A connection (TCP or TLS) messages arrived on, RFC 5626 3.3 "flow": 0 for UDP. A flow's ID
+// is never reused, so a binding naming a closed flow matches no later connection.
+using FlowId = std::uint64_t;
+
 inline const char* to_string(Transport t) {
     switch (t) {
         case Transport::udp:

@@ -3,6 +3,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <spdlog/spdlog.h>
 
@@ -18,6 +21,16 @@
 #include <openssl/x509.h>
 
 namespace mcx::net {
+
+// A watched connection: libre signals its close through a keep-alive entry (RFC 5626 4.4.1
+// CRLF pings every ~2 min; the client's pong keeps the flow). `keepalive` is nulled by libre
+// when the connection is freed without a close signal (the stack closing).
+struct SipStack::FlowWatch {
+    SipStack* stack = nullptr;
+    FlowId id = 0;
+    const void* connection = nullptr;
+    sip_keepalive* keepalive = nullptr;
+};
 
 struct SipStack::Registry {
     std::unordered_multimap<std::string, InviteDialog*> by_call_id;
@@ -54,6 +67,9 @@ struct SipStackCallbacks {
     static void on_trace(bool tx, enum sip_transp tp, const sa* src, const sa* dst,
                          const uint8_t* pkt, size_t len, void* arg) {
         auto* self = static_cast<SipStack*>(arg);
+        if (!tx && (tp == SIP_TRANSP_TCP || tp == SIP_TRANSP_TLS)) {
+            self->note_flow(from_libre(tp), to_endpoint(src), to_endpoint(dst));
+        }
         if (!self->trace_handler_) return;
         self->trace_handler_(tx, from_libre(tp), to_endpoint(src), to_endpoint(dst),
                              std::string_view(reinterpret_cast<const char*>(pkt), len));
@@ -98,8 +114,20 @@ Result<std::unique_ptr<SipStack>> SipStack::create(EventLoop& loop, const SipSta
         sip_transp_flush(stack->sip_);  // drop the UDP listener and pick another port
     }
     stack->local_ = to_endpoint(&bound);
+    // The interconnect's TLS transport first: libre opens outgoing TLS connections (towards
+    // partners) with the first one, which presents this system's certificate.
     if (opts.tls) {
         if (auto r = stack->add_tls(opts.host, *opts.tls); !r) return tl::unexpected(r.error());
+    }
+    if (opts.access_tls) {
+        if (auto r = stack->add_access_tls(opts.host, *opts.access_tls); !r) {
+            return tl::unexpected(r.error());
+        }
+    }
+    if (opts.client_tls) {
+        if (auto r = stack->add_client_tls(opts.host, *opts.client_tls); !r) {
+            return tl::unexpected(r.error());
+        }
     }
     sip_set_trace_handler(stack->sip_, &SipStackCallbacks::on_trace);
     if (int err = sip_listen(&stack->request_listener_, stack->sip_, true,
@@ -116,6 +144,25 @@ Result<std::unique_ptr<SipStack>> SipStack::create(EventLoop& loop, const SipSta
 }
 
 namespace {
+
+// A TCP port free now on `host` (the kernel's pick for port 0).
+Result<std::uint16_t> free_tcp_port(const std::string& host) {
+    sa addr;
+    if (sa_set_str(&addr, host.c_str(), 0) != 0) {
+        return fail(Errc::invalid_argument, "not an IP literal: " + host);
+    }
+    const int fd = ::socket(sa_af(&addr), SOCK_STREAM, 0);
+    if (fd < 0) return fail(Errc::io, std::string("socket: ") + strerror(errno));
+    std::uint16_t port = 0;
+    if (::bind(fd, &addr.u.sa, addr.len) == 0) {
+        sa bound;
+        bound.len = sizeof(bound.u);
+        if (::getsockname(fd, &bound.u.sa, &bound.len) == 0) port = sa_port(&bound);
+    }
+    ::close(fd);
+    if (port == 0) return fail(Errc::io, "no free TCP port on " + host);
+    return port;
+}
 
 int verify_peer(int ok, X509_STORE_CTX* store) {
     if (!ok) {
@@ -163,7 +210,155 @@ Result<void> SipStack::add_tls(const std::string& host, const TlsOptions& opts) 
     return {};
 }
 
+Result<void> SipStack::add_access_tls(const std::string& host, const AccessTlsOptions& opts) {
+    if (int err =
+            tls_alloc(&access_tls_, TLS_METHOD_SSLV23, opts.certificate_file.c_str(), nullptr);
+        err != 0) {
+        return fail(Errc::invalid_argument,
+                    "cannot load the TLS certificate and key from " + opts.certificate_file);
+    }
+    // Clients present no certificate: their access token in REGISTER identifies the user, and
+    // the flow the REGISTER came on carries the user's requests from then on.
+    SSL_CTX* ctx = tls_openssl_context(access_tls_);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    // libre reports the address of the first TLS transport only (the interconnect's): with
+    // port 0, pick a free port first, and another if it was taken meanwhile.
+    for (int attempt = 0;; ++attempt) {
+        std::uint16_t port = opts.port;
+        if (port == 0) {
+            auto free = free_tcp_port(host);
+            if (!free) return tl::unexpected(free.error());
+            port = *free;
+        }
+        sa laddr;
+        if (sa_set_str(&laddr, host.c_str(), port) != 0) {
+            return fail(Errc::invalid_argument, "TLS listen address is not an IP literal: " + host);
+        }
+        const int err = sip_transp_add(sip_, SIP_TRANSP_TLS, &laddr, access_tls_);
+        if (err == 0) {
+            access_tls_local_ = Endpoint{host, port};
+            return {};
+        }
+        if (opts.port != 0 || err != EADDRINUSE || attempt == 20) {
+            return fail(Errc::io, "cannot listen for SIP over TLS (clients) on " + host + ":" +
+                                      std::to_string(port) + ": " + strerror(err));
+        }
+    }
+}
+
+Result<void> SipStack::add_client_tls(const std::string& host, const TlsTrust& trust) {
+    struct ::tls* tls = nullptr;
+    if (int err = tls_alloc(&tls, TLS_METHOD_SSLV23, nullptr, nullptr); err != 0) {
+        return fail(Errc::internal, "cannot set up TLS");
+    }
+    // Owned by the transport from here on (sip_transp_add takes a reference).
+    struct Release {
+        struct ::tls* tls;
+        ~Release() { mem_deref(tls); }
+    } release{tls};
+    if (int err = tls_add_ca(tls, trust.ca_file.c_str()); err != 0) {
+        return fail(Errc::invalid_argument,
+                    "cannot load the CA certificates from " + trust.ca_file);
+    }
+    SSL_CTX* ctx = tls_openssl_context(tls);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, &verify_peer);
+    SSL_CTX_set_verify_depth(ctx, 4);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    // RFC 6125 name check by OpenSSL: the server's certificate must name the address the
+    // client was configured with (an iPAddress or a dNSName subjectAltName).
+    std::vector<std::string> ips;
+    std::vector<std::string> dns;
+    for (const auto& name : trust.server_names) {
+        sa probe;
+        auto& list = sa_set_str(&probe, name.c_str(), 0) == 0 ? ips : dns;
+        if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(name);
+    }
+    X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+    if (ips.size() > 1 || (!ips.empty() && !dns.empty())) {
+        return fail(Errc::invalid_argument,
+                    "SIP over TLS: the servers must be on one IP address or be named by DNS "
+                    "names (a certificate name check per connection is not available)");
+    }
+    if (!ips.empty() && X509_VERIFY_PARAM_set1_ip_asc(param, ips.front().c_str()) != 1) {
+        return fail(Errc::invalid_argument, "SIP over TLS: bad server address " + ips.front());
+    }
+    for (const auto& name : dns) {
+        if (X509_VERIFY_PARAM_add1_host(param, name.c_str(), 0) != 1) {
+            return fail(Errc::invalid_argument, "SIP over TLS: bad server name " + name);
+        }
+    }
+    sa laddr;
+    if (sa_set_str(&laddr, host.c_str(), 0) != 0) {
+        return fail(Errc::invalid_argument, "TLS local address is not an IP literal: " + host);
+    }
+    if (int err = sip_transp_add(sip_, SIP_TRANSP_TLS, &laddr, tls); err != 0) {
+        return fail(Errc::io, "cannot set up SIP over TLS on " + host + ": " + strerror(err));
+    }
+    return {};
+}
+
+bool SipStack::from_interconnect(const SipMessage& msg) const {
+    if (msg.transport() != Transport::tls || !tls_) return false;
+    return !access_tls_local_ || msg.destination() != *access_tls_local_;
+}
+
+void SipStack::note_flow(Transport transport, const Endpoint& peer, const Endpoint& local) {
+    if (transport == Transport::udp) return;
+    if (transport == Transport::tls && tls_ && (!access_tls_local_ || local != *access_tls_local_))
+        return;  // the interconnect keeps its listener's address as Contact
+    if (flow_local_.size() > 100000) flow_local_.clear();  // stale peers of closed connections
+    flow_local_[peer.to_string()] = local;
+}
+
+std::optional<Endpoint> SipStack::flow_local_address(const Endpoint& peer) const {
+    auto it = flow_local_.find(peer.to_string());
+    if (it == flow_local_.end()) return std::nullopt;
+    return it->second;
+}
+
+FlowId SipStack::watch_flow(const SipMessage& msg) {
+    const sip_msg* raw = msg.raw();
+    if (!raw || (raw->tp != SIP_TRANSP_TCP && raw->tp != SIP_TRANSP_TLS) || !raw->sock) return 0;
+    if (auto it = flows_.find(raw->sock); it != flows_.end()) {
+        if (it->second->keepalive) return it->second->id;
+        flows_.erase(it);  // a freed connection whose address was reused
+    }
+    auto watch = std::make_unique<FlowWatch>();
+    watch->stack = this;
+    watch->id = next_flow_++;
+    watch->connection = raw->sock;
+    auto on_close = [](int err, void* arg) {
+        auto* closed = static_cast<FlowWatch*>(arg);
+        SipStack* stack = closed->stack;
+        const FlowId id = closed->id;
+        spdlog::debug("SIP flow {} closed: {}", id, err ? strerror(err) : "by the peer");
+        stack->flows_.erase(closed->connection);
+        if (stack->flow_closed_) stack->flow_closed_(id);
+    };
+    if (int err = sip_keepalive_start(&watch->keepalive, sip_, raw, 0, on_close, watch.get());
+        err != 0) {
+        spdlog::warn("cannot watch the SIP connection from {}: {}", msg.source().to_string(),
+                     strerror(err));
+        return 0;
+    }
+    const FlowId id = watch->id;
+    flows_[raw->sock] = std::move(watch);
+    return id;
+}
+
+FlowId SipStack::flow_of(const SipMessage& msg) const {
+    const sip_msg* raw = msg.raw();
+    if (!raw || !raw->sock) return 0;
+    auto it = flows_.find(raw->sock);
+    if (it == flows_.end() || !it->second->keepalive) return 0;
+    return it->second->id;
+}
+
 SipStack::~SipStack() {
+    // No close signal into a stack going away.
+    for (auto& [connection, watch] : flows_) mem_deref(watch->keepalive);
+    flows_.clear();
     mem_deref(request_listener_);
     mem_deref(response_listener_);
     if (sip_) {
@@ -171,6 +366,7 @@ SipStack::~SipStack() {
         mem_deref(sip_);
     }
     mem_deref(tls_);
+    mem_deref(access_tls_);
 }
 
 Result<void> SipStack::reply(const SipMessage& request, const SipResponse& r) {

@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "common/error.hpp"
 #include "net/endpoint.hpp"
@@ -31,11 +33,27 @@ struct TlsOptions {
     std::string ca_file;           // PEM: the certificate authorities trusted for peers
 };
 
+// SIP over TLS for users' clients (docs/security.md): the server presents its certificate,
+// clients present none (they authenticate with their access token in REGISTER).
+struct AccessTlsOptions {
+    std::uint16_t port = 0;        // 0: pick a free port
+    std::string certificate_file;  // PEM: this system's certificate chain and private key
+};
+
+// The client's side of SIP over TLS: servers must present a certificate chaining to `ca_file`
+// that names one of `server_names` (IP literals or DNS names, RFC 6125; empty: any name).
+struct TlsTrust {
+    std::string ca_file;
+    std::vector<std::string> server_names;
+};
+
 struct SipStackOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;  // 0: pick a free port (the same number for UDP and TCP)
     std::string user_agent = "mcx";
-    std::optional<TlsOptions> tls;  // an extra TLS listener (the interconnect)
+    std::optional<TlsOptions> tls;               // an extra TLS listener (the interconnect)
+    std::optional<AccessTlsOptions> access_tls;  // a TLS listener for users' clients
+    std::optional<TlsTrust> client_tls;          // outgoing TLS only (a client's stack)
 };
 
 // A response to send. `headers` holds complete header lines ("Name: value\r\n").
@@ -63,6 +81,26 @@ class SipStack {
     Endpoint local_endpoint() const { return local_; }
     // The TLS listener, when one was asked for.
     std::optional<Endpoint> tls_endpoint() const { return tls_local_; }
+    // The TLS listener for clients, when one was asked for.
+    std::optional<Endpoint> access_tls_endpoint() const { return access_tls_local_; }
+    // A message that came over TLS, but not on the clients' TLS listener: from a partner MC
+    // system over the mutually authenticated interconnect.
+    bool from_interconnect(const SipMessage& msg) const;
+
+    // The flow `msg` arrived on, watched from now on: `on_flow_closed` is told when the
+    // connection closes. 0 for UDP.
+    FlowId watch_flow(const SipMessage& msg);
+    // The flow of `msg` if it is watched (0 for UDP or an unwatched connection).
+    FlowId flow_of(const SipMessage& msg) const;
+    // Our local address on the TCP/TLS connection to `peer` (not an interconnect one) that a
+    // message last arrived on: the Contact of requests sent over it, so the peer's in-dialog
+    // requests come back on the same connection (RFC 5626 5.1 style; clients listen on no
+    // port a server could reach through NAT, and have no TLS certificate).
+    std::optional<Endpoint> flow_local_address(const Endpoint& peer) const;
+    void note_flow(Transport transport, const Endpoint& peer, const Endpoint& local);
+    void set_flow_closed_handler(std::function<void(FlowId)> handler) {
+        flow_closed_ = std::move(handler);
+    }
     EventLoop& loop() { return loop_; }
     const std::string& user_agent() const { return user_agent_; }
 
@@ -88,6 +126,8 @@ class SipStack {
     SipStack(EventLoop& loop, std::string user_agent);
     friend struct SipStackCallbacks;
     Result<void> add_tls(const std::string& host, const TlsOptions& opts);
+    Result<void> add_access_tls(const std::string& host, const AccessTlsOptions& opts);
+    Result<void> add_client_tls(const std::string& host, const TlsTrust& trust);
     bool dispatch_request(const SipMessage& msg);
     bool dispatch_response(const SipMessage& msg);
     InviteDialog* find_dialog(const SipMessage& msg) const;
@@ -100,6 +140,13 @@ class SipStack {
     Endpoint local_;
     std::optional<Endpoint> tls_local_;
     struct ::tls* tls_ = nullptr;
+    std::optional<Endpoint> access_tls_local_;
+    struct ::tls* access_tls_ = nullptr;
+    struct FlowWatch;
+    std::unordered_map<const void*, std::unique_ptr<FlowWatch>> flows_;  // by libre sip_conn
+    FlowId next_flow_ = 1;
+    std::unordered_map<std::string, Endpoint> flow_local_;  // by peer "host:port"
+    std::function<void(FlowId)> flow_closed_;
     RequestHandler request_handler_;
     TraceHandler trace_handler_;
     struct Registry;
