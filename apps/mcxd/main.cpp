@@ -226,12 +226,17 @@ int main(int argc, char** argv) {
     mcx::net::EventLoop loop;
     const auto descriptors = mcx::net::EventLoop::raise_descriptor_limit();
     spdlog::debug("up to {} open files", descriptors);
-    mcx::net::SipStackOptions sip_options{config->host, config->sip_port,
-                                          "mcxd/" + config->system_id, std::nullopt};
+    mcx::net::SipStackOptions sip_options{
+        config->host, config->sip_port, "mcxd/" + config->system_id,
+        std::nullopt, std::nullopt,     std::nullopt};
     if (config->interconnect.enabled) {
         sip_options.tls =
             mcx::net::TlsOptions{config->interconnect.port, config->interconnect.certificate_file,
                                  config->interconnect.ca_file};
+    }
+    if (config->sip_access.tls) {
+        sip_options.access_tls = mcx::net::AccessTlsOptions{
+            config->sip_access.tls_port, config->sip_access.tls_certificate_file};
     }
     auto sip = mcx::net::SipStack::create(loop, sip_options);
     if (!sip) {
@@ -260,7 +265,8 @@ int main(int argc, char** argv) {
                             std::string_view data) { pcap->write(src, dst, data); };
         }
         auto started = mcx::net::LegThread::start(
-            mcx::net::SipStackOptions{config->host, 0, "mcxd/" + config->system_id, std::nullopt},
+            mcx::net::SipStackOptions{config->host, 0, "mcxd/" + config->system_id, std::nullopt,
+                                      std::nullopt, std::nullopt},
             trace);
         if (!started) {
             std::cerr << "mcxd: SIP leg thread: " << started.error().reason << "\n";
@@ -369,10 +375,18 @@ int main(int argc, char** argv) {
                          {"http", http_endpoint->to_string()},
                          {"store", config->store_path}};
     if (auto tls = (*sip)->tls_endpoint()) ready["interconnect"] = tls->to_string();
+    if (auto tls = (*sip)->access_tls_endpoint()) ready["sip_tls"] = tls->to_string();
     if (legs) ready["sip_legs"] = legs->local_endpoint().to_string();
     std::cout << ready.dump() << std::endl;
-    spdlog::info("MC system {} ({}) serving SIP on {} (udp, tcp), HTTP on {}{}", config->system_id,
-                 config->domain, (*sip)->local_endpoint().to_string(), http_endpoint->to_string(),
+    std::string user_transports;
+    if (config->sip_access.udp) user_transports += "udp";
+    if (config->sip_access.tcp) user_transports += user_transports.empty() ? "tcp" : ", tcp";
+    if (auto tls = (*sip)->access_tls_endpoint()) {
+        user_transports += (user_transports.empty() ? "tls on " : ", tls on ") + tls->to_string();
+    }
+    spdlog::info("MC system {} ({}) serving SIP on {} (users: {}), HTTP on {}{}", config->system_id,
+                 config->domain, (*sip)->local_endpoint().to_string(), user_transports,
+                 http_endpoint->to_string(),
                  (*sip)->tls_endpoint()
                      ? ", interconnect (SIP over TLS) on " + (*sip)->tls_endpoint()->to_string()
                      : "");

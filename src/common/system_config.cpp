@@ -193,7 +193,8 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
     for (const auto& section :
          {Section{"system", {"id", "domain", "host"}},
           Section{"sip",
-                  {"port", "registration_max_expires", "invite_timeout_seconds", "leg_thread"}},
+                  {"port", "registration_max_expires", "invite_timeout_seconds", "leg_thread",
+                   "tls_port", "tls_certificate", "udp_access", "tcp_access"}},
           Section{"http", {"port"}},
           Section{
               "idms",
@@ -247,6 +248,25 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
         auto leg_thread = optional_value<bool>(*sip, "leg_thread", config.sip_leg_thread, source);
         if (!leg_thread) return tl::unexpected(leg_thread.error());
         config.sip_leg_thread = *leg_thread;
+        if (sip->contains("tls_port")) {
+            auto tls_port = port_value(*sip, "tls_port", source);
+            if (!tls_port) return tl::unexpected(tls_port.error());
+            config.sip_access.tls = true;
+            config.sip_access.tls_port = *tls_port;
+        }
+        auto certificate = optional_value<std::string>(*sip, "tls_certificate", "", source);
+        if (!certificate) return tl::unexpected(certificate.error());
+        config.sip_access.tls_certificate_file = *certificate;
+        if (!certificate->empty() && std::filesystem::path(*certificate).is_relative()) {
+            config.sip_access.tls_certificate_file =
+                (std::filesystem::path(base_dir) / *certificate).string();
+        }
+        auto udp = optional_value<bool>(*sip, "udp_access", true, source);
+        if (!udp) return tl::unexpected(udp.error());
+        config.sip_access.udp = *udp;
+        auto tcp = optional_value<bool>(*sip, "tcp_access", true, source);
+        if (!tcp) return tl::unexpected(tcp.error());
+        config.sip_access.tcp = *tcp;
     }
     if (const auto* http = root["http"].as_table()) {
         auto port = port_value(*http, "port", source);
@@ -407,6 +427,21 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                         source + ": [interconnect] timeout_seconds must be 1..120");
         }
         config.interconnect.timeout_seconds = static_cast<std::uint32_t>(*timeout);
+    }
+    if (config.sip_access.tls && config.sip_access.tls_certificate_file.empty()) {
+        config.sip_access.tls_certificate_file = config.interconnect.certificate_file;
+        if (config.sip_access.tls_certificate_file.empty()) {
+            return fail(Errc::invalid_argument,
+                        source +
+                            ": [sip] tls_port needs tls_certificate (or an [interconnect] "
+                            "certificate; see `mcx admin certs`)");
+        }
+    }
+    if (!config.sip_access.udp && !config.sip_access.tcp && !config.sip_access.tls) {
+        return fail(Errc::invalid_argument,
+                    source +
+                        ": [sip] udp_access and tcp_access are false and no tls_port is "
+                        "given: no client could register");
     }
     if (const auto* migration = root["migration"].as_table()) {
         config.migration.accept = (*migration)["accept"].value_or(true);

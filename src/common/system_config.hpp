@@ -75,6 +75,16 @@ struct LoginProtectionConfig {
     std::uint32_t hash_queue = 4;           // logins that may wait for one; more get 503
 };
 
+// [sip] tls_port, tls_certificate, udp_access, tcp_access: how users' clients reach the SIP
+// server (docs/security.md, "SIP access").
+struct SipAccessConfig {
+    bool tls = false;                  // a TLS listener for clients (`tls_port` given)
+    std::uint16_t tls_port = 0;        // 0: any free port
+    std::string tls_certificate_file;  // PEM chain + key; default: [interconnect] certificate
+    bool udp = true;                   // users may register and call over UDP
+    bool tcp = true;                   // ... over plain TCP
+};
+
 struct SystemConfig {
     std::string system_id;           // e.g. "A"
     std::string domain;              // e.g. "a.mcx": the domain of the MC service IDs it serves
@@ -83,6 +93,7 @@ struct SystemConfig {
     // Callee legs to local users over UDP on a SIP stack and thread of their own (a port of its
     // own, picked free): see net/leg_thread.hpp.
     bool sip_leg_thread = true;
+    SipAccessConfig sip_access;
     std::uint16_t http_port = 0;
     std::string idms_key_file;  // PEM, created when missing; empty: a key in memory only
     std::int64_t token_lifetime_seconds = 3600;

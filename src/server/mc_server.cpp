@@ -66,6 +66,7 @@ McServer::McServer(const SystemConfig& config, net::SipStack& sip,
         [this](const idms::AccessTokenClaims& claims, const McServiceId& aor) {
             return check_identity(claims, aor);
         });
+    sip_.set_flow_closed_handler([this](net::FlowId flow) { on_flow_closed(flow); });
     sweep_timer_.start(std::chrono::seconds(5), [this] { sweep_registrations(); });
 }
 
@@ -141,7 +142,30 @@ void McServer::sweep_registrations() {
     sweep_timer_.start(std::chrono::seconds(5), [this] { sweep_registrations(); });
 }
 
+// RFC 5626 4.4: a binding lives as long as its flow. A client whose connection broke
+// registers again on a new one; until then calls to it get 480.
+void McServer::on_flow_closed(net::FlowId flow) {
+    for (const auto& gone : registrar_.drop_flow(flow)) {
+        spdlog::info("connection of {} from {} closed: registration removed", gone.user.uri(),
+                     gone.source.to_string());
+        if (gone.primary_id && registry_) (void)registry_->remove(gone.user);
+    }
+}
+
+std::optional<Rejection> McServer::access_refusal(const net::SipMessage& msg) const {
+    const auto transport = msg.transport();
+    const bool allowed = transport == net::Transport::tls ||
+                         (transport == net::Transport::udp && config_.sip_access.udp) ||
+                         (transport == net::Transport::tcp && config_.sip_access.tcp);
+    if (allowed) return std::nullopt;
+    std::string detail = std::string("SIP over ") + net::to_string(transport) +
+                         " is not accepted from users of " + config_.system_id;
+    if (auto tls = sip_.access_tls_endpoint()) detail += ": use TLS, " + tls->to_string();
+    return Rejection{403, "Forbidden", std::nullopt, detail};
+}
+
 McServer::~McServer() {
+    sip_.set_flow_closed_handler(nullptr);
     sip_.set_request_handler(nullptr);
     // Releasing a call erases it from calls_: walk a moved-out copy.
     auto calls = std::move(calls_);
@@ -151,6 +175,14 @@ McServer::~McServer() {
 
 bool McServer::on_request(const net::SipMessage& msg) {
     const auto method = msg.method();
+    if (method == "REGISTER" || (method == "INVITE" && !sip_.from_interconnect(msg))) {
+        if (auto refusal = access_refusal(msg)) {
+            if (method == "INVITE") ++counters_.invite_rejected;
+            if (method == "REGISTER") ++counters_.register_rejected;
+            reject(msg, *refusal);
+            return true;
+        }
+    }
     if (method == "REGISTER") {
         on_register(msg);
     } else if (method == "INVITE") {
@@ -205,6 +237,12 @@ void McServer::on_register(const net::SipMessage& msg) {
     request.body = std::string(msg.body());
     request.source = msg.source();
     request.transport = msg.transport();
+    if (sip_.from_interconnect(msg)) {
+        ++counters_.register_rejected;
+        return reject(msg, Rejection{403, "Forbidden", std::nullopt,
+                                     "the interconnect carries no registrations"});
+    }
+    request.flow = sip_.watch_flow(msg);
     const auto outcome = registrar_.handle(request, clock_());
     if (outcome.status != 200) {
         ++counters_.register_rejected;
@@ -290,17 +328,18 @@ void McServer::on_invite(const net::SipMessage& msg) {
         ++counters_.invite_rejected;
         reject(msg, rejection);
     };
-    if (msg.transport() == net::Transport::tls) return on_partner_invite(msg);
+    if (sip_.from_interconnect(msg)) return on_partner_invite(msg);
 
     // The caller is the registered user whose signalling address sent this request: the
     // participating function binds it (TS 24.379 H.3), the From header alone proves nothing.
     auto caller = McServiceId::parse(addr_spec(msg.from_uri()));
     const Binding* binding = caller ? registrar_.lookup(*caller, clock_()) : nullptr;
-    // Same transport, host and port as the REGISTER: over TCP that is the same connection
-    // (clients keep it, RFC 5626 style), so another local process cannot speak for the user.
-    if (!binding || binding->transport != msg.transport() || binding->source != msg.source()) {
+    // Same transport, host and port as the REGISTER, and over TCP/TLS the very connection
+    // (flow, RFC 5626 5.3), so another local process cannot speak for the user.
+    if (!binding || binding->transport != msg.transport() || binding->source != msg.source() ||
+        binding->flow != sip_.flow_of(msg)) {
         return refuse(Rejection{403, "Forbidden", McWarning::cannot_bind_identity,
-                                "caller is not registered from this address"});
+                                "caller is not registered from this address and connection"});
     }
     auto parsed = parse_invite(msg, true);
     if (auto* rejection = std::get_if<Rejection>(&parsed)) return refuse(*rejection);

@@ -89,6 +89,9 @@ class McServer {
                                                       const McServiceId& aor);
     void note_registration(const RegisterOutcome& outcome);
     void sweep_registrations();
+    void on_flow_closed(net::FlowId flow);
+    // A REGISTER or INVITE of a user over a transport [sip] turned off for users.
+    std::optional<Rejection> access_refusal(const net::SipMessage& msg) const;
     // The callee leg towards a partner system's interconnect.
     std::variant<CalleeRoute, Rejection> partner_route(const PartnerConfig* partner,
                                                        const McServiceId& callee);

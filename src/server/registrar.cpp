@@ -144,6 +144,7 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
     binding.contact_uri = contact->uri;
     binding.source = request.source;
     binding.transport = request.transport;
+    binding.flow = request.flow;
     binding.client_id = info->client_id.value_or("");
     binding.expires_at_ms = now_ms + static_cast<std::int64_t>(expires) * 1000;
     binding.primary_id = primary_id;
@@ -172,6 +173,20 @@ std::vector<Binding> Registrar::expire(std::int64_t now_ms) {
     std::vector<Binding> gone;
     for (auto it = bindings_.begin(); it != bindings_.end();) {
         if (it->second.expires_at_ms <= now_ms) {
+            gone.push_back(std::move(it->second));
+            it = bindings_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return gone;
+}
+
+std::vector<Binding> Registrar::drop_flow(net::FlowId flow) {
+    std::vector<Binding> gone;
+    if (flow == 0) return gone;
+    for (auto it = bindings_.begin(); it != bindings_.end();) {
+        if (it->second.flow == flow) {
             gone.push_back(std::move(it->second));
             it = bindings_.erase(it);
         } else {

@@ -23,6 +23,9 @@ struct Binding {
     std::string contact_uri;  // addr-spec of the Contact, where calls to the user are sent
     net::Endpoint source;     // where the REGISTER came from: the user's signalling address
     net::Transport transport = net::Transport::udp;
+    // TCP/TLS: the connection the REGISTER came on (RFC 5626 flow); the user's requests are
+    // taken on it only, and the binding ends when it closes. 0 over UDP.
+    net::FlowId flow = 0;
     std::string client_id;  // MCPTT client ID (urn:uuid)
     std::int64_t expires_at_ms = 0;
     // A user of another MC system migrated here (TS 23.280 10.16.5): `user` is the ID
@@ -38,6 +41,7 @@ struct RegisterRequest {
     std::string body;
     net::Endpoint source;
     net::Transport transport = net::Transport::udp;
+    net::FlowId flow = 0;
 };
 
 struct RegisterOutcome {
@@ -71,6 +75,8 @@ class Registrar {
     std::size_t size(std::int64_t now_ms) const;
     // Drops expired bindings and returns them.
     std::vector<Binding> expire(std::int64_t now_ms);
+    // Drops the bindings registered on a flow that closed and returns them.
+    std::vector<Binding> drop_flow(net::FlowId flow);
 
   private:
     const idms::TokenVerifier& verifier_;
