@@ -39,6 +39,8 @@ struct ClientOptions {
     std::string audience;
     std::string record;
     std::string log_level = "warn";
+    std::string transport;
+    std::string ca_file;
 };
 
 void add_connection_options(CLI::App* cmd, ClientOptions& o) {
@@ -46,6 +48,14 @@ void add_connection_options(CLI::App* cmd, ClientOptions& o) {
     cmd->add_option("-u,--user", o.user, "MC service ID, e.g. sip:alice@a.mcx");
     cmd->add_option("-p,--password", o.password, "password at the IdMS");
     cmd->add_option("--sip-server", o.sip_server, "SIP address of the MC system (host:port)");
+    cmd->add_option("--transport", o.transport,
+                    "SIP transport towards the MC systems: udp, tcp or tls (default udp, or the "
+                    "configuration's)")
+        ->check(CLI::IsMember({"udp", "tcp", "tls"}));
+    cmd->add_option("--ca", o.ca_file,
+                    "with --transport tls: the CA certificates (PEM) the MC systems' SIP "
+                    "certificates must chain to")
+        ->check(CLI::ExistingFile);
     cmd->add_option("--idms-url", o.idms_url, "IdMS base URL, e.g. http://127.0.0.1:8080");
     cmd->add_option("--domain", o.domain, "domain of the MC system (default: the user's)");
     cmd->add_option("--cms-url", o.cms_url,
@@ -75,6 +85,12 @@ mcx::Result<mcx::client::ClientConfig> build_config(const ClientOptions& o) {
         if (!e) return mcx::fail(mcx::Errc::invalid_argument, "--sip-server: " + e.error().reason);
         home.sip_server = *e;
     }
+    if (!o.transport.empty()) {
+        config.transport = o.transport == "tls"   ? mcx::net::Transport::tls
+                           : o.transport == "tcp" ? mcx::net::Transport::tcp
+                                                  : mcx::net::Transport::udp;
+    }
+    if (!o.ca_file.empty()) config.ca_file = o.ca_file;
     if (!o.idms_url.empty()) home.idms_url = o.idms_url;
     if (!o.cms_url.empty()) home.cms_url = o.cms_url;
     if (!o.domain.empty()) home.domain = o.domain;

@@ -1,5 +1,7 @@
 #include "client/client_config.hpp"
 
+#include <filesystem>
+
 #include <toml++/toml.h>
 
 #include <cctype>
@@ -79,6 +81,10 @@ Result<void> ClientConfig::check() const {
     if (primary->idms_url.empty()) {
         return fail(Errc::invalid_argument,
                     "no IdMS for " + home + ": give --idms-url or idms_url");
+    }
+    if (transport == net::Transport::tls && ca_file.empty()) {
+        return fail(Errc::invalid_argument,
+                    "transport tls needs ca_file (--ca): the CA of the MC systems' certificates");
     }
     for (std::size_t i = 0; i < systems.size(); ++i) {
         if (systems[i].id.empty()) return fail(Errc::invalid_argument, "a system without id");
@@ -173,8 +179,16 @@ Result<void> load_client_config(const std::string& path, ClientConfig& into) {
             into.transport = net::Transport::udp;
         } else if (*v == "tcp") {
             into.transport = net::Transport::tcp;
+        } else if (*v == "tls") {
+            into.transport = net::Transport::tls;
         } else {
-            return fail(Errc::invalid_argument, path + ": transport must be udp or tcp");
+            return fail(Errc::invalid_argument, path + ": transport must be udp, tcp or tls");
+        }
+    }
+    if (auto v = c["ca_file"].value<std::string>()) {
+        into.ca_file = *v;
+        if (!into.ca_file.empty() && std::filesystem::path(into.ca_file).is_relative()) {
+            into.ca_file = (std::filesystem::path(path).parent_path() / into.ca_file).string();
         }
     }
     if (auto v = c["register_expires"].value<std::int64_t>()) {

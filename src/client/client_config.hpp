@@ -57,6 +57,9 @@ struct ClientConfig {
     std::vector<SystemAddress> systems;  // every MC system that may serve this client
     std::string host = "127.0.0.1";      // local address for SIP and media
     net::Transport transport = net::Transport::udp;
+    // transport "tls": the CAs the SIP servers' certificates must chain to (PEM); each server's
+    // certificate must name the host of its sip_server (docs/security.md, "SIP access").
+    std::string ca_file;
     std::string client_id;  // MCPTT client ID; default: a random urn:uuid
     std::uint32_t register_expires = 600;
     std::uint32_t max_calls = 4;         // busy above this (N10)

@@ -136,7 +136,17 @@ Result<void> McClient::open() {
         if (!frames) return tl::unexpected(frames.error());
         for (const auto& frame : *frames) speech_.push_back(media::to_rtp_payload(frame));
     }
-    auto stack = net::SipStack::create(loop_, {config_.host, 0, "mcx-client", std::nullopt});
+    net::SipStackOptions options{config_.host, 0,           "mcx-client", std::nullopt,
+                                 std::nullopt, std::nullopt};
+    if (config_.transport == net::Transport::tls) {
+        // Every system this client may be served by must prove it is the one at that address.
+        net::TlsTrust trust{config_.ca_file, {}};
+        for (const auto& system : config_.systems) {
+            if (system.sip_server.port != 0) trust.server_names.push_back(system.sip_server.host);
+        }
+        options.client_tls = std::move(trust);
+    }
+    auto stack = net::SipStack::create(loop_, options);
     if (!stack) return tl::unexpected(stack.error());
     sip_ = std::move(*stack);
     sip_->set_request_handler([this](const net::SipMessage& msg) { return on_request(msg); });
