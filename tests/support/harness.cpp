@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "idms/certificates.hpp"
 #include "net/http.hpp"
 
 namespace mcx::test {
@@ -57,9 +58,8 @@ namespace {
 
 // `[sip] port = N` for a configuration whose extra TOML may have a [sip] table of its own (a
 // table may be defined once only).
-std::string with_sip_port(const std::string& extra_toml, std::uint16_t port) {
-    if (port == 0) return extra_toml;
-    const auto line = "port = " + std::to_string(port) + "\n";
+std::string with_sip_lines(const std::string& extra_toml, const std::string& line) {
+    if (line.empty()) return extra_toml;
     const std::string header = "[sip]\n";
     for (std::size_t at = extra_toml.find(header); at != std::string::npos;
          at = extra_toml.find(header, at + 1)) {
@@ -73,16 +73,45 @@ std::string with_sip_port(const std::string& extra_toml, std::uint16_t port) {
 
 }  // namespace
 
+bool default_client_tls() {
+    const char* transport = std::getenv("MCX_TEST_TRANSPORT");
+    return transport && std::string_view(transport) == "tls";
+}
+
 std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::string& dir) {
     auto system = std::unique_ptr<McSystem>(new McSystem());
     system->options_ = options;
     system->dir_ = dir;
+    auto& tls = system->options_;
+    if (tls.client_tls && tls.tls_certificate.empty()) {
+        const auto certs = (fs::path(dir) / ("client-certs-" + options.id)).string();
+        if (auto made = idms::write_interconnect_certificates(certs, {options.id}); !made) {
+            throw std::runtime_error("certificates: " + made.error().reason);
+        }
+        tls.tls_certificate = (fs::path(certs) / (options.id + ".pem")).string();
+        tls.tls_ca = (fs::path(certs) / "ca.pem").string();
+    }
     system->config_ = (fs::path(dir) / ("system-" + options.id + ".toml")).string();
     system->log_ = (fs::path(dir) / ("system-" + options.id + ".log")).string();
     system->write_config();
     system->launch();
     return system;
 }
+
+namespace {
+
+// The generated [sip] keys: the port, and the clients' TLS listener.
+std::string sip_lines(const McSystem::Options& options) {
+    std::string lines;
+    if (options.sip_port != 0) lines += "port = " + std::to_string(options.sip_port) + "\n";
+    if (options.client_tls) {
+        lines += "tls_port = " + std::to_string(options.tls_port) +
+                 "\ntls_certificate = " + toml_string(options.tls_certificate) + "\n";
+    }
+    return lines;
+}
+
+}  // namespace
 
 void McSystem::write_config() const {
     const auto& options = options_;
@@ -93,7 +122,7 @@ void McSystem::write_config() const {
         << "\n\n[http]\nport = " << options.http_port << "\n\n[idms]\nkey_file = \"idms-"
         << options.id << ".pem\"\n"
         << options.idms_toml << "\n"
-        << with_sip_port(options.extra_toml, options.sip_port) << "\n";
+        << with_sip_lines(options.extra_toml, sip_lines(options)) << "\n";
     for (const auto& u : options.users) {
         out << "[[users]]\nid = \"sip:" << u.name << "@" << options.domain
             << "\"\npassword = " << toml_string(u.password)
@@ -142,7 +171,9 @@ void McSystem::launch() {
     sip_ = split(ready["sip"].get<std::string>());
     http_ = split(ready["http"].get<std::string>());
     sip_legs_.reset();
+    sip_tls_.reset();
     interconnect_.reset();
+    if (ready.contains("sip_tls")) sip_tls_ = split(ready["sip_tls"].get<std::string>());
     if (ready.contains("sip_legs")) sip_legs_ = split(ready["sip_legs"].get<std::string>());
     if (ready.contains("interconnect"))
         interconnect_ = split(ready["interconnect"].get<std::string>());
@@ -153,6 +184,7 @@ void McSystem::restart() {
     // The ports of the first run, also where the configuration said "any".
     options_.http_port = http_.port;
     options_.sip_port = sip_.port;
+    if (sip_tls_) options_.tls_port = sip_tls_->port;
     write_config();
     launch();
 }
@@ -252,9 +284,12 @@ std::unique_ptr<ClientProcess> ClientProcess::start(const McSystem& system, cons
                                   "--script",     "-",
                                   "--user",       system.uri(name),
                                   "--password",   password,
-                                  "--sip-server", system.sip().to_string(),
+                                  "--sip-server", system.client_sip().to_string(),
                                   "--idms-url",   system.http_url(),
                                   "--log-level",  "debug"};
+    if (system.client_tls()) {
+        argv.insert(argv.end(), {"--transport", "tls", "--ca", system.client_ca()});
+    }
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     auto child = ChildProcess::spawn(argv, log.string());
     if (!child) throw std::runtime_error(child.error().reason);

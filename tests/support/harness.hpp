@@ -40,6 +40,9 @@ std::string toml_string(const std::string& s);
 std::uint16_t free_tcp_port();
 std::uint16_t free_udp_port();
 
+// MCX_TEST_TRANSPORT=tls in the environment: clients use SIP over TLS.
+bool default_client_tls();
+
 class McSystem {
   public:
     struct Options {
@@ -52,7 +55,13 @@ class McSystem {
         std::uint16_t sip_port = 0;
         std::uint32_t inactivity_seconds = 120;
         std::string extra_toml;  // appended to the generated configuration
-        std::string idms_toml;   // more keys of the generated [idms] table ("login_... = 3\n")
+        // Clients reach mcxd over SIP over TLS ([sip] tls_port); default: the environment's
+        // MCX_TEST_TRANSPORT=tls (the call suites run once per transport, tests/CMakeLists.txt).
+        bool client_tls = default_client_tls();
+        std::uint16_t tls_port = 0;   // 0: any
+        std::string tls_certificate;  // PEM chain + key; empty: made in the test directory
+        std::string tls_ca;           // the CA clients trust for it (with tls_certificate)
+        std::string idms_toml;        // more keys of the generated [idms] table ("login_... = 3\n")
     };
     // Starts mcxd with a generated config and --pcap; waits for its ready line.
     static std::unique_ptr<McSystem> start(const Options& options, const std::string& dir);
@@ -62,6 +71,12 @@ class McSystem {
 
     const std::string& id() const { return options_.id; }
     const net::Endpoint& sip() const { return sip_; }
+    // The clients' TLS listener (ready line "sip_tls"); nullopt without [sip] tls_port.
+    const std::optional<net::Endpoint>& sip_tls() const { return sip_tls_; }
+    // Where its clients send SIP: the TLS listener when clients use TLS, else sip().
+    const net::Endpoint& client_sip() const { return sip_tls_ ? *sip_tls_ : sip_; }
+    const std::string& client_ca() const { return options_.tls_ca; }
+    bool client_tls() const { return options_.client_tls; }
     // The TLS listener for partner systems (ready line); nullopt without [interconnect].
     const std::optional<net::Endpoint>& interconnect() const { return interconnect_; }
     // Where INVITEs to local users leave from ([sip] leg_thread); nullopt without a leg thread.
@@ -99,6 +114,7 @@ class McSystem {
     ChildProcess process_;
     net::Endpoint sip_;
     std::optional<net::Endpoint> sip_legs_;
+    std::optional<net::Endpoint> sip_tls_;
     std::optional<net::Endpoint> interconnect_;
     net::Endpoint http_;
     std::string dir_;

@@ -118,10 +118,14 @@ std::string Systems::write_client_config(const std::string& home, const std::str
     std::ofstream out(path);
     out << "[client]\nuser = " << toml_string(primary.system->uri(name))
         << "\npassword = " << toml_string(secret) << "\nhome = " << toml_string(home) << "\n";
+    if (primary.system->client_tls()) {
+        out << "transport = \"tls\"\nca_file = " << toml_string(primary.system->client_ca())
+            << "\n";
+    }
     for (const auto& id : ids_) {
         const auto& m = member(id);
         out << "\n[[systems]]\nid = " << toml_string(id) << "\ndomain = " << toml_string(m.domain)
-            << "\nsip_server = " << toml_string(m.system->sip().to_string())
+            << "\nsip_server = " << toml_string(m.system->client_sip().to_string())
             << "\nidms_url = " << toml_string(m.system->http_url())
             << "\ncms_url = " << toml_string(m.system->http_url()) << "\n";
     }
@@ -260,6 +264,10 @@ std::unique_ptr<Systems> SystemsBuilder::start(std::string dir) const {
         options.id = id;
         options.domain = m.domain;
         options.users = m.users;
+        if (options.client_tls) {  // clients trust the certificate of the interconnect
+            options.tls_certificate = (fs::path(certs) / (id + ".pem")).string();
+            options.tls_ca = (fs::path(certs) / "ca.pem").string();
+        }
         options.http_port = m.http_port;
         options.sip_port = m.sip_port;
         std::string toml = options.extra_toml;
