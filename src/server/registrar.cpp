@@ -92,6 +92,19 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
         return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
                       claims.error().reason);
     }
+    // The token is bound to the client it was issued to (docs/identity.md): a token copied
+    // into another client's REGISTER is refused, and so is one that names no client.
+    if (claims->client_id.empty()) {
+        return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
+                      "access token names no client_id: log in with client_id set to your "
+                      "mcptt-client-id");
+    }
+    if (info->client_id.value_or("") != claims->client_id) {
+        return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
+                      "access token was issued to client " + claims->client_id + ", not to " +
+                          (info->client_id ? "client " + *info->client_id
+                                           : std::string("a REGISTER without mcptt-client-id")));
+    }
     std::optional<McServiceId> primary_id;
     if (identity_check_) {
         auto allowed = identity_check_(*claims, *aor);
@@ -144,7 +157,8 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
     binding.contact_uri = contact->uri;
     binding.source = request.source;
     binding.transport = request.transport;
-    binding.client_id = info->client_id.value_or("");
+    binding.client_id = claims->client_id;
+    binding.token_issuer = claims->issuer;
     binding.expires_at_ms = now_ms + static_cast<std::int64_t>(expires) * 1000;
     binding.primary_id = primary_id;
     bindings_[*aor] = binding;
@@ -166,6 +180,19 @@ std::size_t Registrar::size(std::int64_t now_ms) const {
     return static_cast<std::size_t>(
         std::count_if(bindings_.begin(), bindings_.end(),
                       [now_ms](const auto& entry) { return entry.second.expires_at_ms > now_ms; }));
+}
+
+std::vector<Binding> Registrar::remove_if(const std::function<bool(const Binding&)>& retired) {
+    std::vector<Binding> gone;
+    for (auto it = bindings_.begin(); it != bindings_.end();) {
+        if (retired(it->second)) {
+            gone.push_back(std::move(it->second));
+            it = bindings_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return gone;
 }
 
 std::vector<Binding> Registrar::expire(std::int64_t now_ms) {

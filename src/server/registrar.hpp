@@ -23,7 +23,8 @@ struct Binding {
     std::string contact_uri;  // addr-spec of the Contact, where calls to the user are sent
     net::Endpoint source;     // where the REGISTER came from: the user's signalling address
     net::Transport transport = net::Transport::udp;
-    std::string client_id;  // MCPTT client ID (urn:uuid)
+    std::string client_id;     // MCPTT client ID (urn:uuid), the one the token was issued to
+    std::string token_issuer;  // the IdMS whose token made this binding (iss)
     std::int64_t expires_at_ms = 0;
     // A user of another MC system migrated here (TS 23.280 10.16.5): `user` is the ID
     // assigned here, this its primary MC service ID.
@@ -71,6 +72,8 @@ class Registrar {
     std::size_t size(std::int64_t now_ms) const;
     // Drops expired bindings and returns them.
     std::vector<Binding> expire(std::int64_t now_ms);
+    // Drops the bindings for which `retired` holds and returns them.
+    std::vector<Binding> remove_if(const std::function<bool(const Binding&)>& retired);
 
   private:
     const idms::TokenVerifier& verifier_;
