@@ -118,6 +118,18 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
                       "access token is for " + claims->subject + ", not " + aor->uri());
     }
 
+    // A token that made a live binding is taken only from where that binding came from: a
+    // copy replayed from another address (or connection) neither moves nor removes it. A
+    // newer login (another jti) may register from anywhere. [mcx-defined]
+    if (const auto* live = lookup(*aor, now_ms);
+        live && !claims->token_id.empty() && live->token_id == claims->token_id &&
+        (live->source != request.source || live->transport != request.transport)) {
+        return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
+                      "access token is in use by the registration from " +
+                          live->source.to_string() +
+                          ": it registers only from there (log in again to register from here)");
+    }
+
     if (request.contact.empty()) {
         // A query (RFC 3261 10.2.3): report the current binding.
         RegisterOutcome out;
@@ -159,6 +171,7 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
     binding.transport = request.transport;
     binding.client_id = claims->client_id;
     binding.token_issuer = claims->issuer;
+    binding.token_id = claims->token_id;
     binding.expires_at_ms = now_ms + static_cast<std::int64_t>(expires) * 1000;
     binding.primary_id = primary_id;
     bindings_[*aor] = binding;

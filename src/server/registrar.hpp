@@ -25,6 +25,7 @@ struct Binding {
     net::Transport transport = net::Transport::udp;
     std::string client_id;     // MCPTT client ID (urn:uuid), the one the token was issued to
     std::string token_issuer;  // the IdMS whose token made this binding (iss)
+    std::string token_id;      // and its jti: that token registers only from `source`
     std::int64_t expires_at_ms = 0;
     // A user of another MC system migrated here (TS 23.280 10.16.5): `user` is the ID
     // assigned here, this its primary MC service ID.

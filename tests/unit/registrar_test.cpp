@@ -158,6 +158,30 @@ TEST_F(RegistrarTest, TokenOfAnotherClientIsForbiddenAndTheBindingStays) {
     EXPECT_EQ(b->source.port, 5070);
 }
 
+// The whole mcptt-info copied (token and client ID) and sent from another port: refused while
+// the binding it made lives; a newer login registers from anywhere.
+TEST_F(RegistrarTest, ALiveBindingsTokenRegistersOnlyFromItsAddress) {
+    const auto token = *issuer.issue(alice, kClient, kNowMs / 1000);
+    ASSERT_EQ(registrar.handle(request(token), kNowMs).status, 200);
+    auto replay = request(token);
+    replay.source = net::Endpoint{"127.0.0.1", 6666};
+    replay.contact = "<sip:alice@127.0.0.1:6666>";
+    auto out = registrar.handle(replay, kNowMs);
+    EXPECT_EQ(out.status, 403);
+    EXPECT_EQ(out.warning, proto::McWarning::service_authorisation_failed);
+    EXPECT_NE(out.detail.find("in use by the registration from 127.0.0.1:5070"), std::string::npos)
+        << out.detail;
+    replay.expires_header = 0;
+    EXPECT_EQ(registrar.handle(replay, kNowMs).status, 403) << "nor removes it";
+    EXPECT_EQ(registrar.lookup(alice, kNowMs)->contact_uri, "sip:alice@127.0.0.1:5070");
+    EXPECT_EQ(registrar.handle(request(token), kNowMs + 1000).status, 200) << "refresh from there";
+    auto fresh = request(*issuer.issue(alice, kClient, kNowMs / 1000));
+    fresh.source = replay.source;
+    fresh.contact = replay.contact;
+    EXPECT_EQ(registrar.handle(fresh, kNowMs).status, 200);
+    EXPECT_EQ(registrar.lookup(alice, kNowMs)->contact_uri, "sip:alice@127.0.0.1:6666");
+}
+
 TEST_F(RegistrarTest, TokenWithoutClientIdOrRegisterWithoutClientIdIsForbidden) {
     auto out = registrar.handle(request(*issuer.issue(alice, "", kNowMs / 1000)), kNowMs);
     EXPECT_EQ(out.status, 403);
