@@ -64,6 +64,8 @@ std::string CommandShell::help_text() {
            "                           --prepared: do the middle steps while the calls run\n"
            "  record <file>            write what was heard so far, then record into <file>\n"
            "                           (calls set up or resumed from then on)\n"
+           "  logout                   hang up, unregister (Expires: 0) and revoke the\n"
+           "                           access tokens at the IdMS (RFC 7009)\n"
            "  status                   serving MC system, MC service ID, calls, RTP counters\n"
            "  wait <event> [seconds]   hold the next commands until the event (scripts)\n"
            "  sleep <ms>               pause the next commands\n"
@@ -209,6 +211,9 @@ void CommandShell::execute(const std::string& line) {
         print_result(cmd, r ? "" : r.error().reason);
     } else if (cmd == "status") {
         print_status();
+    } else if (cmd == "logout") {
+        client_.logout();
+        print_result(cmd, "");
     } else if (cmd == "wait") {
         if (arg1.empty()) return print_result(cmd, "usage: wait <event> [seconds]");
         long seconds = 10;

@@ -4,7 +4,8 @@
 //
 //   call <user> [--manual] [--full-duplex]   accept [id]   reject [id]   hangup [id|all]
 //   ptt [id]   release [id]   speak [id]   send-rtp [id] [count]   record <file>
-//   migrate <system> [--prepared]            status   wait <event> [seconds]   sleep <ms>
+//   migrate <system> [--prepared]            status   logout   wait <event> [seconds]
+//   sleep <ms>
 //   help                     quit
 
 #include <chrono>

@@ -73,4 +73,24 @@ void IdmClient::exchange(const std::string& idms_url, const std::string& subject
                     finish("the IdMS at " + idms_url, std::move(done)));
 }
 
+void IdmClient::revoke(const std::string& idms_url, const std::string& token,
+                       const std::string& client_id, std::function<void(Result<void>)> done) {
+    std::map<std::string, std::string> form{
+        {"token", token}, {"token_type_hint", "access_token"}, {"client_id", client_id}};
+    http_.post_form(
+        idms_url + "/idms/revoke", std::move(form), timeout_,
+        [who = "the IdMS at " + idms_url,
+         done = std::move(done)](Result<net::HttpResponse> response) {
+            if (!response) {
+                return done(fail(Errc::io, who + " cannot be reached: " + response.error().reason));
+            }
+            if (response->status != 200) {
+                auto refused = parse_token_response(response->status, response->body, who);
+                return done(
+                    fail(Errc::unauthorized, refused ? who + " refused" : refused.error().reason));
+            }
+            done({});
+        });
+}
+
 }  // namespace mcx::client

@@ -49,6 +49,10 @@ class IdmClient {
     void exchange(const std::string& idms_url, const std::string& subject_token,
                   const std::string& client_id, Done done);
 
+    // RFC 7009 revocation of `token` at `idms_url` (logout): the IdMS retires it.
+    void revoke(const std::string& idms_url, const std::string& token, const std::string& client_id,
+                std::function<void(Result<void>)> done);
+
   private:
     net::HttpWorker& http_;
     std::chrono::milliseconds timeout_;

@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <utility>
+
 #include "media/amr_wb.hpp"
 #include "media/wav.hpp"
 #include "proto/warning.hpp"
@@ -22,6 +25,8 @@ const char* to_string(ClientEventType type) {
             return "registration-failed";
         case ClientEventType::unregistered:
             return "unregistered";
+        case ClientEventType::logged_out:
+            return "logged-out";
         case ClientEventType::profile:
             return "profile";
         case ClientEventType::profile_failed:
@@ -358,6 +363,71 @@ void McClient::stop(std::function<void()> done) {
     if (done) {
         // Let the unregistrations and BYEs leave before the caller stops the loop.
         stop_timer_.start(std::chrono::milliseconds(200), std::move(done));
+    }
+}
+
+void McClient::logout() {
+    stopping_ = true;  // no keep-alive, no migration, no re-registration from now on
+    keepalive_timer_.cancel();
+    keepalive_probe_.reset();
+    home_timer_.cancel();
+    home_probe_.reset();
+    for (auto& timer : migration_timers_) timer.cancel();
+    std::vector<CallId> ids;
+    for (const auto& [id, record] : calls_) ids.push_back(id);
+    for (auto id : ids) (void)hangup(id);
+    // Collected first: a partner left behind is forgotten once it has unregistered.
+    logout_tokens_.clear();
+    for (auto& [id, system] : systems_) {
+        if (system->access_token.empty() || system->address().idms_url.empty()) continue;
+        logout_tokens_.emplace_back(system->address().idms_url, system->access_token);
+    }
+    for (auto& [id, system] : systems_) {
+        if (system->registration() != RegistrationState::none) system->unregister();
+    }
+    // First the REGISTERs with Expires: 0, with the token still valid; then the revocations.
+    logout_waits_ = 0;
+    await_unregistered();
+}
+
+void McClient::await_unregistered() {
+    const bool pending = std::any_of(systems_.begin(), systems_.end(), [](const auto& s) {
+        return s.second->registration() == RegistrationState::unregistering;
+    });
+    if (pending && ++logout_waits_ < 40) {  // at most 2 s
+        logout_timer_.start(std::chrono::milliseconds(50), [this] { await_unregistered(); });
+        return;
+    }
+    revoke_tokens();
+}
+
+void McClient::revoke_tokens() {
+    struct Pending {
+        std::size_t left = 0;
+        std::vector<std::string> done, failed;
+    };
+    auto pending = std::make_shared<Pending>();
+    const auto tokens = std::exchange(logout_tokens_, {});
+    for (auto& [id, system] : systems_) system->access_token.clear();
+    primary_token_.clear();
+    auto finish = [this, pending] {
+        auto e = event(ClientEventType::logged_out);
+        e.system = serving_;
+        std::string text;
+        for (const auto& d : pending->done) text += (text.empty() ? "" : ", ") + d;
+        e.reason = text.empty() ? "no token to revoke" : "token revoked at " + text;
+        for (const auto& f : pending->failed) e.reason += "; " + f;
+        emit(e);
+    };
+    if (tokens.empty()) return finish();
+    pending->left = tokens.size();
+    for (const auto& [url, token] : tokens) {
+        idm_->revoke(
+            url, token, config_.client_id, [alive = alive_, pending, finish, url](Result<void> r) {
+                if (!*alive) return;
+                (r ? pending->done : pending->failed).push_back(r ? url : r.error().reason);
+                if (--pending->left == 0) finish();
+            });
     }
 }
 

@@ -48,6 +48,7 @@ enum class ClientEventType {
     registered,
     registration_failed,
     unregistered,
+    logged_out,      // logout: unregistered everywhere and each token revoked (reason: how)
     profile,         // the user profile valid in the serving system was retrieved
     profile_failed,  //
     calling,         // our INVITE is on its way
@@ -136,6 +137,10 @@ class McClient {
     // Hangs up every call, unregisters everywhere; `done` runs when the last REGISTER was
     // answered (or after a short wait).
     void stop(std::function<void()> done = {});
+    // Logout: hangs up every call, unregisters everywhere (REGISTER Expires: 0), then revokes
+    // the token of each system at its IdMS (RFC 7009) and says `logged-out`. The client then
+    // serves nothing until it is started again.
+    void logout();
     // A token obtained elsewhere (mcx token, tests): start() then skips the IdMS login.
     void set_access_token(std::string token) { preset_token_ = std::move(token); }
 
@@ -187,6 +192,8 @@ class McClient {
     void retrieve_profile(ServingSystem& system,
                           std::function<void(Result<proto::UserProfile>)> then);
     void emit(const ClientEvent& event);
+    void await_unregistered();  // logout: the REGISTERs with Expires: 0 answered (or 2 s)
+    void revoke_tokens();       // logout, once the REGISTERs with Expires: 0 were answered
     ClientEvent event(ClientEventType type, const CallRecord* record = nullptr) const;
 
     // Call signalling (call_signalling.cpp).
@@ -272,6 +279,9 @@ class McClient {
     net::Timer home_timer_;
     net::Timer stop_timer_;
     bool stopping_ = false;
+    net::Timer logout_timer_;
+    int logout_waits_ = 0;
+    std::vector<std::pair<std::string, std::string>> logout_tokens_;  // IdMS URL, token
 };
 
 }  // namespace mcx::client

@@ -2,6 +2,7 @@
 
 #include <jwt.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <nlohmann/json.hpp>
 
@@ -88,6 +89,19 @@ Result<std::optional<McServiceId>> primary_id_claim(jwt_t* jwt) {
     return std::optional<McServiceId>(*id);
 }
 
+// 128 random bits, hex: a token's jti (RFC 7519 4.1.7, unique with negligible collision risk).
+Result<std::string> random_token_id() {
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) return fail(Errc::internal, "no random bytes");
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (auto b : bytes) {
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+    }
+    return out;
+}
+
 }  // namespace
 
 McServiceId AccessTokenClaims::mc_service_id() const {
@@ -151,41 +165,53 @@ Result<std::string> TokenIssuer::system_token(const std::string& system_id,
 }
 
 Result<std::string> TokenIssuer::issue_for(const McServiceId& subject, const std::string& client_id,
-                                           const std::string& audience,
-                                           std::int64_t now_seconds) const {
-    return user_token(subject, client_id, audience, now_seconds, now_seconds + lifetime_);
+                                           const std::string& audience, std::int64_t now_seconds,
+                                           IssuedToken* issued) const {
+    return user_token(subject, client_id, audience, now_seconds, now_seconds + lifetime_,
+                      std::nullopt, issued);
 }
 
 Result<std::string> TokenIssuer::issue_until(const McServiceId& subject,
                                              const std::string& client_id, std::int64_t now_seconds,
-                                             std::int64_t not_after) const {
+                                             std::int64_t not_after, IssuedToken* issued) const {
     return user_token(subject, client_id, audience_, now_seconds,
-                      std::min(now_seconds + lifetime_, not_after));
+                      std::min(now_seconds + lifetime_, not_after), std::nullopt, issued);
 }
 
 Result<std::string> TokenIssuer::user_token(const McServiceId& subject,
                                             const std::string& client_id,
                                             const std::string& audience, std::int64_t now_seconds,
-                                            std::int64_t expires_at) const {
-    return sign({{"sub", subject.uri()},
-                 {"aud", audience},
-                 {"mcptt_id", subject.uri()},
-                 {"client_id", client_id},
-                 {"scope", "openid 3gpp:mc:ptt_service"}},
-                {{"iat", now_seconds}, {"exp", expires_at}});
+                                            std::int64_t expires_at,
+                                            const std::optional<McServiceId>& primary_id,
+                                            IssuedToken* issued) const {
+    auto jti = random_token_id();
+    if (!jti) return tl::unexpected(jti.error());
+    auto token = primary_id ? sign({{"sub", subject.uri()},
+                                    {"aud", audience},
+                                    {"mcptt_id", subject.uri()},
+                                    {kPrimaryIdClaim, primary_id->uri()},
+                                    {"client_id", client_id},
+                                    {"scope", "openid 3gpp:mc:ptt_service"},
+                                    {"jti", *jti}},
+                                   {{"iat", now_seconds}, {"exp", expires_at}})
+                            : sign({{"sub", subject.uri()},
+                                    {"aud", audience},
+                                    {"mcptt_id", subject.uri()},
+                                    {"client_id", client_id},
+                                    {"scope", "openid 3gpp:mc:ptt_service"},
+                                    {"jti", *jti}},
+                                   {{"iat", now_seconds}, {"exp", expires_at}});
+    if (token && issued) *issued = IssuedToken{*jti, now_seconds, expires_at};
+    return token;
 }
 
 Result<std::string> TokenIssuer::issue_migrated(const McServiceId& assigned_id,
                                                 const McServiceId& primary_id,
                                                 const std::string& client_id,
-                                                std::int64_t now_seconds) const {
-    return sign({{"sub", assigned_id.uri()},
-                 {"aud", audience_},
-                 {"mcptt_id", assigned_id.uri()},
-                 {kPrimaryIdClaim, primary_id.uri()},
-                 {"client_id", client_id},
-                 {"scope", "openid 3gpp:mc:ptt_service"}},
-                {{"iat", now_seconds}, {"exp", now_seconds + lifetime_}});
+                                                std::int64_t now_seconds,
+                                                IssuedToken* issued) const {
+    return user_token(assigned_id, client_id, audience_, now_seconds, now_seconds + lifetime_,
+                      primary_id, issued);
 }
 
 void TokenVerifier::trust(const std::string& issuer, TrustedIssuer trusted) {
@@ -240,6 +266,9 @@ Result<AccessTokenClaims> TokenVerifier::verify_user(const std::string& token,
         return fail(Errc::forbidden, "access token issuer '" + claims.issuer +
                                          "' may not vouch for users of " +
                                          std::string(subject->domain()));
+    }
+    if (status_check_) {
+        if (auto valid = status_check_(claims); !valid) return tl::unexpected(valid.error());
     }
     return std::move(claims);
 }
@@ -322,6 +351,7 @@ Result<TokenVerifier::Verified> TokenVerifier::verify_signed(const std::string& 
     claims.audience = grant(jwt.get(), "aud");
     claims.client_id = grant(jwt.get(), "client_id");
     claims.scope = grant(jwt.get(), "scope");
+    claims.token_id = grant(jwt.get(), "jti");
     claims.issued_at = jwt_get_grant_int(jwt.get(), "iat");
     claims.expires_at = jwt_get_grant_int(jwt.get(), "exp");
     auto primary_id = primary_id_claim(jwt.get());

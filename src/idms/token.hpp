@@ -24,12 +24,20 @@ struct AccessTokenClaims {
     std::string scope;
     std::int64_t issued_at = 0;   // iat, seconds since the epoch
     std::int64_t expires_at = 0;  // exp
+    std::string token_id;         // jti (RFC 7519 4.1.7): names this token in the TokenLedger
     // primary_mcptt_id [mcx-defined]: set in a token this system issued to a user of a partner
     // who migrated here (token exchange): the user's MC service ID in its primary system, while
     // sub is the one assigned here (TS 23.280 10.16.5).
     std::optional<McServiceId> primary_id;
 
     McServiceId mc_service_id() const;
+};
+
+// What a user token was issued as: its jti and lifetime, for the TokenLedger.
+struct IssuedToken {
+    std::string token_id;
+    std::int64_t issued_at = 0;
+    std::int64_t expires_at = 0;
 };
 
 class TokenIssuer {
@@ -39,17 +47,21 @@ class TokenIssuer {
     Result<std::string> issue(const McServiceId& subject, const std::string& client_id,
                               std::int64_t now_seconds) const;
     // A token for another MC system (a partner's audience), e.g. before migrating there.
+    // Every user token carries a fresh random jti; `issued`, if given, receives it.
     Result<std::string> issue_for(const McServiceId& subject, const std::string& client_id,
-                                  const std::string& audience, std::int64_t now_seconds) const;
+                                  const std::string& audience, std::int64_t now_seconds,
+                                  IssuedToken* issued = nullptr) const;
     // As issue(), but expiring at `not_after` if that is sooner: a token exchanged for another
     // of this system outlives neither the one presented nor the normal lifetime.
     Result<std::string> issue_until(const McServiceId& subject, const std::string& client_id,
-                                    std::int64_t now_seconds, std::int64_t not_after) const;
+                                    std::int64_t now_seconds, std::int64_t not_after,
+                                    IssuedToken* issued = nullptr) const;
     // A token of this system for a partner's user who migrated here (token exchange): sub and
     // mcptt_id = the MC service ID assigned here, primary_mcptt_id = its primary ID.
     Result<std::string> issue_migrated(const McServiceId& assigned_id,
                                        const McServiceId& primary_id, const std::string& client_id,
-                                       std::int64_t now_seconds) const;
+                                       std::int64_t now_seconds,
+                                       IssuedToken* issued = nullptr) const;
     // A token naming this MC system itself, for system-to-system requests (CSC-17 between
     // CMSs): sub = "mcx-system:<id>", scope "mcx:partner". [mcx-defined]
     Result<std::string> issue_system(const std::string& system_id, const std::string& audience,
@@ -67,7 +79,9 @@ class TokenIssuer {
   private:
     Result<std::string> user_token(const McServiceId& subject, const std::string& client_id,
                                    const std::string& audience, std::int64_t now_seconds,
-                                   std::int64_t expires_at) const;
+                                   std::int64_t expires_at,
+                                   const std::optional<McServiceId>& primary_id,
+                                   IssuedToken* issued) const;
     Result<std::string> sign(
         std::initializer_list<std::pair<const char*, std::string>> claims,
         std::initializer_list<std::pair<const char*, std::int64_t>> numbers) const;
@@ -97,11 +111,17 @@ class TokenVerifier {
     // Finds an issuer not trusted yet (a configured partner whose key is published by its
     // IdMS); nullopt: not trusted (unknown, or its key is not known yet). Must not block.
     using KeyResolver = std::function<std::optional<TrustedIssuer>(const std::string& issuer)>;
+    // Whether a user token that passed every check is still valid (not retired: TokenLedger);
+    // called from any thread, must not block.
+    using StatusCheck = std::function<Result<void>(const AccessTokenClaims& claims)>;
 
     explicit TokenVerifier(std::string audience) : audience_(std::move(audience)) {}
     // Trusts tokens signed by `issuer` with this key, for users of this domain.
     void trust(const std::string& issuer, TrustedIssuer trusted);
     void set_key_resolver(KeyResolver resolver);
+    // Consulted by verify() and verify_subject_token() (not verify_system()). Set it before
+    // the verifier is shared with other threads.
+    void set_status_check(StatusCheck check) { status_check_ = std::move(check); }
 
     // A user's token: signature (ES256 only), issuer trusted and matching the key, audience,
     // expiry, subject an MC service ID of the issuer's domain; a primary_mcptt_id claim only
@@ -148,6 +168,7 @@ class TokenVerifier {
     mutable std::map<std::string, VerifiedSystemToken> verified_system_tokens_;
     mutable std::uint64_t signature_checks_ = 0;
     KeyResolver resolver_;
+    StatusCheck status_check_;
 };
 
 }  // namespace mcx::idms

@@ -108,6 +108,47 @@ void TokenEndpoint::enable_token_exchange(const TokenVerifier& subject_tokens,
     intake_ = std::move(intake);
 }
 
+std::optional<HttpReply> TokenEndpoint::track(const McServiceId& subject,
+                                              const std::string& client_id,
+                                              const IssuedToken& issued, std::int64_t now) const {
+    if (!ledger_) return std::nullopt;
+    if (auto recorded = ledger_->issued(subject, client_id, issued, now); !recorded) {
+        return error(500, "server_error", "cannot record the token: " + recorded.error().reason);
+    }
+    return std::nullopt;
+}
+
+void TokenEndpoint::enable_revocation(const TokenVerifier& verifier, Revoked on_revoked) {
+    revocation_verifier_ = &verifier;
+    on_revoked_ = std::move(on_revoked);
+}
+
+// RFC 7009 2.1. The token is its own credential (our clients are public clients, RFC 6749
+// 2.1: they hold no secret): whoever holds it may end it, as whoever holds it may use it.
+// 200 for a token that is unknown, invalid, expired, already retired or not ours (2.2): the
+// answer tells nothing about the token, and there is nothing left to do with it either way.
+HttpReply TokenEndpoint::revoke(const std::map<std::string, std::string>& form,
+                                std::int64_t now) const {
+    const auto token = field(form, "token");
+    if (token.empty()) return error(400, "invalid_request", "token is missing");
+    // token_type_hint (access_token, refresh_token or another) only speeds up a search
+    // (2.1: the server extends it past the hint): we have access tokens only, so it is ignored.
+    const HttpReply done{200, "text/plain", "", {}};
+    if (!revocation_verifier_ || !ledger_) return done;
+    auto claims = revocation_verifier_->verify(token, now);
+    if (!claims) return done;
+    // 2.1: the server checks that the token was issued to the client asking, when it says
+    // which client it is.
+    const auto client_id = field(form, "client_id");
+    if (!client_id.empty() && client_id != claims->client_id) {
+        return error(400, "invalid_client", "the token was not issued to this client");
+    }
+    auto revoked = ledger_->revoke(*claims);
+    if (!revoked) return error(503, "temporarily_unavailable", revoked.error().reason);
+    if (*revoked && on_revoked_) on_revoked_(*claims);
+    return done;
+}
+
 std::vector<std::string> TokenEndpoint::grant_types() const {
     if (!subject_tokens_) return {"password"};
     return {"password", kGrantTokenExchange, kGrantJwtBearer};
@@ -176,8 +217,13 @@ HttpReply TokenEndpoint::password_grant(const std::map<std::string, std::string>
                            : fail(Errc::forbidden, "only " + own_audience_ + " is served");
         if (!allowed) return error(400, "invalid_target", allowed.error().reason);
     }
-    auto token = issuer_.issue_for(*user, client_id, audience, now);
+    IssuedToken issued;
+    auto token = issuer_.issue_for(*user, client_id, audience, now, &issued);
     if (!token) return error(500, "server_error", token.error().reason);
+    // Only tokens for this system are tracked: one for a partner's audience is checked there.
+    if (audience == own_audience_) {
+        if (auto refused = track(*user, client_id, issued, now)) return *refused;
+    }
     nlohmann::json body{{"access_token", *token},
                         {"token_type", "Bearer"},
                         {"expires_in", issuer_.lifetime_seconds()},
@@ -280,8 +326,10 @@ HttpReply TokenEndpoint::exchange_grant(const std::map<std::string, std::string>
             return error(400, "invalid_grant",
                          std::string(token_field) + " has expired: log in again");
         }
-        auto token = issuer_.issue_until(user, client_id, now, expires_at);
+        IssuedToken issued;
+        auto token = issuer_.issue_until(user, client_id, now, expires_at, &issued);
         if (!token) return error(500, "server_error", token.error().reason);
+        if (auto refused = track(user, client_id, issued, now)) return *refused;
         return exchanged(*token, expires_at - now, user, std::nullopt);
     }
 
@@ -304,8 +352,10 @@ HttpReply TokenEndpoint::exchange_grant(const std::map<std::string, std::string>
             500, "server_error",
             "cannot assign an MC service ID to " + user.uri() + ": " + assigned.error().reason);
     }
-    auto token = issuer_.issue_migrated(*assigned, user, client_id, now);
+    IssuedToken issued;
+    auto token = issuer_.issue_migrated(*assigned, user, client_id, now, &issued);
     if (!token) return error(500, "server_error", token.error().reason);
+    if (auto refused = track(*assigned, client_id, issued, now)) return *refused;
     return exchanged(*token, issuer_.lifetime_seconds(), *assigned, user);
 }
 

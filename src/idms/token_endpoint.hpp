@@ -21,6 +21,7 @@
 #include "idms/login_throttle.hpp"
 #include "idms/password.hpp"
 #include "idms/token.hpp"
+#include "idms/token_ledger.hpp"
 
 namespace mcx::idms {
 
@@ -87,6 +88,18 @@ class TokenEndpoint {
     // those grants are unsupported_grant_type.
     void enable_token_exchange(const TokenVerifier& subject_tokens, MigrationIntake intake);
 
+    // Tracks the tokens issued for this system's own audience (password grant, token
+    // exchange) in `ledger`: the newest for a user and client retires the one before
+    // (docs/identity.md). Without this call tokens are not tracked. `ledger` must outlive this.
+    void track_tokens(TokenLedger& ledger) { ledger_ = &ledger; }
+
+    // RFC 7009 token revocation (POST /idms/revoke): `verifier` checks the token (it must be
+    // this IdMS's own), the ledger retires it; `on_revoked` then runs on the calling thread.
+    // Needs track_tokens().
+    using Revoked = std::function<void(const AccessTokenClaims& claims)>;
+    void enable_revocation(const TokenVerifier& verifier, Revoked on_revoked = {});
+    HttpReply revoke(const std::map<std::string, std::string>& form, std::int64_t now) const;
+
     // The grant_type values served, for grant_types_supported in the discovery document.
     std::vector<std::string> grant_types() const;
 
@@ -102,6 +115,10 @@ class TokenEndpoint {
   private:
     HttpReply password_grant(const std::map<std::string, std::string>& form, std::int64_t now,
                              std::string_view source) const;
+    // Records a token just issued for this audience in the ledger; an error reply if it could
+    // not be (the token is then not handed out).
+    std::optional<HttpReply> track(const McServiceId& subject, const std::string& client_id,
+                                   const IssuedToken& issued, std::int64_t now) const;
     HttpReply exchange_grant(const std::map<std::string, std::string>& form, bool jwt_bearer,
                              std::int64_t now) const;
 
@@ -110,6 +127,9 @@ class TokenEndpoint {
     std::string own_audience_;
     AudiencePolicy audience_policy_;
     const TokenVerifier* subject_tokens_ = nullptr;
+    TokenLedger* ledger_ = nullptr;
+    const TokenVerifier* revocation_verifier_ = nullptr;
+    Revoked on_revoked_;
     MigrationIntake intake_;
 
     std::string dummy_hash_;

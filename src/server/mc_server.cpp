@@ -164,6 +164,26 @@ std::optional<Rejection> McServer::access_refusal(const net::SipMessage& msg) co
     return Rejection{403, "Forbidden", std::nullopt, detail};
 }
 
+void McServer::drop_retired_registrations(const idms::TokenLedger& ledger) {
+    auto gone = registrar_.remove_if([&ledger](const Binding& b) {
+        return b.token_issuer == ledger.own_issuer() && !ledger.has_current(b.user, b.client_id);
+    });
+    for (const auto& binding : gone) {
+        spdlog::info("registration of {} dropped: its token was retired", binding.user.uri());
+        if (binding.primary_id && registry_) (void)registry_->remove(binding.user);
+        std::vector<std::uint64_t> ended;
+        for (const auto& [id, call] : calls_) {
+            if (call->caller() == binding.user || call->callee() == binding.user)
+                ended.push_back(id);
+        }
+        for (auto id : ended) {
+            if (auto it = calls_.find(id); it != calls_.end()) {
+                it->second->release(binding.user.uri() + " is no longer authorised");
+            }
+        }
+    }
+}
+
 McServer::~McServer() {
     sip_.set_flow_closed_handler(nullptr);
     sip_.set_request_handler(nullptr);

@@ -12,6 +12,7 @@
 
 #include "common/system_config.hpp"
 #include "idms/token.hpp"
+#include "idms/token_ledger.hpp"
 #include "net/leg_thread.hpp"
 #include "net/sip_stack.hpp"
 #include "net/timer.hpp"
@@ -62,6 +63,11 @@ class McServer {
     // GET /status; the function must be thread-safe.
     using PartnerKeyState = std::function<std::string(const PartnerConfig&)>;
     void set_partner_key_state(PartnerKeyState state) { partner_key_state_ = std::move(state); }
+
+    // Drops the registrations made with a token of `ledger`'s IdMS whose user and client hold
+    // no valid token any more (logged out, user removed), and releases those users' calls;
+    // on the loop thread, after the ledger changed (docs/identity.md).
+    void drop_retired_registrations(const idms::TokenLedger& ledger);
 
     // JSON snapshot for GET /status (call on the loop thread).
     std::string status_json() const;

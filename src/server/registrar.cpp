@@ -92,6 +92,19 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
         return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
                       claims.error().reason);
     }
+    // The token is bound to the client it was issued to (docs/identity.md): a token copied
+    // into another client's REGISTER is refused, and so is one that names no client.
+    if (claims->client_id.empty()) {
+        return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
+                      "access token names no client_id: log in with client_id set to your "
+                      "mcptt-client-id");
+    }
+    if (info->client_id.value_or("") != claims->client_id) {
+        return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
+                      "access token was issued to client " + claims->client_id + ", not to " +
+                          (info->client_id ? "client " + *info->client_id
+                                           : std::string("a REGISTER without mcptt-client-id")));
+    }
     std::optional<McServiceId> primary_id;
     if (identity_check_) {
         auto allowed = identity_check_(*claims, *aor);
@@ -103,6 +116,19 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
     } else if (claims->mc_service_id() != *aor) {
         return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
                       "access token is for " + claims->subject + ", not " + aor->uri());
+    }
+
+    // A token that made a live binding is taken only from where that binding came from: a
+    // copy replayed from another address (or connection) neither moves nor removes it. A
+    // newer login (another jti) may register from anywhere. [mcx-defined]
+    if (const auto* live = lookup(*aor, now_ms);
+        live && !claims->token_id.empty() && live->token_id == claims->token_id &&
+        (live->source != request.source || live->transport != request.transport ||
+         live->flow != request.flow)) {
+        return reject(403, "Forbidden", proto::McWarning::service_authorisation_failed,
+                      "access token is in use by the registration from " +
+                          live->source.to_string() +
+                          ": it registers only from there (log in again to register from here)");
     }
 
     if (request.contact.empty()) {
@@ -145,7 +171,9 @@ RegisterOutcome Registrar::handle(const RegisterRequest& request, std::int64_t n
     binding.source = request.source;
     binding.transport = request.transport;
     binding.flow = request.flow;
-    binding.client_id = info->client_id.value_or("");
+    binding.client_id = claims->client_id;
+    binding.token_issuer = claims->issuer;
+    binding.token_id = claims->token_id;
     binding.expires_at_ms = now_ms + static_cast<std::int64_t>(expires) * 1000;
     binding.primary_id = primary_id;
     bindings_[*aor] = binding;
@@ -169,6 +197,19 @@ std::size_t Registrar::size(std::int64_t now_ms) const {
                       [now_ms](const auto& entry) { return entry.second.expires_at_ms > now_ms; }));
 }
 
+std::vector<Binding> Registrar::remove_if(const std::function<bool(const Binding&)>& retired) {
+    std::vector<Binding> gone;
+    for (auto it = bindings_.begin(); it != bindings_.end();) {
+        if (retired(it->second)) {
+            gone.push_back(std::move(it->second));
+            it = bindings_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return gone;
+}
+
 std::vector<Binding> Registrar::expire(std::int64_t now_ms) {
     std::vector<Binding> gone;
     for (auto it = bindings_.begin(); it != bindings_.end();) {
@@ -183,17 +224,8 @@ std::vector<Binding> Registrar::expire(std::int64_t now_ms) {
 }
 
 std::vector<Binding> Registrar::drop_flow(net::FlowId flow) {
-    std::vector<Binding> gone;
-    if (flow == 0) return gone;
-    for (auto it = bindings_.begin(); it != bindings_.end();) {
-        if (it->second.flow == flow) {
-            gone.push_back(std::move(it->second));
-            it = bindings_.erase(it);
-        } else {
-            ++it;
-        }
-    }
-    return gone;
+    if (flow == 0) return {};
+    return remove_if([flow](const Binding& b) { return b.flow == flow; });
 }
 
 }  // namespace mcx::server

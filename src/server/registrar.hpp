@@ -26,7 +26,9 @@ struct Binding {
     // TCP/TLS: the connection the REGISTER came on (RFC 5626 flow); the user's requests are
     // taken on it only, and the binding ends when it closes. 0 over UDP.
     net::FlowId flow = 0;
-    std::string client_id;  // MCPTT client ID (urn:uuid)
+    std::string client_id;     // MCPTT client ID (urn:uuid), the one the token was issued to
+    std::string token_issuer;  // the IdMS whose token made this binding (iss)
+    std::string token_id;      // and its jti: that token registers only from `source`
     std::int64_t expires_at_ms = 0;
     // A user of another MC system migrated here (TS 23.280 10.16.5): `user` is the ID
     // assigned here, this its primary MC service ID.
@@ -77,6 +79,8 @@ class Registrar {
     std::vector<Binding> expire(std::int64_t now_ms);
     // Drops the bindings registered on a flow that closed and returns them.
     std::vector<Binding> drop_flow(net::FlowId flow);
+    // Drops the bindings for which `retired` holds and returns them.
+    std::vector<Binding> remove_if(const std::function<bool(const Binding&)>& retired);
 
   private:
     const idms::TokenVerifier& verifier_;

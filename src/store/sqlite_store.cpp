@@ -39,6 +39,15 @@ CREATE TABLE IF NOT EXISTS roaming_users (
     assigned_id TEXT NOT NULL,
     since_ms    INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS tokens (
+    user_id    TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    jti        TEXT NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, client_id)
+);
+CREATE INDEX IF NOT EXISTS tokens_by_expiry ON tokens(expires_at);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -104,6 +113,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
         if (auto r = store->exec(pragma); !r) return tl::unexpected(r.error());
     }
     if (auto r = store->exec(kSchema); !r) return tl::unexpected(r.error());
+    if (auto r = store->poll_external_changes(); !r) return tl::unexpected(r.error());
     return store;
 }
 
@@ -167,9 +177,11 @@ Result<bool> SqliteStore::remove_user(const McServiceId& user) {
     std::lock_guard lock(mutex_);
     if (auto r = exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
     Statement profiles(db_, "DELETE FROM profiles WHERE user_id = ?1");
+    Statement tokens(db_, "DELETE FROM tokens WHERE user_id = ?1");
     Statement users(db_, "DELETE FROM users WHERE id = ?1");
-    if (profiles.rc != SQLITE_OK || users.rc != SQLITE_OK ||
+    if (profiles.rc != SQLITE_OK || tokens.rc != SQLITE_OK || users.rc != SQLITE_OK ||
         profiles.bind(1, user.uri()).step() != SQLITE_DONE ||
+        tokens.bind(1, user.uri()).step() != SQLITE_DONE ||
         users.bind(1, user.uri()).step() != SQLITE_DONE) {
         const std::string why = sqlite3_errmsg(db_);
         (void)exec("ROLLBACK");
@@ -463,6 +475,72 @@ Result<bool> SqliteStore::remove_roaming_user(const McServiceId& primary_id) {
     }
     ++generation_;
     return sqlite3_changes(db_) > 0;
+}
+
+Result<void> SqliteStore::put_current_token(const TokenRow& t, std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    if (auto r = exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
+    Statement prune(db_, "DELETE FROM tokens WHERE expires_at < ?1");
+    Statement put(db_,
+                  "INSERT INTO tokens(user_id, client_id, jti, issued_at, expires_at) "
+                  "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(user_id, client_id) DO UPDATE SET "
+                  "jti = excluded.jti, issued_at = excluded.issued_at, "
+                  "expires_at = excluded.expires_at");
+    // Kept a minute past expiry: tokens are accepted with 30 s of clock skew.
+    if (prune.rc != SQLITE_OK || put.rc != SQLITE_OK ||
+        prune.bind(1, now - 60).step() != SQLITE_DONE ||
+        put.bind(1, t.user.uri())
+                .bind(2, t.client_id)
+                .bind(3, t.token_id)
+                .bind(4, t.issued_at)
+                .bind(5, t.expires_at)
+                .step() != SQLITE_DONE) {
+        const std::string why = sqlite3_errmsg(db_);
+        (void)exec("ROLLBACK");
+        return fail(Errc::io, "put_current_token: " + why);
+    }
+    if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
+    return {};
+}
+
+Result<bool> SqliteStore::remove_current_token(const McServiceId& user,
+                                               const std::string& client_id,
+                                               const std::string& token_id) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "DELETE FROM tokens WHERE user_id = ?1 AND client_id = ?2 AND jti = ?3");
+    MCX_STORE_CHECK(s, "remove_current_token");
+    if (s.bind(1, user.uri()).bind(2, client_id).bind(3, token_id).step() != SQLITE_DONE) {
+        return fail(Errc::io, std::string("remove_current_token: ") + sqlite3_errmsg(db_));
+    }
+    return sqlite3_changes(db_) > 0;
+}
+
+Result<std::vector<TokenRow>> SqliteStore::current_tokens() {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT user_id, client_id, jti, issued_at, expires_at FROM tokens");
+    MCX_STORE_CHECK(s, "current_tokens");
+    std::vector<TokenRow> out;
+    while (s.step() == SQLITE_ROW) {
+        out.push_back(TokenRow{column_id(s.stmt, 0), column_text(s.stmt, 1), column_text(s.stmt, 2),
+                               sqlite3_column_int64(s.stmt, 3), sqlite3_column_int64(s.stmt, 4)});
+    }
+    return out;
+}
+
+Result<bool> SqliteStore::poll_external_changes() {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "PRAGMA data_version");
+    MCX_STORE_CHECK(s, "data_version");
+    if (s.step() != SQLITE_ROW) {
+        return fail(Errc::io, std::string("data_version: ") + sqlite3_errmsg(db_));
+    }
+    const auto version = sqlite3_column_int64(s.stmt, 0);
+    if (data_version_ == version) return false;
+    const bool first = !data_version_;
+    data_version_ = version;
+    if (first) return false;
+    ++generation_;
+    return true;
 }
 
 Result<std::optional<std::string>> SqliteStore::meta(const std::string& key) {

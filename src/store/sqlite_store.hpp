@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "store/store.hpp"
@@ -40,10 +41,19 @@ class SqliteStore : public Store {
     Result<std::optional<RoamingUser>> roaming_user(const McServiceId& primary_id) override;
     Result<std::vector<RoamingUser>> roaming_users() override;
     Result<bool> remove_roaming_user(const McServiceId& primary_id) override;
+    Result<void> put_current_token(const TokenRow& token, std::int64_t now) override;
+    Result<bool> remove_current_token(const McServiceId& user, const std::string& client_id,
+                                      const std::string& token_id) override;
+    Result<std::vector<TokenRow>> current_tokens() override;
     Result<std::optional<std::string>> meta(const std::string& key) override;
     Result<void> put_meta(const std::string& key, const std::string& value) override;
     Result<std::string> integrity_check() override;
     std::uint64_t generation() const override;
+
+    // True when another connection (another process: mcx admin) committed a change since the
+    // last call (PRAGMA data_version); generation() then moves on too, so that the caches over
+    // this store reload. A read of SQLite's shared WAL index, no file I/O in WAL mode.
+    Result<bool> poll_external_changes();
 
     const std::string& path() const { return path_; }
 
@@ -56,6 +66,7 @@ class SqliteStore : public Store {
     std::string path_;
     mutable std::mutex mutex_;
     std::uint64_t generation_ = 0;
+    std::optional<std::int64_t> data_version_;  // nullopt until open() reads it
 };
 
 // A short content hash used as ETag (RFC 7232 2.3), quoted.

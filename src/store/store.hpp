@@ -44,6 +44,16 @@ struct RoamingUser {
     std::int64_t since_ms = 0;
 };
 
+// The access token valid now for one user and MCPTT client: the newest issued by this IdMS
+// (idms::TokenLedger keeps a copy in memory; docs/identity.md).
+struct TokenRow {
+    McServiceId user;
+    std::string client_id;
+    std::string token_id;  // jti
+    std::int64_t issued_at = 0;
+    std::int64_t expires_at = 0;
+};
+
 class Store {
   public:
     virtual ~Store() = default;
@@ -51,7 +61,7 @@ class Store {
     virtual Result<void> put_user(const McServiceId& user, const std::string& password_hash) = 0;
     virtual Result<std::optional<std::string>> password_hash(const McServiceId& user) = 0;
     virtual Result<std::vector<McServiceId>> users() = 0;
-    // Removes the user with its profiles; false when it did not exist.
+    // Removes the user with its profiles and its tokens; false when it did not exist.
     virtual Result<bool> remove_user(const McServiceId& user) = 0;
 
     // All or nothing: one transaction for the whole batch.
@@ -78,6 +88,13 @@ class Store {
     virtual Result<std::optional<RoamingUser>> roaming_user(const McServiceId& primary_id) = 0;
     virtual Result<std::vector<RoamingUser>> roaming_users() = 0;
     virtual Result<bool> remove_roaming_user(const McServiceId& primary_id) = 0;
+
+    // Replaces the row of (user, client_id) and drops rows that expired before `now` (seconds).
+    virtual Result<void> put_current_token(const TokenRow& token, std::int64_t now) = 0;
+    // Removes the row of (user, client_id) if it names `token_id`.
+    virtual Result<bool> remove_current_token(const McServiceId& user, const std::string& client_id,
+                                              const std::string& token_id) = 0;
+    virtual Result<std::vector<TokenRow>> current_tokens() = 0;
 
     virtual Result<std::optional<std::string>> meta(const std::string& key) = 0;
     virtual Result<void> put_meta(const std::string& key, const std::string& value) = 0;

@@ -143,10 +143,13 @@ class HandWritten : public Rejections {
                             "Expires: 600\r\n", content_type, body));
     }
 
+    // The MCPTT client ID of the hand-written client; its tokens are issued to it.
+    static constexpr const char* kRawClient = "urn:uuid:00000000-0000-4000-8000-000000000001";
+
     std::string mcptt_info_with_token(const std::string& token) {
         proto::McpttInfo info;
         info.access_token = token;
-        info.client_id = "urn:uuid:00000000-0000-4000-8000-000000000001";
+        info.client_id = kRawClient;
         return proto::build_mcptt_info(info);
     }
 
@@ -173,8 +176,9 @@ class HandWritten : public Rejections {
     }
 
     void register_raw() {
-        auto registered = register_with("application/vnd.3gpp.mcptt-info+xml",
-                                        mcptt_info_with_token(system_->token("raw", "pw-r")));
+        auto registered =
+            register_with("application/vnd.3gpp.mcptt-info+xml",
+                          mcptt_info_with_token(system_->token("raw", "pw-r", kRawClient)));
         ASSERT_EQ(status_of(registered), 200) << registered;
     }
 
@@ -232,8 +236,9 @@ TEST_F(SilentPartner, TokensOfAPartnerWithASilentIdmsAreRefusedAtOnce) {
 }
 
 TEST_F(HandWritten, MalformedRequestsGetDistinctAnswers) {
-    auto registered = register_with("application/vnd.3gpp.mcptt-info+xml",
-                                    mcptt_info_with_token(system_->token("raw", "pw-r")));
+    auto registered =
+        register_with("application/vnd.3gpp.mcptt-info+xml",
+                      mcptt_info_with_token(system_->token("raw", "pw-r", kRawClient)));
     ASSERT_EQ(status_of(registered), 200) << registered;
     auto bob = client("bob", "pw-b");
 

@@ -42,11 +42,16 @@ std::string invite_as_alice(const McSystem& system, const std::string& via, int 
            std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
+// The MCPTT client ID of the n-th raw client; its token must be issued to it.
+std::string raw_client_id(int n) {
+    return "urn:uuid:00000000-0000-4000-8000-00000000000" + std::to_string(n % 10);
+}
+
 std::string register_as(const McSystem& system, const std::string& user, const std::string& token,
                         const std::string& via, int n) {
     proto::McpttInfo info;
     info.access_token = token;
-    info.client_id = "urn:uuid:00000000-0000-4000-8000-00000000000" + std::to_string(n % 10);
+    info.client_id = raw_client_id(n);
     const auto body = proto::build_mcptt_info(info);
     const auto tag = std::to_string(n);
     return "REGISTER sip:" + system.domain() + " SIP/2.0\r\nVia: SIP/2.0/" + via +
@@ -118,7 +123,8 @@ TEST(SipAccess, UdpTurnedOffRefusesRegisterAndSpoofedInvite) {
     RawSipSocket udp;
     const auto udp_via = "UDP 127.0.0.1:" + std::to_string(udp.port()) + ";rport";
     udp.send(run.system->sip(),
-             register_as(*run.system, "alice", run.system->token("alice", "pw-a"), udp_via, 1));
+             register_as(*run.system, "alice", run.system->token("alice", "pw-a", raw_client_id(1)),
+                         udp_via, 1));
     const auto registered = udp.receive_final();
     EXPECT_EQ(status_of(registered), 403) << registered;
     EXPECT_NE(header_of(registered, "Warning").find("udp is not accepted"), std::string::npos)
@@ -148,8 +154,8 @@ TEST(SipAccess, RegistrationEndsWithItsConnection) {
     auto system = McSystem::start(options, test_output_dir());
     {
         TlsConnection carol(*system->sip_tls(), system->client_ca());
-        carol.send(
-            register_as(*system, "carol", system->token("carol", "pw-c"), "TLS 127.0.0.1:9", 4));
+        carol.send(register_as(*system, "carol", system->token("carol", "pw-c", raw_client_id(4)),
+                               "TLS 127.0.0.1:9", 4));
         ASSERT_TRUE(carol.final_status().starts_with("SIP/2.0 200"));
         auto alice = ClientProcess::start(*system, "alice", "pw-a");
         ASSERT_TRUE(alice->wait("registered"));

@@ -35,7 +35,9 @@ TEST(SippInterop, SippMcpttClientCallsRealMcxClient) {
     auto bob = ClientProcess::start(*system, "bob", "bob-pw");
     ASSERT_TRUE(bob->wait("registered"));
 
-    const auto token = system->token("sipp", "sipp-pw");
+    // The client ID of register.xml's <mcptt-client-id>: the token is bound to it.
+    const auto token =
+        system->token("sipp", "sipp-pw", "urn:uuid:5f0c1a52-7d2e-4c1a-9a53-000000000001");
     ASSERT_FALSE(token.empty());
     const auto port = free_udp_port();
     ASSERT_EQ(

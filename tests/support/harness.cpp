@@ -252,10 +252,12 @@ bool McSystem::wait_for_partner_keys(std::chrono::milliseconds timeout) const {
     }
 }
 
-std::string McSystem::token(const std::string& user, const std::string& password) const {
-    auto r = net::http_post_form(
-        http_url() + "/idms/token",
-        {{"grant_type", "password"}, {"username", uri(user)}, {"password", password}}, 3s);
+std::string McSystem::token(const std::string& user, const std::string& password,
+                            const std::string& client_id) const {
+    std::map<std::string, std::string> form{
+        {"grant_type", "password"}, {"username", uri(user)}, {"password", password}};
+    if (!client_id.empty()) form["client_id"] = client_id;
+    auto r = net::http_post_form(http_url() + "/idms/token", form, 3s);
     if (!r || r->status != 200) return {};
     return Json::parse(r->body)["access_token"].get<std::string>();
 }

@@ -93,7 +93,10 @@ class McSystem {
     Json status() const;  // GET /status
     // Waits until the keys of every partner IdMS are known (fetched at start, in the background).
     bool wait_for_partner_keys(std::chrono::milliseconds timeout = 5s) const;
-    std::string token(const std::string& user, const std::string& password) const;
+    // A password-grant token; `client_id` is the MCPTT client ID it is bound to (a REGISTER
+    // must carry the same one in <mcptt-client-id>).
+    std::string token(const std::string& user, const std::string& password,
+                      const std::string& client_id = {}) const;
     int stop();  // SIGTERM; the exit status
     // SIGKILL, as a crash: no BYE, no store checkpoint. The exit status (-SIGKILL), or that of
     // an earlier stop.

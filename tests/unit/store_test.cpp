@@ -123,5 +123,51 @@ TEST_F(StoreTest, MigratedProfileAndRowInOneCommit) {
     EXPECT_FALSE(*s->migrated_user(id("sip:bob@x.mcx")));
 }
 
+// The IdMS's current tokens (docs/identity.md): one row per user and client, replaced by the
+// next login, removed by a revocation naming it and with the user; expired rows pruned.
+TEST_F(StoreTest, CurrentTokensPerUserAndClient) {
+    auto s = open();
+    const auto alice = id("sip:alice@a.mcx");
+    ASSERT_TRUE(s->put_user(alice, "h"));
+    ASSERT_TRUE(s->put_current_token({alice, "c1", "j1", 100, 3700}, 100));
+    ASSERT_TRUE(s->put_current_token({alice, "c1", "j2", 200, 3800}, 200));
+    ASSERT_TRUE(s->put_current_token({alice, "c2", "j3", 200, 250}, 200));
+    ASSERT_TRUE(s->put_current_token({id("sip:bob@a.mcx"), "c1", "j4", 300, 3900}, 300));
+    auto rows = *s->current_tokens();
+    ASSERT_EQ(rows.size(), 3u);
+    for (const auto& r : rows) {
+        if (r.user == alice && r.client_id == "c1") {
+            EXPECT_EQ(r.token_id, "j2");
+        }
+    }
+    // j3 expired at 250: the next write (at 400) drops it.
+    ASSERT_TRUE(s->put_current_token({id("sip:carol@a.mcx"), "c1", "j5", 400, 4000}, 400));
+    EXPECT_EQ(s->current_tokens()->size(), 3u);
+    EXPECT_EQ(s->remove_current_token(alice, "c1", "j1"), false) << "not the current one";
+    EXPECT_EQ(s->remove_current_token(alice, "c1", "j2"), true);
+    ASSERT_TRUE(s->put_current_token({alice, "c1", "j6", 500, 4100}, 500));
+    EXPECT_EQ(s->remove_user(alice), true);
+    rows = *s->current_tokens();
+    EXPECT_EQ(rows.size(), 2u);
+    for (const auto& r : rows) EXPECT_NE(r.user, alice) << "removed with the user";
+}
+
+// mcxd learns of changes made by another process (mcx admin) through PRAGMA data_version;
+// its own writes do not count.
+TEST_F(StoreTest, ChangesOfAnotherConnectionAreNoticed) {
+    auto server = open();
+    auto admin = open();
+    EXPECT_EQ(server->poll_external_changes(), false);
+    ASSERT_TRUE(server->put_user(id("sip:bob@a.mcx"), "h"));
+    EXPECT_EQ(server->poll_external_changes(), false) << "its own write";
+    const auto generation = server->generation();
+    ASSERT_TRUE(admin->put_user(id("sip:alice@a.mcx"), "h"));
+    EXPECT_EQ(server->poll_external_changes(), true);
+    EXPECT_EQ(server->generation(), generation + 1) << "the caches over it reload";
+    EXPECT_EQ(server->poll_external_changes(), false);
+    ASSERT_TRUE(admin->remove_user(id("sip:alice@a.mcx")));
+    EXPECT_EQ(server->poll_external_changes(), true);
+}
+
 }  // namespace
 }  // namespace mcx::store

@@ -7,6 +7,7 @@ import subprocess
 import threading
 import urllib.parse
 import urllib.request
+import uuid
 
 from .procs import HOST, PROCS, BenchError, cpu_ticks, trim_log
 
@@ -36,11 +37,18 @@ def config_toml(users, prefix="", generator="bench/capacity/run.py"):
     return "\n".join(lines)
 
 
+def client_id(user):
+    """The MCPTT client ID of a bench user: its token is bound to it (the REGISTER's
+    <mcptt-client-id> must name the same client, docs/identity.md)."""
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"mcx-bench:{user}"))
+
+
 def idms_token(http, user, domain):
     """Logs user (a user part; password pw-<user>) in at the IdMS on `http` (host:port)."""
     data = urllib.parse.urlencode({"grant_type": "password",
                                    "username": f"sip:{user}@{domain}",
-                                   "password": f"pw-{user}"}).encode()
+                                   "password": f"pw-{user}",
+                                   "client_id": client_id(user)}).encode()
     req = urllib.request.Request(f"http://{http}/idms/token", data=data)
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.load(r)["access_token"]
@@ -53,8 +61,8 @@ def login(http, users, domain, threads=4):
 
 
 def write_register_csv(path, users, tokens):
-    """The -inf file of mcptt_register.xml: user part;token per line."""
-    rows = [f"{u};{tokens[u]}" for u in users]
+    """The -inf file of mcptt_register.xml: user part;token;client ID per line."""
+    rows = [f"{u};{tokens[u]};{client_id(u)}" for u in users]
     path.write_text("SEQUENTIAL\n" + "\n".join(rows) + "\n")
 
 
