@@ -39,6 +39,10 @@ std::string test_output_dir() {
     for (auto& c : name) {
         if (c == '/') c = '_';
     }
+    // The same test run again over TLS (tests/CMakeLists.txt) may run at the same time.
+    if (const char* transport = std::getenv("MCX_TEST_TRANSPORT"); transport && *transport) {
+        name = std::string(transport) + "." + name;
+    }
     const auto dir = fs::path(MCX_TEST_OUTPUT_DIR) / name;
     fs::remove_all(dir);
     fs::create_directories(dir);
