@@ -135,5 +135,45 @@ TEST(SystemConfig, LoginProtectionKeys) {
     }
 }
 
+// docs/security.md "SIP access": the clients' TLS listener and the transports users may use.
+TEST(SystemConfig, SipAccessKeys) {
+    const std::string head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n";
+    auto defaults = parse_system_config(head, "t.toml", "/etc/mcx");
+    ASSERT_TRUE(defaults) << defaults.error().reason;
+    EXPECT_FALSE(defaults->sip_access.tls);
+    EXPECT_TRUE(defaults->sip_access.udp);
+    EXPECT_TRUE(defaults->sip_access.tcp);
+
+    auto own = parse_system_config(head +
+                                       "[sip]\ntls_port = 5061\ntls_certificate = \"a.pem\"\n"
+                                       "udp_access = false\ntcp_access = false\n",
+                                   "t.toml", "/etc/mcx");
+    ASSERT_TRUE(own) << own.error().reason;
+    EXPECT_TRUE(own->sip_access.tls);
+    EXPECT_EQ(own->sip_access.tls_port, 5061);
+    EXPECT_EQ(own->sip_access.tls_certificate_file, "/etc/mcx/a.pem");
+    EXPECT_FALSE(own->sip_access.udp);
+    EXPECT_FALSE(own->sip_access.tcp);
+
+    // Without its own certificate the listener uses the interconnect's.
+    auto shared = parse_system_config(head +
+                                          "[sip]\ntls_port = 0\n[interconnect]\n"
+                                          "certificate = \"ic.pem\"\nca = \"ca.pem\"\n",
+                                      "t.toml", "/etc/mcx");
+    ASSERT_TRUE(shared) << shared.error().reason;
+    EXPECT_EQ(shared->sip_access.tls_certificate_file, "/etc/mcx/ic.pem");
+
+    for (const auto& [lines, expected] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"[sip]\ntls_port = 0\n", "tls_port needs tls_certificate"},
+             {"[sip]\nudp_access = false\ntcp_access = false\n", "no client could register"},
+             {"[sip]\nudp_access = \"no\"\n", "'udp_access' has the wrong type"},
+             {"[sip]\ntls_port = 65536\n", "not a port"}}) {
+        auto config = parse_system_config(head + lines, "t.toml", ".");
+        ASSERT_FALSE(config) << lines;
+        EXPECT_NE(config.error().reason.find(expected), std::string::npos)
+            << config.error().reason << " lacks " << expected;
+    }
+}
+
 }  // namespace
 }  // namespace mcx
