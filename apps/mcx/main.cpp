@@ -194,6 +194,9 @@ int main(int argc, char** argv) {
     admin_cmd->add_option("--store", admin.store_path, "the SQLite store file");
     admin_cmd->add_option("--config", admin_config, "or: the mcxd configuration naming the store");
     admin_cmd->add_option("--password", admin.password, "password for 'user add'");
+    admin_cmd->add_flag("--admin", admin.admin,
+                        "'user add': the user is an administrator (may get a token with the "
+                        "scope mcx-admin, for GET /status and /metrics); without it, not");
     admin_cmd->add_option("--index", admin.index,
                           "profile index for 'profile show/remove' (default 0)");
     std::string certs_out;
@@ -201,8 +204,9 @@ int main(int argc, char** argv) {
                           "directory for 'certs SYSTEM...' (CA and per-system certificates)");
     admin_cmd
         ->add_option("command", admin.words,
-                     "user add ID | user list | user remove ID | profile list [ID] | "
-                     "profile show ID | profile remove ID | import FILE_OR_DIR | check | "
+                     "user add ID | user admin ID on|off | user list | user remove ID | "
+                     "profile list [ID] | profile show ID | profile remove ID | import FILE_OR_DIR "
+                     "| check | "
                      "certs SYSTEM... --out DIR")
         ->required();
 
