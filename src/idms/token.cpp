@@ -90,6 +90,17 @@ Result<std::optional<McServiceId>> primary_id_claim(jwt_t* jwt) {
 
 }  // namespace
 
+bool has_scope(std::string_view scopes, std::string_view wanted) {
+    if (wanted.empty()) return false;
+    while (!scopes.empty()) {
+        const auto space = scopes.find(' ');
+        if (scopes.substr(0, space) == wanted) return true;
+        if (space == std::string_view::npos) break;
+        scopes.remove_prefix(space + 1);
+    }
+    return false;
+}
+
 McServiceId AccessTokenClaims::mc_service_id() const {
     auto id = McServiceId::parse(subject);
     return id ? *id : McServiceId{};
@@ -171,8 +182,18 @@ Result<std::string> TokenIssuer::user_token(const McServiceId& subject,
                  {"aud", audience},
                  {"mcptt_id", subject.uri()},
                  {"client_id", client_id},
-                 {"scope", "openid 3gpp:mc:ptt_service"}},
+                 {"scope", kUserScope}},
                 {{"iat", now_seconds}, {"exp", expires_at}});
+}
+
+Result<std::string> TokenIssuer::issue_admin(const McServiceId& subject,
+                                             const std::string& client_id,
+                                             std::int64_t now_seconds) const {
+    return sign({{"sub", subject.uri()},
+                 {"aud", audience_},
+                 {"client_id", client_id},
+                 {"scope", kAdminScope}},
+                {{"iat", now_seconds}, {"exp", now_seconds + lifetime_}});
 }
 
 Result<std::string> TokenIssuer::issue_migrated(const McServiceId& assigned_id,
@@ -184,7 +205,7 @@ Result<std::string> TokenIssuer::issue_migrated(const McServiceId& assigned_id,
                  {"mcptt_id", assigned_id.uri()},
                  {kPrimaryIdClaim, primary_id.uri()},
                  {"client_id", client_id},
-                 {"scope", "openid 3gpp:mc:ptt_service"}},
+                 {"scope", kUserScope}},
                 {{"iat", now_seconds}, {"exp", now_seconds + lifetime_}});
 }
 
