@@ -141,7 +141,7 @@ TEST_F(AdminScope, TheScopeIsGrantedAloneAndForThisSystemOnly) {
     EXPECT_EQ(Json::parse(partner.body)["error"], "invalid_scope") << partner.body;
 }
 
-struct AdminApi : AdminScope {
+struct AdminAuthorizerTest : AdminScope {
     AdminAuthorizer authorizer{verifier, "mcx-idms:A", "a.mcx",
                                [this](const McServiceId& user) { return users.is_admin(user); }};
     std::string admin_token() {
@@ -150,7 +150,7 @@ struct AdminApi : AdminScope {
     }
 };
 
-TEST_F(AdminApi, NoTokenIs401WithTheRealmOnly) {
+TEST_F(AdminAuthorizerTest, NoTokenIs401WithTheRealmOnly) {
     for (const auto* authorization : {"", "Bearer ", "Basic cm9vdDpwdw==", "Bearerxyz"}) {
         const auto access = authorizer.check(authorization, kNow);
         EXPECT_EQ(access.outcome, AdminAccess::Outcome::no_token) << authorization;
@@ -160,7 +160,7 @@ TEST_F(AdminApi, NoTokenIs401WithTheRealmOnly) {
     }
 }
 
-TEST_F(AdminApi, ABadTokenIs401InvalidToken) {
+TEST_F(AdminAuthorizerTest, ABadTokenIs401InvalidToken) {
     auto forged = admin_token();
     forged[forged.size() - 5] = forged[forged.size() - 5] == 'A' ? 'B' : 'A';
     TokenIssuer stranger{*SigningKey::generate(), "mcx-idms:A", "mcx:A", 3600};
@@ -177,7 +177,7 @@ TEST_F(AdminApi, ABadTokenIs401InvalidToken) {
     }
 }
 
-TEST_F(AdminApi, AValidTokenWithoutTheScopeIs403InsufficientScope) {
+TEST_F(AdminAuthorizerTest, AValidTokenWithoutTheScopeIs403InsufficientScope) {
     const auto user_token =
         Json::parse(login("sip:root@a.mcx", "pw-root").body)["access_token"].get<std::string>();
     // A partner's IdMS may vouch for its own users here, never for an administrator of ours.
@@ -195,7 +195,7 @@ TEST_F(AdminApi, AValidTokenWithoutTheScopeIs403InsufficientScope) {
     }
 }
 
-TEST_F(AdminApi, AnAdministratorsTokenIsAllowedWhileTheRoleLasts) {
+TEST_F(AdminAuthorizerTest, AnAdministratorsTokenIsAllowedWhileTheRoleLasts) {
     const auto token = admin_token();
     ASSERT_FALSE(token.empty());
     const auto access = authorizer.check("Bearer " + token, kNow);

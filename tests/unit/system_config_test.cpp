@@ -10,7 +10,9 @@ TEST(SystemConfig, ShippedExampleLoads) {
     ASSERT_TRUE(config) << config.error().reason;
     EXPECT_EQ(config->system_id, "A");
     EXPECT_EQ(config->sip_port, 5060);
-    ASSERT_EQ(config->users.size(), 2u);
+    ASSERT_EQ(config->users.size(), 3u);
+    EXPECT_FALSE(config->users[0].admin);
+    EXPECT_TRUE(config->users[2].admin) << config->users[2].id.uri();
     const auto* alice = config->find_user(*McServiceId::parse("sip:alice@a.mcx"));
     ASSERT_NE(alice, nullptr);
     EXPECT_FALSE(alice->private_call_to_any_user);
