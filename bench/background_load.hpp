@@ -15,7 +15,8 @@
 namespace mcx::bench {
 
 // Callers "<prefix>caller<i>" and callees "<prefix>callee<i>", password "pw-<name>" (the
-// convention of hold_calls.py), allowed to call anyone.
+// convention of hold_calls.py), allowed to call anyone, and the administrator "<prefix>admin"
+// (password "pw-<prefix>admin") with whose token hold_calls.py reads GET /status.
 inline std::string load_users_toml(const std::string& domain, const std::string& prefix,
                                    int calls) {
     std::string toml;
@@ -26,6 +27,9 @@ inline std::string load_users_toml(const std::string& domain, const std::string&
                     "\"\nprivate_call_targets = [\"*\"]\n\n";
         }
     }
+    // hold_calls.py reads mcxd's GET /status as this administrator (scope mcx-admin).
+    toml += "[[users]]\nid = \"sip:" + prefix + "admin@" + domain + "\"\npassword = \"pw-" +
+            prefix + "admin\"\nadmin = true\nprivate_call = false\nmay_be_called = false\n\n";
     return toml;
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "client/command_shell.hpp"
@@ -17,6 +18,7 @@
 #include "common/system_config.hpp"
 #include "demo/demo.hpp"
 #include "idms/certificates.hpp"
+#include "idms/token.hpp"
 #include "net/event_loop.hpp"
 #include "net/http.hpp"
 
@@ -199,9 +201,13 @@ int main(int argc, char** argv) {
     client_cmd->footer(mcx::client::CommandShell::help_text());
 
     ClientOptions token_opts;
+    bool admin_token = false;
     auto* token_cmd = app.add_subcommand(
         "token", "log in at the IdMS and print the access token (for SIPp and curl)");
     add_connection_options(token_cmd, token_opts);
+    token_cmd->add_flag("--admin", admin_token,
+                        "an administrator's token (scope mcx-admin) for GET /status and "
+                        "/metrics: curl -H \"Authorization: Bearer $(mcx token --admin ...)\"");
 
     mcx::cms::AdminCommand admin;
     std::string admin_config;
@@ -210,6 +216,9 @@ int main(int argc, char** argv) {
     admin_cmd->add_option("--store", admin.store_path, "the SQLite store file");
     admin_cmd->add_option("--config", admin_config, "or: the mcxd configuration naming the store");
     admin_cmd->add_option("--password", admin.password, "password for 'user add'");
+    admin_cmd->add_flag("--admin", admin.admin,
+                        "'user add': the user is an administrator (may get a token with the "
+                        "scope mcx-admin, for GET /status and /metrics); without it, not");
     admin_cmd->add_option("--index", admin.index,
                           "profile index for 'profile show/remove' (default 0)");
     std::string certs_out;
@@ -217,8 +226,9 @@ int main(int argc, char** argv) {
                           "directory for 'certs SYSTEM...' (CA and per-system certificates)");
     admin_cmd
         ->add_option("command", admin.words,
-                     "user add ID | user list | user remove ID | profile list [ID] | "
-                     "profile show ID | profile remove ID | import FILE_OR_DIR | check | "
+                     "user add ID | user admin ID on|off | user list | user remove ID | "
+                     "profile list [ID] | profile show ID | profile remove ID | import FILE_OR_DIR "
+                     "| check | "
                      "certs SYSTEM... --out DIR")
         ->required();
 
@@ -288,6 +298,7 @@ int main(int argc, char** argv) {
             {"client_id",
              config->client_id.empty() ? mcx::client::random_client_id() : config->client_id}};
         if (!token_opts.audience.empty()) form["audience"] = token_opts.audience;
+        if (admin_token) form["scope"] = mcx::idms::kAdminScope;
         auto response =
             mcx::net::http_post_form(home->idms_url + "/idms/token", form, std::chrono::seconds(5));
         if (!response) {
@@ -299,6 +310,16 @@ int main(int argc, char** argv) {
         if (!grant) {
             std::cerr << "mcx token: " << grant.error().reason << "\n";
             return 1;
+        }
+        if (admin_token) {
+            // An IdMS that ignored the scope would hand out a user's token, useless here.
+            const auto body = nlohmann::json::parse(response->body, nullptr, false);
+            const auto scope = body.is_object() ? body.value("scope", std::string{}) : "";
+            if (scope != mcx::idms::kAdminScope) {
+                std::cerr << "mcx token: the IdMS at " << home->idms_url << " granted the scope '"
+                          << scope << "', not mcx-admin\n";
+                return 1;
+            }
         }
         std::cout << grant->access_token << "\n";
         return 0;

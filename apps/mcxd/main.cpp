@@ -12,7 +12,9 @@
 #include "cms/cms.hpp"
 #include "cms/profile_import.hpp"
 #include "cms/profiles.hpp"
+#include "common/prometheus.hpp"
 #include "common/system_config.hpp"
+#include "idms/admin_access.hpp"
 #include "idms/keys.hpp"
 #include "idms/partner_keys.hpp"
 #include "idms/password_hash_pool.hpp"
@@ -45,6 +47,9 @@ class StoreCredentials : public mcx::idms::CredentialStore {
     std::string password_hash(const mcx::McServiceId& user) const override {
         auto hash = store_.password_hash(user);
         return hash && *hash ? **hash : std::string{};
+    }
+    bool is_admin(const mcx::McServiceId& user) const override {
+        return store_.is_admin(user).value_or(false);
     }
 
   private:
@@ -392,13 +397,14 @@ int main(int argc, char** argv) {
     });
     http.get("/.well-known/openid-configuration", [&](const mcx::net::HttpRequest& req) {
         const auto base = "http://" + req.header("host");
-        nlohmann::json discovery{{"issuer", config->idms_issuer()},
-                                 {"token_endpoint", base + "/idms/token"},
-                                 {"revocation_endpoint", base + "/idms/revoke"},
-                                 {"jwks_uri", base + "/.well-known/jwks.json"},
-                                 {"grant_types_supported", token_endpoint.grant_types()},
-                                 {"id_token_signing_alg_values_supported", {"ES256"}},
-                                 {"scopes_supported", {"openid", "3gpp:mc:ptt_service"}}};
+        nlohmann::json discovery{
+            {"issuer", config->idms_issuer()},
+            {"token_endpoint", base + "/idms/token"},
+            {"revocation_endpoint", base + "/idms/revoke"},
+            {"jwks_uri", base + "/.well-known/jwks.json"},
+            {"grant_types_supported", token_endpoint.grant_types()},
+            {"id_token_signing_alg_values_supported", {"ES256"}},
+            {"scopes_supported", {"openid", "3gpp:mc:ptt_service", mcx::idms::kAdminScope}}};
         return mcx::net::HttpResponse{200, "application/json", discovery.dump(), {}};
     });
     http.get(R"(/cms/org\.3gpp\.mcptt\.user-profile/users/.+)",
@@ -408,7 +414,23 @@ int main(int argc, char** argv) {
     http.get("/cms/partner/migration-profile", [&](const mcx::net::HttpRequest& req) {
         return from_cms(cms.get_migration_profile(to_cms(req)));
     });
-    http.get("/status", [&](const mcx::net::HttpRequest&) {
+    // The admin and monitoring API: an administrator's token (scope mcx-admin) of this system's
+    // IdMS, the role read from the store at each request (docs/security.md).
+    const mcx::idms::AdminAuthorizer admin_api(verifier, config->idms_issuer(), config->domain,
+                                               [&store](const mcx::McServiceId& user) {
+                                                   return (*store)->is_admin(user).value_or(false);
+                                               });
+    auto refused =
+        [&admin_api](const mcx::net::HttpRequest& req) -> std::optional<mcx::net::HttpResponse> {
+        const auto access = admin_api.check(req.header("authorization"), now_s());
+        if (access.allowed()) return std::nullopt;
+        spdlog::debug("GET {} from {} refused: {}", req.path, req.remote, access.reason);
+        auto reply = admin_api.refusal(access);
+        return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body,
+                                      std::move(reply.headers)};
+    };
+    http.get("/status", [&](const mcx::net::HttpRequest& req) {
+        if (auto refusal = refused(req)) return *refusal;
         auto status = loop.call([&] { return server.status_json(); }, std::chrono::seconds(2));
         if (!status)
             return mcx::net::HttpResponse{503, "application/json", R"({"error":"busy"})", {}};
@@ -424,6 +446,32 @@ int main(int argc, char** argv) {
             status->insert(status->size() - 1, ",\"logins\":" + counters.dump());
         }
         return mcx::net::HttpResponse{200, "application/json", *status, {}};
+    });
+    // Prometheus text exposition (format 0.0.4) of the gauges and counters of /status.
+    http.get("/metrics", [&](const mcx::net::HttpRequest& req) {
+        if (auto refusal = refused(req)) return *refusal;
+        auto families = loop.call([&] { return server.metrics(); }, std::chrono::seconds(2));
+        if (!families) return mcx::net::HttpResponse{503, "text/plain", "busy\n", {}};
+        const auto logins = token_endpoint.login_counters();
+        mcx::prometheus::Family attempts{
+            "mcx_logins_total",
+            mcx::prometheus::Type::counter,
+            "Password grant attempts by result: succeeded, failed (unknown user or wrong "
+            "password), held_user and held_source (429), busy (503).",
+            {}};
+        for (const auto& [result, value] :
+             {std::pair{"succeeded", logins.succeeded}, std::pair{"failed", logins.failed},
+              std::pair{"held_user", logins.held_user},
+              std::pair{"held_source", logins.held_source}, std::pair{"busy", logins.busy}}) {
+            attempts.samples.push_back({{{"result", result}}, static_cast<double>(value)});
+        }
+        families->push_back(std::move(attempts));
+        auto text = mcx::prometheus::write_text(*families);
+        if (!text) {
+            spdlog::error("/metrics: {}", text.error().reason);
+            return mcx::net::HttpResponse{500, "text/plain", text.error().reason + "\n", {}};
+        }
+        return mcx::net::HttpResponse{200, mcx::prometheus::kContentType, std::move(*text), {}};
     });
     auto http_endpoint = http.start(config->host, config->http_port);
     // Signals stay blocked until re_main has installed its handlers: a SIGTERM sent right

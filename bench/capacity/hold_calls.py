@@ -6,7 +6,9 @@ running mcxd with RTP at 50 packets/s each way, until stdin reaches EOF or SIGTE
                 --out DIR [--sipp PATH] [--rate CALLS_PER_S]
 
 The users exist in mcxd's configuration: callers sip:{P}caller{i}@{DOMAIN} (password
-pw-{P}caller{i}) and callees sip:{P}callee{i}@{DOMAIN}, i in 0..N-1. Each logs in at mcxd's IdMS
+pw-{P}caller{i}) and callees sip:{P}callee{i}@{DOMAIN}, i in 0..N-1, and the administrator
+sip:{P}admin@{DOMAIN} (password pw-{P}admin, admin = true) whose token (scope mcx-admin) reads
+mcxd's GET /status. Each caller and callee logs in at mcxd's IdMS
 (POST /idms/token), SIPp registers the callers from the port it then calls from and the callees
 from the port it answers on (mcxd takes an INVITE only from the registered address), and
 places caller{i} -> callee{i} without the floor control m-line, so that mcxd relays RTP both
@@ -33,7 +35,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from mcxbench.mcxd import ROLES, login, user_names, write_register_csv
+from mcxbench.mcxd import (ROLES, admin_get, admin_token, login, user_names,
+                           write_register_csv)
 from mcxbench.measure import MediaCalls
 from mcxbench.procs import STOP_SIGNALS, PROCS, BenchError, free_udp_port, log, log_to
 from mcxbench.sipp import Sipp, end_held_calls, held_call_ids
@@ -53,17 +56,27 @@ def emit(obj):
     sys.stdout.flush()
 
 
-def our_calls(http, prefix):
-    """Calls at mcxd whose caller is one of ours, from GET /status; None when it fails."""
+# The administrator's token for GET /status, logged in on first use (and after a 401).
+ADMIN = {"token": None}
+
+
+def our_calls(http, prefix, domain):
+    """Calls at mcxd whose caller is one of ours, from GET /status as the administrator
+    ({prefix}admin); None when it fails."""
     try:
-        with urllib.request.urlopen(f"http://{http}/status", timeout=5) as r:
-            calls = json.load(r).get("calls", [])
-    except (OSError, ValueError):
+        if not ADMIN["token"]:
+            ADMIN["token"] = admin_token(http, prefix, domain)
+        calls = admin_get(http, "/status", ADMIN["token"]).get("calls", [])
+    except urllib.error.HTTPError as e:
+        if e.code == 401:
+            ADMIN["token"] = None
+        return None
+    except (OSError, ValueError, KeyError):
         return None
     return sum(1 for c in calls if c.get("caller", "").startswith(f"sip:{prefix}caller"))
 
 
-def end_calls(media, caller_port, http, prefix, budget):
+def end_calls(media, caller_port, http, prefix, domain, budget):
     """A BYE for every call set up (from its caller), then waits, at most `budget` seconds, for
     the calling SIPp to exit and mcxd to have none of the calls left."""
     deadline = time.monotonic() + budget
@@ -83,9 +96,9 @@ def end_calls(media, caller_port, http, prefix, budget):
         media.uac.wait(timeout=max(0.1, deadline - time.monotonic()))  # all calls ended
     except subprocess.TimeoutExpired:
         log("the calling SIPp still has calls: stopped")
-    while time.monotonic() < deadline and (our_calls(http, prefix) or 0) > 0:
+    while time.monotonic() < deadline and (our_calls(http, prefix, domain) or 0) > 0:
         time.sleep(0.1)
-    left = our_calls(http, prefix)
+    left = our_calls(http, prefix, domain)
     if left:
         log(f"mcxd still has {left} of the calls")
 
@@ -139,6 +152,7 @@ def main(argv):
         log(f"logging {2 * n} users in at http://{args.http}/idms/token")
         try:
             tokens = login(args.http, names["caller"] + names["callee"], args.domain)
+            ADMIN["token"] = admin_token(args.http, prefix, args.domain)
         except (urllib.error.URLError, OSError, ValueError, KeyError) as e:
             raise BenchError(f"IdMS login at {args.http} failed: {e}")
         for role in ROLES:
@@ -170,7 +184,7 @@ def main(argv):
             raise Stopped()
         emit({"event": "ready", "calls": k, "streams": 2 * k})
         log(f"ready after {time.monotonic() - t0:.1f} s: {k} calls, {2 * k} RTP streams; "
-            f"mcxd has {our_calls(args.http, prefix)} of them")
+            f"mcxd has {our_calls(args.http, prefix, args.domain)} of them")
     except (Stopped, BenchError, OSError, subprocess.SubprocessError, ValueError) as e:
         stop["raise"] = False
         message = (f"stopped by signal {stop['signal']} before the calls were up"
@@ -178,7 +192,7 @@ def main(argv):
         log(f"FAILED: {message}")
         emit({"event": "error", "message": message})
         if media and media.uac:
-            end_calls(media, caller_port, args.http, prefix, budget=2)
+            end_calls(media, caller_port, args.http, prefix, args.domain, budget=2)
         if media:
             media.stop()
         PROCS.stop_all()
@@ -190,7 +204,7 @@ def main(argv):
             log(f"FAILED: {broken}")
             emit({"event": "error", "message": broken})
             if media.uac.poll() is None:
-                end_calls(media, caller_port, args.http, prefix, budget=3)
+                end_calls(media, caller_port, args.http, prefix, args.domain, budget=3)
             return 1
         log("stopping: RTP first, then a BYE for every call")
         media.rtp.stdin.close()
@@ -200,7 +214,8 @@ def main(argv):
         result = {"event": "result", "calls": k, "streams": ev.get("streams", 2 * k)}
         result.update({key: ev.get(key) for key in ("sent", "received", "loss_pct", "seconds")})
         # After SIGTERM, a parent may SIGKILL 5 s later (the benches' ChildProcess::stop).
-        end_calls(media, caller_port, args.http, prefix, budget=3 if stop["signal"] else 15)
+        end_calls(media, caller_port, args.http, prefix, args.domain,
+                  budget=3 if stop["signal"] else 15)
         media.stop()
         emit(result)
         log(f"done: {result['sent']} RTP packets sent, {result['received']} received, "

@@ -34,6 +34,8 @@ int run_admin(const AdminCommand& c, std::ostream& out, std::ostream& err) {
             return report(Error{Errc::invalid_argument, "user add needs --password"});
         if (auto r = store.put_user(*user, idms::hash_password(c.password)); !r)
             return report(r.error());
+        // The role as the command says: `user add` without --admin takes it away.
+        if (auto r = store.set_admin(*user, c.admin); !r) return report(r.error());
         // A user without a profile cannot call: give it the default one unless it has one.
         auto existing = store.profile(*user, 0);
         if (existing && !*existing) {
@@ -43,13 +45,30 @@ int run_admin(const AdminCommand& c, std::ostream& out, std::ostream& err) {
             profile.allow_private_call_to_any_user = true;
             (void)store.put_profiles({{*user, 0, proto::build_user_profile(profile), {}}});
         }
-        out << "added " << user->uri() << "\n";
+        out << "added " << user->uri() << (c.admin ? " (administrator)" : "") << "\n";
+        return 0;
+    }
+    if (word(0) == "user" && word(1) == "admin") {
+        auto user = user_arg(2);
+        if (!user) return report(user.error());
+        if (word(3) != "on" && word(3) != "off") {
+            return report(Error{Errc::invalid_argument, "usage: user admin ID on|off"});
+        }
+        auto changed = store.set_admin(*user, word(3) == "on");
+        if (!changed) return report(changed.error());
+        if (!*changed) return report(Error{Errc::not_found, user->uri() + " is not a user"});
+        out << user->uri()
+            << (word(3) == "on" ? " is an administrator\n" : " is no administrator\n");
         return 0;
     }
     if (word(0) == "user" && word(1) == "list") {
         auto users = store.users();
         if (!users) return report(users.error());
-        for (const auto& u : *users) out << u.uri() << "\n";
+        for (const auto& u : *users) {
+            auto admin = store.is_admin(u);
+            if (!admin) return report(admin.error());
+            out << u.uri() << (*admin ? " admin" : "") << "\n";
+        }
         return 0;
     }
     if (word(0) == "user" && word(1) == "remove") {
@@ -118,7 +137,7 @@ int run_admin(const AdminCommand& c, std::ostream& out, std::ostream& err) {
     }
     err << "mcx admin: unknown command '";
     for (std::size_t i = 0; i < w.size(); ++i) err << (i ? " " : "") << w[i];
-    err << "' (user add|list|remove, profile list|show|remove, import PATH, check)\n";
+    err << "' (user add|admin|list|remove, profile list|show|remove, import PATH, check)\n";
     return 2;
 }
 

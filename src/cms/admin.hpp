@@ -14,6 +14,7 @@ struct AdminCommand {
     std::string store_path;
     std::vector<std::string> words;  // e.g. {"user", "add", "sip:x@a.mcx"}
     std::string password;            // user add
+    bool admin = false;              // user add: the administrator role (else none)
     std::uint32_t index = 0;         // profile show/remove
 };
 

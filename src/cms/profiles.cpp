@@ -86,6 +86,9 @@ Result<bool> seed_store(store::Store& store, const SystemConfig& config) {
         const auto hash =
             user.password.empty() ? std::string("!") : idms::hash_password(user.password);
         if (auto r = store.put_user(user.id, hash); !r) return tl::unexpected(r.error());
+        if (user.admin) {
+            if (auto r = store.set_admin(user.id, true); !r) return tl::unexpected(r.error());
+        }
         profiles.push_back({user.id, 0, proto::build_user_profile(profile_from_config(user)), {}});
     }
     if (auto r = store.put_profiles(profiles); !r) return tl::unexpected(r.error());

@@ -476,7 +476,7 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                     config_error(source, node.source(), "[[users]] entry is not a table"));
             if (auto r = only_known_keys(*table,
                                          {"id", "password", "private_call", "private_call_targets",
-                                          "may_be_called", "mcvideo", "migrate_to"},
+                                          "may_be_called", "mcvideo", "migrate_to", "admin"},
                                          "[[users]]", source);
                 !r) {
                 return tl::unexpected(r.error());
@@ -503,6 +503,11 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             user.private_call_allowed = (*table)["private_call"].value_or(true);
             user.may_receive_private_calls = (*table)["may_be_called"].value_or(true);
             user.mcvideo_authorised = (*table)["mcvideo"].value_or(false);
+            if (const auto& admin = (*table)["admin"]; admin && !admin.is_boolean()) {
+                return tl::unexpected(
+                    config_error(source, admin.node()->source(), "admin must be true or false"));
+            }
+            user.admin = (*table)["admin"].value_or(false);
             if (const auto* migrate = (*table)["migrate_to"].as_array()) {
                 for (const auto& m : *migrate) {
                     const auto partner_id = m.value<std::string>();

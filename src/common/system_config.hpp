@@ -23,6 +23,9 @@ struct UserConfig {
     bool may_receive_private_calls = true;
     bool mcvideo_authorised = false;
     std::vector<std::string> migrate_to;  // partner systems this user may migrate to
+    // Seed only: the administrator role in the store (the IdMS's "mcx-admin" scope, for GET
+    // /status and /metrics; docs/security.md).
+    bool admin = false;
 };
 
 // A partner MC system (TS 23.280 10.1.6, 10.6): where its IdMS and CMS are, how to trust it.

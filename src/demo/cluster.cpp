@@ -52,6 +52,8 @@ std::string system_toml(const ClusterSystem& s, const std::vector<ClusterSystem>
         t << "[[users]]\nid = \"sip:" << name << "@" << s.domain << "\"\npassword = \"" << name
           << "-demo\"\nprivate_call_targets = [\"*\"]\nmigrate_to = [" << migrate_to << "]\n\n";
     };
+    t << "[[users]]\nid = \"sip:" << kClusterAdmin << "@" << s.domain << "\"\npassword = \""
+      << kClusterAdmin << "-demo\"\nadmin = true\nprivate_call = false\nmay_be_called = false\n\n";
     if (s.id == "A") {
         user("alice", "\"B\", \"C\"");
         user("bob", "");
@@ -126,12 +128,28 @@ Result<std::unique_ptr<Cluster>> Cluster::start(const ClusterOptions& options) {
         s.sip = endpoint_of(ready, "sip").value_or(net::Endpoint{});
         s.legs = endpoint_of(ready, "sip_legs").value_or(net::Endpoint{});
         s.interconnect = endpoint_of(ready, "interconnect").value_or(net::Endpoint{});
+        auto login =
+            net::http_post_form(s.http_url() + "/idms/token",
+                                {{"grant_type", "password"},
+                                 {"username", "sip:" + std::string(kClusterAdmin) + "@" + s.domain},
+                                 {"password", std::string(kClusterAdmin) + "-demo"},
+                                 {"scope", "mcx-admin"}},
+                                5s);
+        auto grant = login && login->status == 200
+                         ? nlohmann::json::parse(login->body, nullptr, false)
+                         : nlohmann::json();
+        if (!grant.is_object() || !grant.contains("access_token")) {
+            return fail(Errc::io,
+                        "MC system " + s.id + ": the administrator cannot log in; see " + s.log);
+        }
+        s.admin_token = grant["access_token"].get<std::string>();
     }
     // Every system trusts its partners' IdMS keys (fetched in the background at start).
     for (const auto& s : systems) {
         bool known = false;
         for (int i = 0; i < 100 && !known; ++i) {
-            auto r = net::http_get(s.http_url() + "/status", {}, 1s);
+            auto r = net::http_get(s.http_url() + "/status",
+                                   {{"Authorization", "Bearer " + s.admin_token}}, 1s);
             auto st = r ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
             known = st.is_object() && st.contains("partner_idms_keys");
             const auto keys = st.value("partner_idms_keys", nlohmann::json::object());

@@ -18,6 +18,10 @@
 
 namespace mcx::demo {
 
+// The administrator of each system (no private calls): sip:mcx-admin@<domain>, password
+// "mcx-admin-demo", like the demo's users.
+inline constexpr const char* kClusterAdmin = "mcx-admin";
+
 struct ClusterOptions {
     std::string dir;   // one sub-directory per system, and the certificates
     std::string mcxd;  // the mcxd binary
@@ -40,6 +44,9 @@ struct ClusterSystem {
     net::Endpoint legs;
     net::Endpoint interconnect;
     ChildProcess process;
+    // The administrator's token (scope mcx-admin) for GET /status and /metrics, logged in at
+    // start as kClusterAdmin.
+    std::string admin_token;
     std::string http_url() const { return "http://127.0.0.1:" + std::to_string(http_port); }
 };
 

@@ -104,6 +104,17 @@ Result<std::string> random_token_id() {
 
 }  // namespace
 
+bool has_scope(std::string_view scopes, std::string_view wanted) {
+    if (wanted.empty()) return false;
+    while (!scopes.empty()) {
+        const auto space = scopes.find(' ');
+        if (scopes.substr(0, space) == wanted) return true;
+        if (space == std::string_view::npos) break;
+        scopes.remove_prefix(space + 1);
+    }
+    return false;
+}
+
 McServiceId AccessTokenClaims::mc_service_id() const {
     auto id = McServiceId::parse(subject);
     return id ? *id : McServiceId{};
@@ -191,16 +202,32 @@ Result<std::string> TokenIssuer::user_token(const McServiceId& subject,
                                     {"mcptt_id", subject.uri()},
                                     {kPrimaryIdClaim, primary_id->uri()},
                                     {"client_id", client_id},
-                                    {"scope", "openid 3gpp:mc:ptt_service"},
+                                    {"scope", kUserScope},
                                     {"jti", *jti}},
                                    {{"iat", now_seconds}, {"exp", expires_at}})
                             : sign({{"sub", subject.uri()},
                                     {"aud", audience},
                                     {"mcptt_id", subject.uri()},
                                     {"client_id", client_id},
-                                    {"scope", "openid 3gpp:mc:ptt_service"},
+                                    {"scope", kUserScope},
                                     {"jti", *jti}},
                                    {{"iat", now_seconds}, {"exp", expires_at}});
+    if (token && issued) *issued = IssuedToken{*jti, now_seconds, expires_at};
+    return token;
+}
+
+Result<std::string> TokenIssuer::issue_admin(const McServiceId& subject,
+                                             const std::string& client_id, std::int64_t now_seconds,
+                                             IssuedToken* issued) const {
+    auto jti = random_token_id();
+    if (!jti) return tl::unexpected(jti.error());
+    const auto expires_at = now_seconds + lifetime_;
+    auto token = sign({{"sub", subject.uri()},
+                       {"aud", audience_},
+                       {"client_id", client_id},
+                       {"scope", kAdminScope},
+                       {"jti", *jti}},
+                      {{"iat", now_seconds}, {"exp", expires_at}});
     if (token && issued) *issued = IssuedToken{*jti, now_seconds, expires_at};
     return token;
 }

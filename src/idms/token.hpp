@@ -9,12 +9,23 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "idms/keys.hpp"
 
 namespace mcx::idms {
+
+// OAuth scopes (RFC 6749 3.3) of this IdMS's tokens. A user's token carries kUserScope; a
+// token for the admin and monitoring API (GET /status, /metrics) carries kAdminScope alone, and
+// is issued only to an administrator who asks for it (scope=mcx-admin) [mcx-defined].
+inline constexpr const char* kUserScope = "openid 3gpp:mc:ptt_service";
+inline constexpr const char* kAdminScope = "mcx-admin";
+
+// Whether a space-delimited scope list (RFC 6749 3.3: scope-token *( SP scope-token )) holds
+// `wanted`; comparison is exact (case-sensitive).
+bool has_scope(std::string_view scopes, std::string_view wanted);
 
 struct AccessTokenClaims {
     std::string issuer;    // iss: the issuing IdMS, e.g. "mcx-idms:A"
@@ -62,6 +73,12 @@ class TokenIssuer {
                                        const McServiceId& primary_id, const std::string& client_id,
                                        std::int64_t now_seconds,
                                        IssuedToken* issued = nullptr) const;
+    // A token for the admin and monitoring API: sub = the administrator's MC service ID,
+    // aud = this system, scope = kAdminScope only (no MCPTT service scope), a fresh jti
+    // (`issued`) so that the ledger tracks it like a user's. The caller decides that `subject`
+    // is an administrator.
+    Result<std::string> issue_admin(const McServiceId& subject, const std::string& client_id,
+                                    std::int64_t now_seconds, IssuedToken* issued = nullptr) const;
     // A token naming this MC system itself, for system-to-system requests (CSC-17 between
     // CMSs): sub = "mcx-system:<id>", scope "mcx:partner". [mcx-defined]
     Result<std::string> issue_system(const std::string& system_id, const std::string& audience,

@@ -41,7 +41,7 @@ HttpReply exchanged(const std::string& token, std::int64_t expires_in, const McS
                     const std::optional<McServiceId>& primary_id) {
     nlohmann::json body{{"access_token", token},  {"issued_token_type", kTokenTypeAccessToken},
                         {"token_type", "Bearer"}, {"expires_in", expires_in},
-                        {"mcptt_id", user.uri()}, {"scope", "openid 3gpp:mc:ptt_service"}};
+                        {"mcptt_id", user.uri()}, {"scope", kUserScope}};
     if (primary_id) body["primary_mcptt_id"] = primary_id->uri();
     return HttpReply{200, "application/json", body.dump(), {}};
 }
@@ -211,6 +211,34 @@ HttpReply TokenEndpoint::password_grant(const std::map<std::string, std::string>
     // RFC 8707 resource indicator style: "audience" names the MC system the token is for.
     auto audience = field(form, "audience");
     if (audience.empty()) audience = own_audience_;
+    // RFC 6749 3.3: other requested scopes are ignored (the user's token carries kUserScope);
+    // mcx-admin is granted alone, for this system, to administrators only (5.2 invalid_scope).
+    const auto scope = field(form, "scope");
+    if (has_scope(scope, kAdminScope)) {
+        if (scope != kAdminScope) {
+            return error(400, "invalid_scope",
+                         "mcx-admin is granted alone: ask for scope=mcx-admin without others");
+        }
+        if (audience != own_audience_) {
+            return error(
+                400, "invalid_scope",
+                "an mcx-admin token is for " + own_audience_ + " only, not for " + audience);
+        }
+        if (!credentials_.is_admin(*user)) {
+            return error(400, "invalid_scope",
+                         user->uri() + " is no administrator of this MC system");
+        }
+        IssuedToken issued;
+        auto token = issuer_.issue_admin(*user, client_id, now, &issued);
+        if (!token) return error(500, "server_error", token.error().reason);
+        if (auto refused = track(*user, client_id, issued, now)) return *refused;
+        nlohmann::json body{{"access_token", *token},
+                            {"token_type", "Bearer"},
+                            {"expires_in", issuer_.lifetime_seconds()},
+                            {"audience", audience},
+                            {"scope", kAdminScope}};
+        return HttpReply{200, "application/json", body.dump(), {}};
+    }
     if (audience != own_audience_) {
         auto allowed = audience_policy_
                            ? audience_policy_(*user, audience)
@@ -229,7 +257,7 @@ HttpReply TokenEndpoint::password_grant(const std::map<std::string, std::string>
                         {"expires_in", issuer_.lifetime_seconds()},
                         {"mcptt_id", user->uri()},
                         {"audience", audience},
-                        {"scope", "openid 3gpp:mc:ptt_service"}};
+                        {"scope", kUserScope}};
     return HttpReply{200, "application/json", body.dump(), {}};
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The IdMS token endpoint (RFC 6749 3.2): the resource owner password credentials grant
-// (RFC 6749 4.3) for this system's users, and, for users of partner systems who migrate here,
+// (RFC 6749 4.3) for this system's users (with scope=mcx-admin, an administrator's token for
+// the admin and monitoring API), and, for users of partner systems who migrate here,
 // the token exchange (RFC 8693) and JWT bearer (RFC 7523) grants that turn a token of the
 // user's primary IdMS into one of this system (TS 33.180 5.1.4.2, TS 24.482 Rel-19);
 // docs/identity.md says why these grants. No I/O: the HTTP server hands over the form
@@ -46,6 +47,9 @@ class CredentialStore {
     virtual ~CredentialStore() = default;
     // Stored salted hash for the user, or empty when unknown.
     virtual std::string password_hash(const McServiceId& user) const = 0;
+    // Whether the user has the administrator role (store::Store::is_admin); asked only after
+    // its password was verified, when it asks for the scope mcx-admin.
+    virtual bool is_admin(const McServiceId&) const { return false; }
 };
 
 inline constexpr const char* kGrantTokenExchange =

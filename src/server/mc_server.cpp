@@ -577,6 +577,65 @@ void McServer::on_call_released(PrivateCall& call) {
     calls_.erase(it);
 }
 
+std::vector<ServerCounters::Named> ServerCounters::named() const {
+    return {
+        {"register_ok", "REGISTER requests accepted.", register_ok},
+        {"register_rejected", "REGISTER requests refused.", register_rejected},
+        {"invite_received", "INVITE requests received from clients and partners.", invite_received},
+        {"invite_rejected", "INVITE requests refused.", invite_rejected},
+        {"calls_connected", "Private calls connected.", calls_connected},
+        {"calls_released", "Private calls released.", calls_released},
+        {"malformed_requests", "SIP requests refused as malformed.", malformed_requests},
+        {"partner_refused", "Interconnect INVITEs refused: the sending system is not trusted.",
+         partner_refused},
+    };
+}
+
+std::vector<prometheus::Family> McServer::metrics() const {
+    using prometheus::Type;
+    const auto now = clock_();
+    std::vector<prometheus::Family> out{
+        {"mcx_info",
+         Type::gauge,
+         "This MC system (always 1).",
+         {{{{"system", config_.system_id}, {"domain", config_.domain}}, 1}}},
+        {"mcx_registrations",
+         Type::gauge,
+         "Registrations now.",
+         {{{}, static_cast<double>(registrar_.size(now))}}},
+        {"mcx_calls_active",
+         Type::gauge,
+         "Private calls now (set up or connected).",
+         {{{}, static_cast<double>(calls_.size())}}},
+        {"mcx_migrated_users",
+         Type::gauge,
+         "Users of partner systems migrated to this one.",
+         {{{}, registry_ ? static_cast<double>(registry_->migrated().size()) : 0.0}}},
+        {"mcx_roaming_users",
+         Type::gauge,
+         "Users of this system served by a partner now.",
+         {{{}, registry_ ? static_cast<double>(registry_->roaming().size()) : 0.0}}},
+    };
+    prometheus::Family keys{
+        "mcx_partner_idms_key_known",
+        Type::gauge,
+        "Whether the key of each partner's IdMS is known (configured or fetched): 1, else 0.",
+        {}};
+    for (const auto& partner : config_.partners) {
+        const auto state = partner_key_state_ ? partner_key_state_(partner) : "unknown";
+        keys.samples.push_back(
+            {{{"partner", partner.id}}, state == "configured" || state == "fetched" ? 1.0 : 0.0});
+    }
+    out.push_back(std::move(keys));
+    for (const auto& counter : counters_.named()) {
+        out.push_back({std::string("mcx_") + counter.name + "_total",
+                       Type::counter,
+                       counter.help,
+                       {{{}, static_cast<double>(counter.value)}}});
+    }
+    return out;
+}
+
 std::string McServer::status_json() const {
     const auto now = clock_();
     nlohmann::json calls = nlohmann::json::array();
@@ -612,15 +671,8 @@ std::string McServer::status_json() const {
                           {"registrations", registrar_.size(now)},
                           {"active_calls", calls_.size()},
                           {"calls", calls},
-                          {"counters",
-                           {{"register_ok", counters_.register_ok},
-                            {"register_rejected", counters_.register_rejected},
-                            {"invite_received", counters_.invite_received},
-                            {"invite_rejected", counters_.invite_rejected},
-                            {"calls_connected", counters_.calls_connected},
-                            {"calls_released", counters_.calls_released},
-                            {"malformed_requests", counters_.malformed_requests},
-                            {"partner_refused", counters_.partner_refused}}}};
+                          {"counters", nlohmann::json::object()}};
+    for (const auto& counter : counters_.named()) status["counters"][counter.name] = counter.value;
     auto& migrated = status["migrated_users"] = nlohmann::json::array();
     auto& roaming = status["roaming_users"] = nlohmann::json::array();
     if (registry_) {

@@ -9,7 +9,9 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "common/prometheus.hpp"
 #include "common/system_config.hpp"
 #include "idms/token.hpp"
 #include "idms/token_ledger.hpp"
@@ -34,6 +36,15 @@ struct ServerCounters {
     std::uint64_t calls_released = 0;
     std::uint64_t malformed_requests = 0;
     std::uint64_t partner_refused = 0;  // interconnect INVITEs from an untrusted system
+
+    // Each counter with its name in /status ("counters") and what it counts, for /status and
+    // /metrics (mcx_<name>_total) alike: a counter added here appears in both.
+    struct Named {
+        const char* name;
+        const char* help;
+        std::uint64_t value;
+    };
+    std::vector<Named> named() const;
 };
 
 class McServer {
@@ -71,6 +82,9 @@ class McServer {
 
     // JSON snapshot for GET /status (call on the loop thread).
     std::string status_json() const;
+    // The gauges and counters of that snapshot as Prometheus families, for GET /metrics (call
+    // on the loop thread): mcx_registrations, mcx_calls_active, mcx_<counter>_total, ...
+    std::vector<prometheus::Family> metrics() const;
     std::size_t active_calls() const { return calls_.size(); }
     const ServerCounters& counters() const { return counters_; }
 

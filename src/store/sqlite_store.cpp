@@ -54,6 +54,19 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 )sql";
 
+// Columns added after a table was first created: a store file written by an older mcxd lacks
+// them, and open() adds each one missing (ALTER TABLE ... ADD COLUMN; the default fills the
+// existing rows). New files get them the same way, so there is one path for both.
+struct AddedColumn {
+    const char* table;
+    const char* column;
+    const char* definition;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    // Issue 16 item 4: the IdMS issues the mcx-admin scope to administrators only.
+    {"users", "admin", "INTEGER NOT NULL DEFAULT 0"},
+};
+
 std::string column_text(sqlite3_stmt* s, int i) {
     const auto* text = sqlite3_column_text(s, i);
     return text ? reinterpret_cast<const char*>(text) : "";
@@ -113,8 +126,36 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
         if (auto r = store->exec(pragma); !r) return tl::unexpected(r.error());
     }
     if (auto r = store->exec(kSchema); !r) return tl::unexpected(r.error());
+    if (auto r = store->add_missing_columns(); !r) return tl::unexpected(r.error());
     if (auto r = store->poll_external_changes(); !r) return tl::unexpected(r.error());
     return store;
+}
+
+Result<void> SqliteStore::add_missing_columns() {
+    // One transaction that takes the write lock first: mcxd and `mcx admin` may open an old
+    // file at the same time, and only one of them may add a column.
+    if (auto r = exec("BEGIN IMMEDIATE"); !r) return r;
+    for (const auto& added : kAddedColumns) {
+        const auto info = std::string("PRAGMA table_info(") + added.table + ")";
+        Statement columns(db_, info.c_str());
+        bool present = false;
+        while (columns.rc == SQLITE_OK && columns.step() == SQLITE_ROW) {
+            present |= column_text(columns.stmt, 1) == added.column;
+        }
+        if (columns.rc != SQLITE_OK) {
+            const std::string why = sqlite3_errmsg(db_);
+            (void)exec("ROLLBACK");
+            return fail(Errc::io, "store " + path_ + ": " + info + ": " + why);
+        }
+        if (present) continue;
+        const auto alter = std::string("ALTER TABLE ") + added.table + " ADD COLUMN " +
+                           added.column + " " + added.definition;
+        if (auto r = exec(alter.c_str()); !r) {
+            (void)exec("ROLLBACK");
+            return r;
+        }
+    }
+    return exec("COMMIT");
 }
 
 SqliteStore::~SqliteStore() {
@@ -162,6 +203,24 @@ Result<std::optional<std::string>> SqliteStore::password_hash(const McServiceId&
         return std::optional<std::string>(column_text(s.stmt, 0));
     }
     return std::optional<std::string>{};
+}
+
+Result<bool> SqliteStore::set_admin(const McServiceId& user, bool admin) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "UPDATE users SET admin = ?2 WHERE id = ?1");
+    MCX_STORE_CHECK(s, "set_admin");
+    if (s.bind(1, user.uri()).bind(2, std::int64_t{admin ? 1 : 0}).step() != SQLITE_DONE) {
+        return fail(Errc::io, std::string("set_admin: ") + sqlite3_errmsg(db_));
+    }
+    ++generation_;
+    return sqlite3_changes(db_) > 0;
+}
+
+Result<bool> SqliteStore::is_admin(const McServiceId& user) {
+    std::lock_guard lock(mutex_);
+    Statement s(db_, "SELECT admin FROM users WHERE id = ?1");
+    MCX_STORE_CHECK(s, "is_admin");
+    return s.bind(1, user.uri()).step() == SQLITE_ROW && sqlite3_column_int64(s.stmt, 0) != 0;
 }
 
 Result<std::vector<McServiceId>> SqliteStore::users() {

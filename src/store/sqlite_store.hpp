@@ -21,6 +21,8 @@ class SqliteStore : public Store {
 
     Result<void> put_user(const McServiceId& user, const std::string& password_hash) override;
     Result<std::optional<std::string>> password_hash(const McServiceId& user) override;
+    Result<bool> set_admin(const McServiceId& user, bool admin) override;
+    Result<bool> is_admin(const McServiceId& user) override;
     Result<std::vector<McServiceId>> users() override;
     Result<bool> remove_user(const McServiceId& user) override;
     Result<void> put_profiles(const std::vector<StoredProfile>& profiles) override;
@@ -60,6 +62,7 @@ class SqliteStore : public Store {
   private:
     SqliteStore() = default;
     Result<void> exec(const char* sql);
+    Result<void> add_missing_columns();
     struct Statement;
 
     sqlite3* db_ = nullptr;

@@ -60,6 +60,11 @@ class Store {
 
     virtual Result<void> put_user(const McServiceId& user, const std::string& password_hash) = 0;
     virtual Result<std::optional<std::string>> password_hash(const McServiceId& user) = 0;
+    // The administrator role (issue 16 item 4): the IdMS issues a token with the scope
+    // "mcx-admin" (GET /status, /metrics) only to a user who has it. A new user has not.
+    // set_admin: false when the user does not exist.
+    virtual Result<bool> set_admin(const McServiceId& user, bool admin) = 0;
+    virtual Result<bool> is_admin(const McServiceId& user) = 0;
     virtual Result<std::vector<McServiceId>> users() = 0;
     // Removes the user with its profiles and its tokens; false when it did not exist.
     virtual Result<bool> remove_user(const McServiceId& user) = 0;

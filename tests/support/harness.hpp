@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "common/process.hpp"
 #include "net/endpoint.hpp"
+#include "net/http.hpp"
 #include "test_support.hpp"
 
 namespace mcx::test {
@@ -90,13 +92,25 @@ class McSystem {
     pid_t pid() const { return process_.pid(); }
     std::string uri(const std::string& name) const { return "sip:" + name + "@" + options_.domain; }
 
-    Json status() const;  // GET /status
+    // The administrator every generated configuration has (private calls off), for the admin
+    // and monitoring API: mcxd is logged in once per start with scope mcx-admin.
+    static constexpr const char* kAdminName = "mcx-admin";
+    static constexpr const char* kAdminPassword = "mcx-admin-pw";
+    // GET /status with the administrator's token (logged in again once when refused with 401,
+    // e.g. after the token expired); null when mcxd does not answer 200.
+    Json status() const;
+    // GET `path` (e.g. "/metrics") with the administrator's token, the same way.
+    std::optional<net::HttpResponse> admin_get(const std::string& path) const;
+    // The administrator's current token ("" when mcxd refused the login).
+    std::string admin_token() const;
     // Waits until the keys of every partner IdMS are known (fetched at start, in the background).
     bool wait_for_partner_keys(std::chrono::milliseconds timeout = 5s) const;
     // A password-grant token; `client_id` is the MCPTT client ID it is bound to (a REGISTER
     // must carry the same one in <mcptt-client-id>).
     std::string token(const std::string& user, const std::string& password,
                       const std::string& client_id = {}) const;
+    // POST /idms/token for scope=mcx-admin: the token, or "" when refused.
+    std::string admin_login(const std::string& user, const std::string& password) const;
     int stop();  // SIGTERM; the exit status
     // SIGKILL, as a crash: no BYE, no store checkpoint. The exit status (-SIGKILL), or that of
     // an earlier stop.
@@ -125,6 +139,8 @@ class McSystem {
     std::string log_;
     std::string config_;
     int runs_ = 0;
+    mutable std::mutex admin_mutex_;
+    mutable std::string admin_token_;
 };
 
 // `mcx client --script -` driven over stdin; its JSON events are read from stdout.

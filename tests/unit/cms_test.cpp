@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
+#include "cms/admin.hpp"
 #include "cms/profile_import.hpp"
 #include "cms/profiles.hpp"
 #include "idms/keys.hpp"
@@ -286,6 +288,49 @@ TEST_F(CmsTest, SeedingHappensOnTheFirstStartOnly) {
     ASSERT_TRUE(again);
     EXPECT_FALSE(*again);
     EXPECT_FALSE(*a.store->password_hash(id("sip:late@a.mcx"))) << "the store is authoritative";
+}
+
+// [[users]] admin = true seeds the administrator role; other users have none.
+TEST_F(CmsTest, SeedingGivesTheAdminRoleToUsersMarkedAdmin) {
+    System c;
+    c.config.system_id = "C";
+    c.config.domain = "c.mcx";
+    UserConfig root{id("sip:root@c.mcx"), "pw", true, true, {}, true, false, {}};
+    root.admin = true;
+    c.config.users = {root,
+                      UserConfig{id("sip:dave@c.mcx"), "pw", true, true, {}, true, false, {}}};
+    c.start(dir / "c.db", [](const std::string&, const std::string&) -> Result<PartnerResponse> {
+        return fail(Errc::io, "C never asks");
+    });
+    EXPECT_TRUE(c.store->is_admin(id("sip:root@c.mcx")).value_or(false));
+    EXPECT_FALSE(c.store->is_admin(id("sip:dave@c.mcx")).value_or(true));
+    EXPECT_FALSE(a.store->is_admin(id("sip:alice@a.mcx")).value_or(true));
+}
+
+// mcx admin: `user add --admin` gives the role, `user add` without it and `user admin ID off`
+// take it away, `user list` marks administrators.
+TEST_F(CmsTest, AdminCommandsSetTheAdminRole) {
+    const auto db = (dir / "admin.db").string();
+    auto run = [&](std::vector<std::string> words, const std::string& password = {},
+                   bool admin = false) {
+        std::ostringstream out, err;
+        AdminCommand command{db, std::move(words), password, admin, 0};
+        const int rc = run_admin(command, out, err);
+        return std::make_pair(rc, out.str() + err.str());
+    };
+    EXPECT_EQ(run({"user", "add", "sip:root@a.mcx"}, "pw", true),
+              std::make_pair(0, std::string("added sip:root@a.mcx (administrator)\n")));
+    EXPECT_EQ(run({"user", "add", "sip:alice@a.mcx"}, "pw").first, 0);
+    EXPECT_EQ(run({"user", "list"}).second, "sip:alice@a.mcx\nsip:root@a.mcx admin\n");
+    EXPECT_EQ(run({"user", "admin", "sip:root@a.mcx", "off"}).second,
+              "sip:root@a.mcx is no administrator\n");
+    EXPECT_EQ(run({"user", "list"}).second, "sip:alice@a.mcx\nsip:root@a.mcx\n");
+    EXPECT_EQ(run({"user", "admin", "sip:alice@a.mcx", "on"}).first, 0);
+    EXPECT_EQ(run({"user", "add", "sip:alice@a.mcx"}, "pw2").first, 0);
+    EXPECT_EQ(run({"user", "list"}).second, "sip:alice@a.mcx\nsip:root@a.mcx\n")
+        << "user add without --admin: no administrator";
+    EXPECT_EQ(run({"user", "admin", "sip:nobody@a.mcx", "on"}).first, 1);
+    EXPECT_EQ(run({"user", "admin", "sip:alice@a.mcx", "maybe"}).first, 2);
 }
 
 TEST(MigrationPolicy, AssignedIdAndRestrictions) {

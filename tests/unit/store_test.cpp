@@ -1,6 +1,7 @@
 #include "store/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 
@@ -51,6 +52,58 @@ TEST_F(StoreTest, UsersProfilesAndMetaSurviveReopening) {
     auto migrated = *s->migrated_user(id("sip:carol@b.mcx"));
     ASSERT_TRUE(migrated);
     EXPECT_EQ(migrated->local_id, id("sip:carol.b@a.mcx"));
+    EXPECT_EQ(*s->integrity_check(), "ok");
+}
+
+TEST_F(StoreTest, AdminRoleIsOffForNewUsersAndKeptAcrossReopeningAndPasswordChanges) {
+    const auto alice = id("sip:alice@a.mcx");
+    {
+        auto s = open();
+        ASSERT_TRUE(s->put_user(alice, "hash-a"));
+        EXPECT_FALSE(s->is_admin(alice).value_or(true));
+        EXPECT_TRUE(s->set_admin(alice, true).value_or(false));
+        EXPECT_FALSE(s->set_admin(id("sip:nobody@a.mcx"), true).value_or(true)) << "no such user";
+        EXPECT_FALSE(s->is_admin(id("sip:nobody@a.mcx")).value_or(true));
+    }
+    auto s = open();
+    EXPECT_TRUE(s->is_admin(alice).value_or(false));
+    ASSERT_TRUE(s->put_user(alice, "hash-a2"));  // a new password keeps the role
+    EXPECT_TRUE(s->is_admin(alice).value_or(false));
+    EXPECT_TRUE(s->set_admin(alice, false).value_or(false));
+    EXPECT_FALSE(s->is_admin(alice).value_or(true));
+    ASSERT_TRUE(s->set_admin(alice, true).value_or(false));
+    ASSERT_TRUE(s->remove_user(alice).value_or(false));
+    ASSERT_TRUE(s->put_user(alice, "hash-a3"));
+    EXPECT_FALSE(s->is_admin(alice).value_or(true))
+        << "a user removed and added again starts without it";
+}
+
+// A store written before the admin column existed (the users table of issue 4): opening it adds
+// the column, the users keep their hashes and are no administrators.
+TEST_F(StoreTest, AnOlderStoreGetsTheAdminColumnWhenOpened) {
+    const auto path = (dir / "t.db").string();
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db,
+                               "CREATE TABLE users (id TEXT PRIMARY KEY, password_hash TEXT NOT "
+                               "NULL); INSERT INTO users VALUES('sip:alice@a.mcx', 'hash-a');",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(db);
+    }
+    {
+        auto s = open();
+        EXPECT_EQ(**s->password_hash(id("sip:alice@a.mcx")), "hash-a");
+        const auto admin = s->is_admin(id("sip:alice@a.mcx"));
+        ASSERT_TRUE(admin) << admin.error().reason;
+        EXPECT_FALSE(*admin);
+        const auto set = s->set_admin(id("sip:alice@a.mcx"), true);
+        ASSERT_TRUE(set) << set.error().reason;
+        EXPECT_TRUE(*set);
+    }
+    auto s = open();  // the column exists now: opening again adds nothing
+    EXPECT_TRUE(*s->is_admin(id("sip:alice@a.mcx")));
     EXPECT_EQ(*s->integrity_check(), "ok");
 }
 

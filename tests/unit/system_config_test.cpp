@@ -10,7 +10,9 @@ TEST(SystemConfig, ShippedExampleLoads) {
     ASSERT_TRUE(config) << config.error().reason;
     EXPECT_EQ(config->system_id, "A");
     EXPECT_EQ(config->sip_port, 5060);
-    ASSERT_EQ(config->users.size(), 2u);
+    ASSERT_EQ(config->users.size(), 3u);
+    EXPECT_FALSE(config->users[0].admin);
+    EXPECT_TRUE(config->users[2].admin) << config->users[2].id.uri();
     const auto* alice = config->find_user(*McServiceId::parse("sip:alice@a.mcx"));
     ASSERT_NE(alice, nullptr);
     EXPECT_FALSE(alice->private_call_to_any_user);
@@ -93,6 +95,25 @@ TEST(SystemConfig, NumbersOutOfRangeAreRefused) {
     EXPECT_EQ(edges->invite_timeout_seconds, 600u);
     EXPECT_EQ(edges->max_private_calls_per_user, 1'000'000u);
     EXPECT_EQ(edges->token_lifetime_seconds, 60);
+}
+
+// [[users]] admin: the administrator role seeded into the store (issue 16 item 4); off unless
+// it says true, and only a boolean (a typo such as "yes" must not quietly mean "no").
+TEST(SystemConfig, UsersAdminKey) {
+    constexpr const char* head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n";
+    auto config = parse_system_config(std::string(head) +
+                                          "[[users]]\nid = \"sip:root@a.mcx\"\nadmin = true\n"
+                                          "[[users]]\nid = \"sip:alice@a.mcx\"\n",
+                                      "t.toml", ".");
+    ASSERT_TRUE(config) << config.error().reason;
+    ASSERT_EQ(config->users.size(), 2u);
+    EXPECT_TRUE(config->users[0].admin);
+    EXPECT_FALSE(config->users[1].admin);
+    auto typo = parse_system_config(
+        std::string(head) + "[[users]]\nid = \"sip:root@a.mcx\"\nadmin = \"yes\"\n", "t.toml", ".");
+    ASSERT_FALSE(typo);
+    EXPECT_NE(typo.error().reason.find("t.toml:6: admin must be true or false"), std::string::npos)
+        << typo.error().reason;
 }
 
 TEST(SystemConfig, LoginProtectionKeys) {

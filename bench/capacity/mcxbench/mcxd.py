@@ -5,6 +5,7 @@ import json
 import selectors
 import subprocess
 import threading
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -34,6 +35,10 @@ def config_toml(users, prefix="", generator="bench/capacity/run.py"):
         for name in user_names(role, users, prefix):
             lines += ["[[users]]", f'id = "sip:{name}@{MCX_DOMAIN}"',
                       f'password = "pw-{name}"', ""]
+    admin = admin_name(prefix)
+    lines += ["# reads GET /status (an administrator's token, scope mcx-admin)", "[[users]]",
+              f'id = "sip:{admin}@{MCX_DOMAIN}"', f'password = "pw-{admin}"', "admin = true",
+              "private_call = false", "may_be_called = false", ""]
     return "\n".join(lines)
 
 
@@ -41,6 +46,12 @@ def client_id(user):
     """The MCPTT client ID of a bench user: its token is bound to it (the REGISTER's
     <mcptt-client-id> must name the same client, docs/identity.md)."""
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"mcx-bench:{user}"))
+
+
+def admin_name(prefix=""):
+    """The administrator of a bench's mcxd: user part {prefix}admin, password pw-{prefix}admin
+    (the convention of the load users; bench/background_load.hpp writes the same)."""
+    return f"{prefix}admin"
 
 
 def idms_token(http, user, domain):
@@ -52,6 +63,25 @@ def idms_token(http, user, domain):
     req = urllib.request.Request(f"http://{http}/idms/token", data=data)
     with urllib.request.urlopen(req, timeout=30) as r:
         return json.load(r)["access_token"]
+
+
+def admin_token(http, prefix, domain):
+    """An administrator's token (scope mcx-admin) for GET /status and /metrics."""
+    user = admin_name(prefix)
+    data = urllib.parse.urlencode({"grant_type": "password",
+                                   "username": f"sip:{user}@{domain}",
+                                   "password": f"pw-{user}", "scope": "mcx-admin"}).encode()
+    req = urllib.request.Request(f"http://{http}/idms/token", data=data)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return json.load(r)["access_token"]
+
+
+def admin_get(http, path, token):
+    """GET path at mcxd's HTTP address with the administrator's token; the parsed JSON."""
+    req = urllib.request.Request(f"http://{http}{path}",
+                                 headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.load(r)
 
 
 def login(http, users, domain, threads=4):
@@ -80,6 +110,7 @@ class Mcxd:
         self.config = self.workdir / "mcxd.toml"
         self.proc = None
         self.log = None
+        self.admin_token = None
         self.config.write_text(config_toml(users, prefix, generator))
 
     def start(self, logdir=None):
@@ -115,8 +146,16 @@ class Mcxd:
         trim_log(self.log)
 
     def status(self):
-        with urllib.request.urlopen(f"http://{self.http}/status", timeout=5) as r:
-            return json.load(r)
+        """GET /status as the administrator (logged in on first use, again after a 401)."""
+        for attempt in (0, 1):
+            if not self.admin_token:
+                self.admin_token = admin_token(self.http, self.prefix, MCX_DOMAIN)
+            try:
+                return admin_get(self.http, "/status", self.admin_token)
+            except urllib.error.HTTPError as e:
+                if e.code != 401 or attempt:
+                    raise
+                self.admin_token = None
 
     def csv(self, role):
         return self.workdir / f"{role}s.csv"
