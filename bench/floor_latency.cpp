@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <map>
@@ -197,6 +198,9 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::warn);
 
     const fs::path dir = fs::path(out_dir) / "floor";
+    // A fresh store: mcxd seeds users from the configuration on its first start only.
+    std::error_code ec;
+    fs::remove_all(dir, ec);
     fs::create_directories(dir);
     std::ofstream(dir / "system.toml") << "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n"
                                           "[[users]]\nid = \"sip:alice@a.mcx\"\npassword = \"a\"\n"
@@ -220,6 +224,19 @@ int main(int argc, char** argv) {
     mcx::net::LoopThread loop;
     std::unique_ptr<Runner> runner;
     std::array<std::unique_ptr<mcx::client::McClient>, 2> clients;
+    // On every return, early ones too: the clients (libre objects of the loop thread) end on
+    // that thread before it stops.
+    struct AtExit {
+        std::function<void()> run;
+        ~AtExit() { run(); }
+    } end_clients{[&] {
+        loop.call([&] {
+            runner.reset();
+            for (auto& c : clients) c.reset();
+            return true;
+        });
+        loop.stop();
+    }};
     const char* names[2] = {"alice", "bob"};
     for (int i = 0; i < 2; ++i) {
         mcx::client::ClientConfig config;
@@ -302,11 +319,8 @@ int main(int argc, char** argv) {
         loaded = run_bursts();
         load_result = load->stop();
     }
-    loop.call([&] {
-        for (auto& c : clients) c.reset();
-        return true;
-    });
-    loop.stop();
+    end_clients.run();
+    end_clients.run = [] {};
     server->stop();
 
     const auto& [grant, m2e, failures] = results;
