@@ -5,7 +5,11 @@
 namespace mcx::server {
 
 void MigratedUserRegistry::refresh() {
-    if (store_.generation() == generation_) return;
+    // The generation is read before the rows: a write committed (by the CMS thread) while they
+    // are read moves it on, and the next call reads again. Read after, that write was lost
+    // until the next one (a migrated peer's resume then got 480 for 20 s).
+    const auto generation = store_.generation();
+    if (generation == generation_) return;
     auto migrated = store_.migrated_users();
     auto roaming = store_.roaming_users();
     if (!migrated || !roaming) {
@@ -21,7 +25,7 @@ void MigratedUserRegistry::refresh() {
         by_primary_[user.primary_id] = user;
     }
     for (const auto& user : *roaming) roaming_[user.primary_id] = user;
-    generation_ = store_.generation();
+    generation_ = generation;
 }
 
 std::optional<store::MigratedUser> MigratedUserRegistry::by_local_id(const McServiceId& local) {
