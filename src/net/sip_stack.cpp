@@ -58,7 +58,11 @@ void set_no_delay(const sip_msg* msg) {
 struct SipStackCallbacks {
     static bool on_request(const sip_msg* msg, void* arg) {
         set_no_delay(msg);
-        return static_cast<SipStack*>(arg)->dispatch_request(SipMessage(msg));
+        auto* self = static_cast<SipStack*>(arg);
+        if (msg->tp == SIP_TRANSP_TCP || msg->tp == SIP_TRANSP_TLS) {
+            self->note_via(to_endpoint(&msg->via.addr), to_endpoint(&msg->src));
+        }
+        return self->dispatch_request(SipMessage(msg));
     }
     static bool on_response(const sip_msg* msg, void* arg) {
         set_no_delay(msg);
@@ -71,8 +75,13 @@ struct SipStackCallbacks {
             self->note_flow(from_libre(tp), to_endpoint(src), to_endpoint(dst));
         }
         if (!self->trace_handler_) return;
-        self->trace_handler_(tx, from_libre(tp), to_endpoint(src), to_endpoint(dst),
-                             std::string_view(reinterpret_cast<const char*>(pkt), len));
+        const std::string_view bytes(reinterpret_cast<const char*>(pkt), len);
+        auto to = to_endpoint(dst);
+        if (tx && (tp == SIP_TRANSP_TCP || tp == SIP_TRANSP_TLS) &&
+            bytes.substr(0, 8) == "SIP/2.0 ") {
+            to = self->via_peer(to);  // a response: it goes on the request's connection
+        }
+        self->trace_handler_(tx, from_libre(tp), to_endpoint(src), to, bytes);
     }
     static void on_exit(void*) {}
 };
@@ -309,6 +318,17 @@ void SipStack::note_flow(Transport transport, const Endpoint& peer, const Endpoi
         return;  // the interconnect keeps its listener's address as Contact
     if (flow_local_.size() > 100000) flow_local_.clear();  // stale peers of closed connections
     flow_local_[peer.to_string()] = local;
+}
+
+void SipStack::note_via(const Endpoint& sent_by, const Endpoint& peer) {
+    if (sent_by == peer) return;
+    if (via_peer_.size() > 100000) via_peer_.clear();  // stale entries of closed connections
+    via_peer_[sent_by.to_string()] = peer;
+}
+
+Endpoint SipStack::via_peer(const Endpoint& sent_by) const {
+    auto it = via_peer_.find(sent_by.to_string());
+    return it == via_peer_.end() ? sent_by : it->second;
 }
 
 std::optional<Endpoint> SipStack::flow_local_address(const Endpoint& peer) const {

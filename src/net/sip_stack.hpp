@@ -146,6 +146,11 @@ class SipStack {
     std::unordered_map<const void*, std::unique_ptr<FlowWatch>> flows_;  // by libre sip_conn
     FlowId next_flow_ = 1;
     std::unordered_map<std::string, Endpoint> flow_local_;  // by peer "host:port"
+    // libre reports a response on TCP/TLS as going to the request's Via sent-by, but sends it
+    // on the request's connection (RFC 3261 18.2.2): the trace names that connection's peer.
+    void note_via(const Endpoint& sent_by, const Endpoint& peer);
+    Endpoint via_peer(const Endpoint& sent_by) const;
+    std::unordered_map<std::string, Endpoint> via_peer_;  // by Via sent-by "host:port"
     std::function<void(FlowId)> flow_closed_;
     RequestHandler request_handler_;
     TraceHandler trace_handler_;
