@@ -85,7 +85,8 @@ std::size_t fingerprint_of(const TraceFrame& frame) {
 }
 
 Result<std::vector<TraceFrame>> read_trace(const std::string& pcap) {
-    // One line per frame: time, addresses, SIP first line, UDP payload (hex).
+    // One line per frame: time, addresses, SIP first line, UDP payload (hex), and the TCP
+    // ports and payload (mcxd writes SIP over TLS as clear text on TCP).
     const auto program = find_program("tshark");
     if (program.empty()) return fail(Errc::not_found, "tshark is not installed");
     auto tshark = ChildProcess::spawn({program,
@@ -112,20 +113,27 @@ Result<std::vector<TraceFrame>> read_trace(const std::string& pcap) {
                                        "-e",
                                        "sip.CSeq.method",
                                        "-e",
-                                       "udp.payload"},
+                                       "udp.payload",
+                                       "-e",
+                                       "tcp.srcport",
+                                       "-e",
+                                       "tcp.dstport",
+                                       "-e",
+                                       "tcp.payload"},
                                       "/dev/null");
     if (!tshark) return fail(Errc::io, "tshark: " + tshark.error().reason);
     std::vector<TraceFrame> frames;
     while (auto line = tshark->read_line(std::chrono::seconds(20))) {
         const auto f = split(*line, '|');
-        if (f.size() < 9) continue;
+        if (f.size() < 12) continue;
+        const bool tcp = f[2].empty() && !f[9].empty();
         TraceFrame frame;
         frame.time = std::strtod(f[0].c_str(), nullptr);
-        frame.src = net::Endpoint{f[1], port_of(f[2])};
-        frame.dst = net::Endpoint{f[3], port_of(f[4])};
+        frame.src = net::Endpoint{f[1], port_of(tcp ? f[9] : f[2])};
+        frame.dst = net::Endpoint{f[3], port_of(tcp ? f[10] : f[4])};
         frame.sip_line = !f[5].empty() ? f[5] : f[6];
         frame.cseq_method = f[7];
-        frame.payload = from_hex(f[8]);
+        frame.payload = from_hex(tcp ? f[11] : f[8]);
         frames.push_back(std::move(frame));
     }
     const auto status = tshark->wait(std::chrono::seconds(5));

@@ -113,8 +113,9 @@ int run_migration_demo(const DemoOptions& options) {
     auto& systems = (*cluster)->systems();
     timeline.say("MC systems ready on 127.0.0.1: A (primary of alice and bob), B (carol's), C");
     for (const auto& s : systems) {
-        timeline.detail(s.id + ": SIP " + s.sip.to_string() + ", IdMS/CMS " + s.http_url() +
-                        ", interconnect " + s.interconnect.to_string());
+        timeline.detail(s.id + ": SIP " + s.sip.to_string() + ", users' SIP over TLS " +
+                        s.sip_tls.to_string() + ", IdMS/CMS " + s.http_url() + ", interconnect " +
+                        s.interconnect.to_string());
     }
 
     // 2. The clients, in this process.
@@ -338,12 +339,12 @@ int run_migration_demo(const DemoOptions& options) {
             traces.emplace_back(s.id, std::move(*read));
         }
     }
-    // Who owns which port: systems their SIP, leg and interconnect ports; clients the port
-    // their REGISTERs came from; then every port an SDP names (m=) belongs to that message's
-    // sender; a port still unknown in system X's trace is X's (relay or TLS connection).
+    // Who owns which port: systems their SIP (UDP/TCP and TLS), leg and interconnect ports; clients
+    // the port their REGISTERs came from; then every port an SDP names (m=) belongs to that
+    // message's sender; a port still unknown in system X's trace is X's (relay or TLS connection).
     std::map<std::uint16_t, std::string> owner;
     for (const auto& s : systems) {
-        for (const auto& e : {s.sip, s.legs, s.interconnect}) {
+        for (const auto& e : {s.sip, s.sip_tls, s.legs, s.interconnect}) {
             if (e.port) owner[e.port] = s.id;
         }
     }
@@ -402,6 +403,22 @@ int run_migration_demo(const DemoOptions& options) {
             if (!label || !e || e->first == e->second) continue;
             messages.push_back(LadderMessage{f.time, e->first, e->second, *label,
                                              !f.sip_line.empty(), fingerprint_of(f)});
+        }
+    }
+    // A message both ends' systems recorded is drawn at its first recording, as the merged
+    // trace shows it, also when only a later recording names both ends (the TLS connection
+    // port of the interconnect is known in the connecting system's trace only).
+    std::vector<std::pair<double, std::size_t>> recorded;
+    for (const auto& [id, frames] : traces) {
+        for (const auto& f : frames) {
+            if (label_of(f)) recorded.emplace_back(f.time, fingerprint_of(f));
+        }
+    }
+    for (auto& m : messages) {
+        for (const auto& [time, fingerprint] : recorded) {
+            if (fingerprint == m.fingerprint && time < m.time && m.time - time < 0.5) {
+                m.time = time;
+            }
         }
     }
     messages = collapse_duplicates(std::move(messages));
