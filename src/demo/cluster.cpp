@@ -43,11 +43,15 @@ std::string lower(std::string s) {
 }
 
 std::string system_toml(const ClusterSystem& s, const std::vector<ClusterSystem>& all,
-                        const std::string& certs) {
+                        const std::string& certs, net::Transport client_transport) {
     std::ostringstream t;
     t << "[system]\nid = \"" << s.id << "\"\ndomain = \"" << s.domain
       << "\"\nhost = \"127.0.0.1\"\n\n[http]\nport = " << s.http_port
       << "\n\n[idms]\nkey_file = \"idms-" << s.id << ".pem\"\n\n";
+    // Users' TLS listener with the interconnect's certificate (it names 127.0.0.1).
+    t << "[sip]\ntls_port = 0\n";
+    if (client_transport == net::Transport::tls) t << "udp_access = false\ntcp_access = false\n";
+    t << "\n";
     auto user = [&](const std::string& name, const std::string& migrate_to) {
         t << "[[users]]\nid = \"sip:" << name << "@" << s.domain << "\"\npassword = \"" << name
           << "-demo\"\nprivate_call_targets = [\"*\"]\nmigrate_to = [" << migrate_to << "]\n\n";
@@ -88,6 +92,8 @@ Result<std::unique_ptr<Cluster>> Cluster::start(const ClusterOptions& options) {
     if (auto made = idms::write_interconnect_certificates(certs, {"A", "B", "C"}); !made) {
         return fail(Errc::io, "certificates: " + made.error().reason);
     }
+    cluster->ca_file_ = certs + "/ca.pem";
+    cluster->client_transport_ = options.client_transport;
     auto& systems = cluster->systems_;
     for (const auto* id : {"A", "B", "C"}) {
         ClusterSystem s;
@@ -104,7 +110,7 @@ Result<std::unique_ptr<Cluster>> Cluster::start(const ClusterOptions& options) {
     for (auto& s : systems) {
         const auto config = s.dir + "/system-" + s.id + ".toml";
         std::ofstream toml(config);
-        toml << system_toml(s, systems, certs);
+        toml << system_toml(s, systems, certs, options.client_transport);
         if (auto extra = options.extra_toml.find(s.id); extra != options.extra_toml.end()) {
             toml << extra->second;
         }
@@ -126,6 +132,7 @@ Result<std::unique_ptr<Cluster>> Cluster::start(const ClusterOptions& options) {
             return fail(Errc::io, "MC system " + s.id + " did not start; see " + s.log);
         }
         s.sip = endpoint_of(ready, "sip").value_or(net::Endpoint{});
+        s.sip_tls = endpoint_of(ready, "sip_tls").value_or(net::Endpoint{});
         s.legs = endpoint_of(ready, "sip_legs").value_or(net::Endpoint{});
         s.interconnect = endpoint_of(ready, "interconnect").value_or(net::Endpoint{});
         auto login =
@@ -180,11 +187,13 @@ client::ClientConfig Cluster::client_config(const std::string& name,
     config.user = *McServiceId::parse("sip:" + name + "@" + lower(home) + ".mcx");
     config.password = name + "-demo";
     config.home = home;
+    config.transport = client_transport_;
+    if (client_transport_ == net::Transport::tls) config.ca_file = ca_file_;
     for (const auto& s : systems_) {
         client::SystemAddress a;
         a.id = s.id;
         a.domain = s.domain;
-        a.sip_server = s.sip;
+        a.sip_server = client_transport_ == net::Transport::tls ? s.sip_tls : s.sip;
         a.idms_url = s.http_url();
         a.cms_url = s.http_url();
         config.systems.push_back(a);

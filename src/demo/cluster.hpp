@@ -30,6 +30,9 @@ struct ClusterOptions {
     // Appended to a system's configuration, by system id (the benches' load users).
     std::map<std::string, std::string> extra_toml;
     std::chrono::seconds start_timeout{10};  // each system's ready line
+    // How the clients of client_config() reach their systems. TLS (docs/security.md, "SIP
+    // access"): each system also refuses users over UDP and TCP; UDP: the lab set-up.
+    net::Transport client_transport = net::Transport::tls;
 };
 
 struct ClusterSystem {
@@ -41,6 +44,7 @@ struct ClusterSystem {
     std::string pcap;
     std::string log;
     net::Endpoint sip;
+    net::Endpoint sip_tls;  // the clients' TLS listener
     net::Endpoint legs;
     net::Endpoint interconnect;
     ChildProcess process;
@@ -64,6 +68,8 @@ class Cluster {
 
   private:
     std::vector<ClusterSystem> systems_;
+    std::string ca_file_;  // the CA of every system's certificate
+    net::Transport client_transport_ = net::Transport::tls;
 };
 
 std::uint16_t free_tcp_port();

@@ -80,6 +80,12 @@ TEST(Systems, ClientConfigurationListsEverySystem) {
     EXPECT_EQ(parsed["client"]["user"].value_or(""), std::string("sip:alice@a.mcx"));
     EXPECT_EQ(parsed["client"]["password"].value_or(""), std::string("pw \"a\""));
     EXPECT_EQ(parsed["client"]["home"].value_or(""), std::string("A"));
+    const auto& a = systems->system("A");
+    EXPECT_EQ(parsed["client"]["transport"].value_or("udp"),
+              std::string(a.client_tls() ? "tls" : "udp"));
+    if (a.client_tls()) {
+        EXPECT_EQ(parsed["client"]["ca_file"].value_or(""), a.client_ca());
+    }
     const auto* list = parsed["systems"].as_array();
     ASSERT_TRUE(list);
     ASSERT_EQ(list->size(), 2u);
@@ -88,7 +94,8 @@ TEST(Systems, ClientConfigurationListsEverySystem) {
         const auto& system = systems->system(i == 0 ? "A" : "B");
         EXPECT_EQ(entry["id"].value_or(""), system.id());
         EXPECT_EQ(entry["domain"].value_or(""), system.domain());
-        EXPECT_EQ(entry["sip_server"].value_or(""), system.sip().to_string());
+        // The address the clients use: the TLS listener by default (issue 16).
+        EXPECT_EQ(entry["sip_server"].value_or(""), system.client_sip().to_string());
         EXPECT_EQ(entry["idms_url"].value_or(""), system.http_url());
         EXPECT_EQ(entry["cms_url"].value_or(""), system.http_url());
     }

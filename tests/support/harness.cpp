@@ -39,7 +39,7 @@ std::string test_output_dir() {
     for (auto& c : name) {
         if (c == '/') c = '_';
     }
-    // The same test run again over TLS (tests/CMakeLists.txt) may run at the same time.
+    // The same test run again over UDP (tests/CMakeLists.txt) may run at the same time.
     if (const char* transport = std::getenv("MCX_TEST_TRANSPORT"); transport && *transport) {
         name = std::string(transport) + "." + name;
     }
@@ -79,7 +79,7 @@ std::string with_sip_lines(const std::string& extra_toml, const std::string& lin
 
 bool default_client_tls() {
     const char* transport = std::getenv("MCX_TEST_TRANSPORT");
-    return transport && std::string_view(transport) == "tls";
+    return !transport || std::string_view(transport) != "udp";
 }
 
 std::unique_ptr<McSystem> McSystem::start(const Options& options, const std::string& dir) {

@@ -42,7 +42,8 @@ std::string toml_string(const std::string& s);
 std::uint16_t free_tcp_port();
 std::uint16_t free_udp_port();
 
-// MCX_TEST_TRANSPORT=tls in the environment: clients use SIP over TLS.
+// Clients use SIP over TLS unless the environment says MCX_TEST_TRANSPORT=udp (issue 16: the
+// tests about calls use TLS by default, and run once more over UDP).
 bool default_client_tls();
 
 class McSystem {
@@ -57,8 +58,8 @@ class McSystem {
         std::uint16_t sip_port = 0;
         std::uint32_t inactivity_seconds = 120;
         std::string extra_toml;  // appended to the generated configuration
-        // Clients reach mcxd over SIP over TLS ([sip] tls_port); default: the environment's
-        // MCX_TEST_TRANSPORT=tls (the call suites run once per transport, tests/CMakeLists.txt).
+        // Clients reach mcxd over SIP over TLS ([sip] tls_port); default: yes, unless the
+        // environment's MCX_TEST_TRANSPORT=udp (the call suites run once per transport).
         bool client_tls = default_client_tls();
         std::uint16_t tls_port = 0;   // 0: any
         std::string tls_certificate;  // PEM chain + key; empty: made in the test directory
