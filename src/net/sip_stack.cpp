@@ -16,6 +16,7 @@
 #include "net/event_loop.hpp"
 #include "net/invite_dialog.hpp"
 #include "net/re_include.hpp"
+#include "proto/sip_request_check.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -437,7 +438,48 @@ InviteDialog* SipStack::find_dialog(const SipMessage& msg) const {
     return nullptr;
 }
 
+namespace {
+
+proto::SipRequestFacts request_facts(const sip_msg* m) {
+    auto value = [m](enum sip_hdrid id) -> std::optional<std::string_view> {
+        const sip_hdr* h = sip_msg_hdr(m, id);
+        if (!h) return std::nullopt;
+        return std::string_view(h->val.p, h->val.l);
+    };
+    proto::SipRequestFacts facts;
+    facts.method = std::string_view(m->met.p, m->met.l);
+    facts.has_via = sip_msg_hdr(m, SIP_HDR_VIA) != nullptr;
+    facts.has_from = sip_msg_hdr(m, SIP_HDR_FROM) != nullptr;
+    facts.has_to = sip_msg_hdr(m, SIP_HDR_TO) != nullptr;
+    facts.has_call_id = sip_msg_hdr(m, SIP_HDR_CALL_ID) != nullptr;
+    facts.cseq = value(SIP_HDR_CSEQ);
+    facts.max_forwards = value(SIP_HDR_MAX_FORWARDS);
+    facts.content_length = value(SIP_HDR_CONTENT_LENGTH);
+    facts.body_size = mbuf_get_left(m->mb);
+    facts.datagram = m->tp == SIP_TRANSP_UDP;
+    return facts;
+}
+
+}  // namespace
+
+// RFC 3261 8.2 / 18.3: a malformed request gets 400 naming the problem, or is dropped when no
+// response can be routed; either way nothing else sees it. Logged with a count, not per
+// request, so a flood of them cannot fill the log.
+bool SipStack::refuse_malformed(const SipMessage& msg) {
+    auto problem = proto::check_sip_request(request_facts(msg.raw()));
+    if (!problem) return false;
+    ++malformed_requests_;
+    if (malformed_requests_ <= 10 || malformed_requests_ % 1000 == 0) {
+        spdlog::info("malformed SIP request from {} ({}): {}{} ({} so far)",
+                     msg.source().to_string(), to_string(msg.transport()), problem->reason,
+                     problem->respond ? ", answered 400" : ", dropped", malformed_requests_);
+    }
+    if (problem->respond) (void)reply(msg, SipResponse{400, problem->reason, {}, {}, {}});
+    return true;
+}
+
 bool SipStack::dispatch_request(const SipMessage& msg) {
+    if (refuse_malformed(msg)) return true;
     const auto method = msg.method();
     const bool in_dialog = !msg.to_tag().empty();
     if (in_dialog || method == "ACK") {

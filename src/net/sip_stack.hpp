@@ -129,6 +129,8 @@ class SipStack {
     Result<void> add_access_tls(const std::string& host, const AccessTlsOptions& opts);
     Result<void> add_client_tls(const std::string& host, const TlsTrust& trust);
     bool dispatch_request(const SipMessage& msg);
+    bool refuse_malformed(const SipMessage& msg);
+    std::uint64_t malformed_requests_ = 0;
     bool dispatch_response(const SipMessage& msg);
     InviteDialog* find_dialog(const SipMessage& msg) const;
 

@@ -208,11 +208,15 @@ bool McServer::on_request(const net::SipMessage& msg) {
     } else if (method == "INVITE") {
         on_invite(msg);
     } else if (method == "OPTIONS") {
+        // RFC 3261 11.2: the capabilities of a request out of a dialog; no extensions.
         (void)sip_.reply(msg,
                          net::SipResponse{200,
                                           "OK",
                                           "Allow: INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS\r\n"
-                                          "Accept: application/sdp, multipart/mixed\r\n",
+                                          "Accept: application/sdp, multipart/mixed\r\n"
+                                          "Accept-Encoding: identity\r\n"
+                                          "Accept-Language: en\r\n"
+                                          "Supported: \r\n",
                                           {},
                                           {}});
     } else {
