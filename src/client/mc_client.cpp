@@ -346,7 +346,8 @@ void McClient::retrieve_profile(ServingSystem& system,
                            });
 }
 
-void McClient::stop(std::function<void()> done) {
+// No keep-alive, no migration, no re-registration from now on; every call hung up.
+void McClient::wind_down() {
     stopping_ = true;
     keepalive_timer_.cancel();
     keepalive_probe_.reset();
@@ -356,6 +357,10 @@ void McClient::stop(std::function<void()> done) {
     std::vector<CallId> ids;
     for (const auto& [id, record] : calls_) ids.push_back(id);
     for (auto id : ids) (void)hangup(id);
+}
+
+void McClient::stop(std::function<void()> done) {
+    wind_down();
     for (auto& [id, system] : systems_) {
         if (system->registration() != RegistrationState::none) system->unregister();
     }
@@ -367,15 +372,7 @@ void McClient::stop(std::function<void()> done) {
 }
 
 void McClient::logout() {
-    stopping_ = true;  // no keep-alive, no migration, no re-registration from now on
-    keepalive_timer_.cancel();
-    keepalive_probe_.reset();
-    home_timer_.cancel();
-    home_probe_.reset();
-    for (auto& timer : migration_timers_) timer.cancel();
-    std::vector<CallId> ids;
-    for (const auto& [id, record] : calls_) ids.push_back(id);
-    for (auto id : ids) (void)hangup(id);
+    wind_down();
     // Collected first: a partner left behind is forgotten once it has unregistered.
     logout_tokens_.clear();
     for (auto& [id, system] : systems_) {

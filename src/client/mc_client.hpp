@@ -182,6 +182,7 @@ class McClient {
     net::SipStack* sip() { return sip_.get(); }
 
   private:
+    void wind_down();
     // Sign-in, registration, profile (mc_client.cpp).
     ServingSystem& system_for(const std::string& id);
     ServingSystem* find_system(const std::string& id);

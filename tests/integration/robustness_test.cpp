@@ -12,32 +12,9 @@
 
 #include "harness.hpp"
 #include "net/http.hpp"
-#include "proto/mcptt_info.hpp"
-#include "proto/multipart.hpp"
-#include "proto/resource_lists.hpp"
 
 namespace mcx::test {
 namespace {
-
-std::string valid_invite(const McSystem& system, int n) {
-    proto::McpttInfo info;
-    info.session_type = "private";
-    const auto body = proto::build_multipart(
-        {{"application/sdp",
-          "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-          "m=audio 40000 RTP/AVP 96\r\na=rtpmap:96 AMR-WB/16000\r\n"
-          "m=application 40010 udp MCPTT\r\na=fmtp:MCPTT mc_queueing;mc_priority=1\r\n"},
-         {"application/vnd.3gpp.mcptt-info+xml", proto::build_mcptt_info(info)},
-         {"application/resource-lists+xml", proto::build_resource_lists({system.uri("bob")})}},
-        "b");
-    return "INVITE sip:mcptt-orig@a.mcx SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-" +
-           std::to_string(n) +
-           "\r\nMax-Forwards: 70\r\nFrom: <sip:alice@a.mcx>;tag=" + std::to_string(n) +
-           "\r\nTo: <sip:mcptt-orig@a.mcx>\r\nCall-ID: fuzz-" + std::to_string(n) +
-           "\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@127.0.0.1:9>\r\n"
-           "Content-Type: multipart/mixed;boundary=b\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
-}
 
 std::string mutate(std::string s, std::mt19937& rng) {
     std::uniform_int_distribution<int> what(0, 4);
@@ -93,7 +70,7 @@ TEST(Robustness, MutatedSipGarbageMediaAndBadHttpDoNotHurtMcxd) {
     ASSERT_TRUE(alice->wait("connected"));
 
     std::mt19937 rng(20261125);
-    const auto base = valid_invite(*system, 0);
+    const auto base = alice_calls_bob_invite(*system, "UDP 127.0.0.1:9", 0);
     const std::string register_text =
         "REGISTER sip:a.mcx SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-r\r\n"
         "From: <sip:bob@a.mcx>;tag=1\r\nTo: <sip:bob@a.mcx>\r\nCall-ID: r\r\nCSeq: 1 REGISTER\r\n"

@@ -12,35 +12,11 @@
 #include "harness.hpp"
 #include "idms/certificates.hpp"
 #include "proto/mcptt_info.hpp"
-#include "proto/multipart.hpp"
-#include "proto/resource_lists.hpp"
 
 namespace mcx::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-// `via` is "UDP 127.0.0.1:<port>;rport" (where responses go) or "TLS 127.0.0.1:9".
-std::string invite_as_alice(const McSystem& system, const std::string& via, int n) {
-    proto::McpttInfo info;
-    info.session_type = "private";
-    const auto body = proto::build_multipart(
-        {{"application/sdp",
-          "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-          "m=audio 40000 RTP/AVP 96\r\na=rtpmap:96 AMR-WB/16000\r\n"
-          "m=application 40010 udp MCPTT\r\na=fmtp:MCPTT mc_queueing;mc_priority=1\r\n"},
-         {"application/vnd.3gpp.mcptt-info+xml", proto::build_mcptt_info(info)},
-         {"application/resource-lists+xml", proto::build_resource_lists({system.uri("bob")})}},
-        "b");
-    const auto tag = std::to_string(n);
-    return "INVITE sip:mcptt-orig@" + system.domain() + " SIP/2.0\r\nVia: SIP/2.0/" + via +
-           ";branch=z9hG4bK-spoof" + tag + "\r\nMax-Forwards: 70\r\nFrom: <sip:alice@" +
-           system.domain() + ">;tag=" + tag + "\r\nTo: <sip:mcptt-orig@" + system.domain() +
-           ">\r\nCall-ID: spoof-" + tag +
-           "\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@127.0.0.1:9>\r\n"
-           "Content-Type: multipart/mixed;boundary=b\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
-}
 
 // The MCPTT client ID of the n-th raw client; its token must be issued to it.
 std::string raw_client_id(int n) {
@@ -129,7 +105,7 @@ TEST(SipAccess, UdpTurnedOffRefusesRegisterAndSpoofedInvite) {
     EXPECT_EQ(status_of(registered), 403) << registered;
     EXPECT_NE(header_of(registered, "Warning").find("udp is not accepted"), std::string::npos)
         << registered;
-    udp.send(run.system->sip(), invite_as_alice(*run.system, udp_via, 2));
+    udp.send(run.system->sip(), alice_calls_bob_invite(*run.system, udp_via, 2));
     const auto invited = udp.receive_final();
     EXPECT_EQ(status_of(invited), 403) << invited;
     EXPECT_FALSE(run.bob->wait("connected", 1s)) << "the spoofed INVITE reached bob";
@@ -139,7 +115,7 @@ TEST(SipAccess, InviteFromAnotherTlsConnectionIsRefused) {
     auto run = start_alice_and_bob(tls_only());
     // alice is registered on her client's connection; this one names her in From.
     TlsConnection other(*run.system->sip_tls(), run.system->client_ca());
-    other.send(invite_as_alice(*run.system, "TLS 127.0.0.1:9", 3));
+    other.send(alice_calls_bob_invite(*run.system, "TLS 127.0.0.1:9", 3));
     const auto status = other.final_status();
     EXPECT_TRUE(status.starts_with("SIP/2.0 403")) << status;
     EXPECT_FALSE(run.bob->wait("connected", 1s)) << "an INVITE from another connection reached bob";

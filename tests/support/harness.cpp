@@ -18,6 +18,9 @@
 
 #include "idms/certificates.hpp"
 #include "net/http.hpp"
+#include "proto/mcptt_info.hpp"
+#include "proto/multipart.hpp"
+#include "proto/resource_lists.hpp"
 
 namespace mcx::test {
 
@@ -460,6 +463,27 @@ std::pair<std::string, net::Endpoint> RawSipSocket::receive_request(
     auto received = receive_matching(
         [&method](const std::string& msg) { return msg.starts_with(method + " "); }, timeout);
     return received.value_or(std::pair<std::string, net::Endpoint>{});
+}
+
+std::string alice_calls_bob_invite(const McSystem& system, const std::string& via, int n) {
+    proto::McpttInfo info;
+    info.session_type = "private";
+    const auto body = proto::build_multipart(
+        {{"application/sdp",
+          "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+          "m=audio 40000 RTP/AVP 96\r\na=rtpmap:96 AMR-WB/16000\r\n"
+          "m=application 40010 udp MCPTT\r\na=fmtp:MCPTT mc_queueing;mc_priority=1\r\n"},
+         {"application/vnd.3gpp.mcptt-info+xml", proto::build_mcptt_info(info)},
+         {"application/resource-lists+xml", proto::build_resource_lists({system.uri("bob")})}},
+        "b");
+    const auto tag = std::to_string(n);
+    return "INVITE sip:mcptt-orig@" + system.domain() + " SIP/2.0\r\nVia: SIP/2.0/" + via +
+           ";branch=z9hG4bK-raw" + tag + "\r\nMax-Forwards: 70\r\nFrom: <sip:alice@" +
+           system.domain() + ">;tag=" + tag + "\r\nTo: <sip:mcptt-orig@" + system.domain() +
+           ">\r\nCall-ID: raw-" + tag +
+           "\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@127.0.0.1:9>\r\n"
+           "Content-Type: multipart/mixed;boundary=b\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 std::string response_to(const std::string& request, int status, const std::string& reason,

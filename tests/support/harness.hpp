@@ -203,6 +203,11 @@ class RawSipSocket {
     std::uint16_t port_ = 0;
 };
 
+// A private call INVITE from alice to bob of `system`, as a client sends it (SDP with audio and
+// floor control, mcptt-info, resource-lists), for raw sockets; `via` is the Via's transport
+// and sent-by ("UDP 127.0.0.1:9;rport"), `n` makes the branch, tag and Call-ID unique.
+std::string alice_calls_bob_invite(const McSystem& system, const std::string& via, int n);
+
 // tshark's reading of an mcxd pcap: frames in all, frames decoded as SIP, frames flagged
 // malformed or with an error-level expert note, and floor control messages (RTCP APP "MCPT").
 struct SipPcapCheck {
