@@ -7,7 +7,10 @@
 #include <chrono>
 #include <csignal>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cms/cms.hpp"
 #include "cms/profile_import.hpp"
@@ -99,9 +102,10 @@ mcx::net::HttpResponse from_cms(const mcx::cms::CmsReply& reply) {
     return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body, reply.headers};
 }
 
-mcx::cms::CmsRequest to_cms(const mcx::net::HttpRequest& req) {
-    return mcx::cms::CmsRequest{req.path, req.params, req.header("authorization"),
-                                req.header("if-none-match")};
+mcx::cms::CmsRequest to_cms(const mcx::net::HttpRequest& req, bool mutual_tls = false) {
+    return mcx::cms::CmsRequest{
+        req.path,   req.params,  req.header("authorization"), req.header("if-none-match"),
+        mutual_tls, req.tls_peer};
 }
 
 }  // namespace
@@ -173,40 +177,63 @@ int main(int argc, char** argv) {
     mcx::idms::TokenIssuer issuer(*key, config->idms_issuer(), config->token_audience(),
                                   config->token_lifetime_seconds);
     mcx::idms::TokenVerifier verifier(config->token_audience());
-    verifier.trust(config->idms_issuer(), {public_pem, config->domain});
+    verifier.trust(config->idms_issuer(), {public_pem, config->domain, issuer.key_id()});
+    // Partners' IdMS keys and CMSs are reached over HTTPS with mutual TLS: this system's
+    // interconnect certificate, the partner's checked against the interconnect CA
+    // (docs/security.md, "Partner trust over TLS"); http:// only with plain_http (lab).
+    const mcx::net::HttpTls partner_tls{config->interconnect.certificate_file,
+                                        config->interconnect.ca_file};
+    auto partner_http_get = [partner_tls](const std::string& url,
+                                          const std::map<std::string, std::string>& headers,
+                                          std::chrono::milliseconds timeout) {
+        return mcx::net::http_get(url, headers, timeout,
+                                  url.starts_with("https://") ? &partner_tls : nullptr);
+    };
     // Partners are trusted with the key configured, or the one their IdMS publishes, fetched
-    // off the event loop (idms/partner_keys.hpp).
+    // off the event loop and again on a schedule or a new kid (idms/partner_keys.hpp).
     std::vector<mcx::idms::PartnerKeyFetcher::Source> published_keys;
     for (const auto& partner : config->partners) {
         if (partner.idms_public_key.empty()) {
-            published_keys.push_back(
-                {partner.idms_issuer(), partner.idms_url + "/idms/public-key"});
+            published_keys.push_back({partner.idms_issuer(), partner.idms_url + "/idms/public-key",
+                                      std::chrono::seconds(partner.key_refresh_seconds)});
+        }
+        if (partner.plain_http) {
+            spdlog::warn("partner {}: plain HTTP allowed (plain_http = true): for lab use only",
+                         partner.id);
         }
     }
     mcx::idms::PartnerKeyFetcher partner_keys(
-        std::move(published_keys), [](const std::string& url) -> std::optional<std::string> {
-            auto r = mcx::net::http_get(url, {}, std::chrono::seconds(2));
-            if (!r || r->status != 200 || r->body.find("BEGIN PUBLIC KEY") == std::string::npos) {
-                spdlog::warn("cannot fetch a partner's IdMS key from {}", url);
+        std::move(published_keys),
+        [partner_http_get](const std::string& url) -> std::optional<std::string> {
+            auto r = partner_http_get(url, {}, std::chrono::seconds(2));
+            if (!r) {
+                spdlog::warn("cannot fetch a partner's IdMS key from {}: {}", url,
+                             r.error().reason);
                 return std::nullopt;
             }
-            spdlog::info("partner IdMS key fetched from {}", url);
+            if (r->status != 200 || r->body.size() > 4096) {
+                spdlog::warn("cannot fetch a partner's IdMS key from {}: HTTP {}", url, r->status);
+                return std::nullopt;
+            }
             return r->body;
         });
     // A partner's IdMS key: configured, or fetched (nullopt until it arrives).
-    auto partner_key = [&partner_keys](const mcx::PartnerConfig& partner) {
-        return partner.idms_public_key.empty()
-                   ? partner_keys.key(partner.idms_issuer())
-                   : std::optional<std::string>(partner.idms_public_key);
+    auto partner_key = [&partner_keys](
+                           const mcx::PartnerConfig& partner,
+                           const std::string& kid) -> std::optional<mcx::idms::TrustedIssuer> {
+        if (!partner.idms_public_key.empty()) {
+            return mcx::idms::TrustedIssuer{partner.idms_public_key, partner.domain, {}};
+        }
+        auto fetched = partner_keys.key(partner.idms_issuer(), kid);
+        if (!fetched) return std::nullopt;
+        return mcx::idms::TrustedIssuer{fetched->public_pem, partner.domain, fetched->key_id};
     };
     verifier.set_key_resolver(
-        [&config,
-         partner_key](const std::string& issuer_name) -> std::optional<mcx::idms::TrustedIssuer> {
+        [&config, partner_key](const std::string& issuer_name,
+                               const std::string& kid) -> std::optional<mcx::idms::TrustedIssuer> {
             const auto* partner = config->partner_by_issuer(issuer_name);
             if (!partner) return std::nullopt;
-            auto published = partner_key(*partner);
-            if (!published) return std::nullopt;
-            return mcx::idms::TrustedIssuer{*published, partner->domain};
+            return partner_key(*partner, kid);
         });
     // Only the newest token of a user and client is valid (docs/identity.md): the verifier
     // asks the ledger, which answers from memory.
@@ -263,10 +290,11 @@ int main(int argc, char** argv) {
                    }});
     mcx::cms::ConfigurationManagementServer cms(
         *config, **store, verifier, issuer,
-        [](const std::string& url,
-           const std::string& token) -> mcx::Result<mcx::cms::PartnerResponse> {
-            auto r = mcx::net::http_get(url, {{"Authorization", "Bearer " + token}},
-                                        std::chrono::seconds(3));
+        [partner_http_get](const std::string& url,
+                           const std::string& token) -> mcx::Result<mcx::cms::PartnerResponse> {
+            auto r = partner_http_get(url, {{"Authorization", "Bearer " + token}},
+                                      std::chrono::seconds(3));
+            if (!r) spdlog::warn("partner CMS request {} failed: {}", url, r.error().reason);
             if (!r) return tl::unexpected(r.error());
             return mcx::cms::PartnerResponse{r->status, r->body};
         },
@@ -346,7 +374,7 @@ int main(int argc, char** argv) {
         });
     server.set_partner_key_state([partner_key](const mcx::PartnerConfig& partner) {
         if (!partner.idms_public_key.empty()) return "configured";
-        return partner_key(partner) ? "fetched" : "not known yet";
+        return partner_key(partner, {}) ? "fetched" : "not known yet";
     });
 
     // Logout (RFC 7009) and `mcx admin user remove` retire tokens; the registrations made with
@@ -391,7 +419,7 @@ int main(int argc, char** argv) {
         return mcx::net::HttpResponse{200, "application/x-pem-file", public_pem, {}};
     });
     // OpenID Connect discovery (OIDC Discovery 1.0) and the key set (RFC 7517).
-    const auto jwks = key->jwks(config->idms_issuer()).value_or("{}");
+    const auto jwks = key->jwks(issuer.key_id()).value_or("{}");
     http.get("/.well-known/jwks.json", [&](const mcx::net::HttpRequest&) {
         return mcx::net::HttpResponse{200, "application/jwk-set+json", jwks, {}};
     });
@@ -473,6 +501,33 @@ int main(int argc, char** argv) {
         }
         return mcx::net::HttpResponse{200, mcx::prometheus::kContentType, std::move(*text), {}};
     });
+    // Partner paths over HTTPS with mutual TLS (docs/security.md, "Partner trust over TLS"):
+    // the IdMS key and the CMS's migration profile (CSC-17).
+    std::unique_ptr<mcx::net::HttpServer> https;
+    std::optional<mcx::net::Endpoint> https_endpoint;
+    if (config->interconnect.https) {
+        auto made = mcx::net::HttpServer::https(partner_tls);
+        if (!made) {
+            std::cerr << "mcxd: [interconnect] https_port: " << made.error().reason << "\n";
+            return 1;
+        }
+        https = std::move(*made);
+        https->get("/idms/public-key", [&](const mcx::net::HttpRequest&) {
+            return mcx::net::HttpResponse{200, "application/x-pem-file", public_pem, {}};
+        });
+        https->get("/.well-known/jwks.json", [&](const mcx::net::HttpRequest&) {
+            return mcx::net::HttpResponse{200, "application/jwk-set+json", jwks, {}};
+        });
+        https->get("/cms/partner/migration-profile", [&](const mcx::net::HttpRequest& req) {
+            return from_cms(cms.get_migration_profile(to_cms(req, true)));
+        });
+        auto bound = https->start(config->host, config->interconnect.https_port);
+        if (!bound) {
+            std::cerr << "mcxd: " << bound.error().reason << "\n";
+            return 1;
+        }
+        https_endpoint = *bound;
+    }
     auto http_endpoint = http.start(config->host, config->http_port);
     // Signals stay blocked until re_main has installed its handlers: a SIGTERM sent right
     // after the ready line then still ends mcxd cleanly.
@@ -491,6 +546,7 @@ int main(int argc, char** argv) {
                          {"store", config->store_path}};
     if (auto tls = (*sip)->tls_endpoint()) ready["interconnect"] = tls->to_string();
     if (auto tls = (*sip)->access_tls_endpoint()) ready["sip_tls"] = tls->to_string();
+    if (https_endpoint) ready["https"] = https_endpoint->to_string();
     if (legs) ready["sip_legs"] = legs->local_endpoint().to_string();
     std::cout << ready.dump() << std::endl;
     std::string user_transports;
@@ -499,15 +555,19 @@ int main(int argc, char** argv) {
     if (auto tls = (*sip)->access_tls_endpoint()) {
         user_transports += (user_transports.empty() ? "tls on " : ", tls on ") + tls->to_string();
     }
-    spdlog::info("MC system {} ({}) serving SIP on {} (users: {}), HTTP on {}{}", config->system_id,
-                 config->domain, (*sip)->local_endpoint().to_string(), user_transports,
-                 http_endpoint->to_string(),
-                 (*sip)->tls_endpoint()
-                     ? ", interconnect (SIP over TLS) on " + (*sip)->tls_endpoint()->to_string()
-                     : "");
+    spdlog::info(
+        "MC system {} ({}) serving SIP on {} (users: {}), HTTP on {}{}", config->system_id,
+        config->domain, (*sip)->local_endpoint().to_string(), user_transports,
+        http_endpoint->to_string(),
+        ((*sip)->tls_endpoint()
+             ? ", interconnect (SIP over TLS) on " + (*sip)->tls_endpoint()->to_string()
+             : std::string{}) +
+            (https_endpoint ? ", partner HTTPS (mutual TLS) on " + https_endpoint->to_string()
+                            : std::string{}));
 
     loop.run();
     spdlog::info("stopping");
     http.stop();
+    if (https) https->stop();
     return 0;
 }

@@ -200,6 +200,16 @@ CmsReply ConfigurationManagementServer::get_migration_profile(const CmsRequest& 
     }
     const auto* partner = config_.partner_by_issuer(claims->issuer);
     if (!partner) return text(403, claims->issuer + " is not a partner of " + config_.system_id);
+    // [mcx-defined] The token names the partner, the certificate proves the connection is its
+    // own: both must agree (docs/security.md, "Partner trust over TLS").
+    if (!request.mutual_tls && !partner->plain_http) {
+        return text(403, "partner CMS requests to " + config_.system_id +
+                             " are served over HTTPS with mutual TLS only");
+    }
+    if (request.mutual_tls && request.tls_peer != partner->id) {
+        return text(403, "the client certificate names '" + request.tls_peer +
+                             "', but the system token is of " + partner->id);
+    }
     const auto user_param = request.params.find("user");
     auto user = user_param == request.params.end() ? fail(Errc::malformed, "no user parameter")
                                                    : McServiceId::parse(user_param->second);

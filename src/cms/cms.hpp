@@ -9,7 +9,9 @@
 //       So does one with a token our IdMS exchanged for its primary one (sub = the ID assigned
 //       here, primary_mcptt_id = its primary ID), asking under the assigned ID.
 //   GET /cms/partner/migration-profile?user=<MC service ID>          [mcx-defined path]
-//       a partner CMS, with a system token from its IdMS; answers the migration profile.
+//       a partner CMS, with a system token from its IdMS, over mutual TLS with a certificate
+//       naming that partner (plain HTTP only for a partner with plain_http, lab use); answers
+//       the migration profile (docs/security.md, "Partner trust over TLS").
 //
 // No sockets: requests come in as plain data, the partner HTTP client is injected.
 
@@ -31,6 +33,10 @@ struct CmsRequest {
     std::map<std::string, std::string> params;  // query parameters
     std::string authorization;                  // Authorization header value
     std::string if_none_match;
+    // Came over the partner HTTPS listener (mutual TLS), whose client certificate has this CN
+    // (the partner's system ID, `mcx admin certs`).
+    bool mutual_tls = false;
+    std::string tls_peer{};
 };
 
 struct CmsReply {

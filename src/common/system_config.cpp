@@ -203,7 +203,7 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                "login_tracked_entries", "password_hash_threads", "password_hash_queue"}},
           Section{"private_call", {"max_calls_per_user", "inactivity_seconds"}},
           Section{"floor_control", {"queueing", "max_priority"}}, Section{"store", {"path"}},
-          Section{"interconnect", {"port", "certificate", "ca", "timeout_seconds"}},
+          Section{"interconnect", {"port", "certificate", "ca", "timeout_seconds", "https_port"}},
           Section{"media", {"allowed_networks"}},
           Section{"migration",
                   {"accept", "assigned_id", "private_call", "private_call_targets"}}}) {
@@ -339,10 +339,11 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             if (!table)
                 return tl::unexpected(
                     config_error(source, node.source(), "[[partners]] entry is not a table"));
-            if (auto r = only_known_keys(*table,
-                                         {"id", "domain", "idms_url", "idms_public_key_file",
-                                          "cms_url", "sip", "media_networks"},
-                                         "[[partners]]", source);
+            if (auto r =
+                    only_known_keys(*table,
+                                    {"id", "domain", "idms_url", "idms_public_key_file", "cms_url",
+                                     "sip", "media_networks", "plain_http", "key_refresh_seconds"},
+                                    "[[partners]]", source);
                 !r) {
                 return tl::unexpected(r.error());
             }
@@ -369,6 +370,29 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
             auto networks = network_list(*table, "media_networks", "[[partners]]", source);
             if (!networks) return tl::unexpected(networks.error());
             partner.media_networks = std::move(*networks);
+            auto plain = optional_value<bool>(*table, "plain_http", false, source);
+            if (!plain) return tl::unexpected(plain.error());
+            partner.plain_http = *plain;
+            auto refresh = ranged(*table, "key_refresh_seconds", partner.key_refresh_seconds, 10,
+                                  7 * 86400, "[[partners]]", source);
+            if (!refresh) return tl::unexpected(refresh.error());
+            partner.key_refresh_seconds = static_cast<std::uint32_t>(*refresh);
+            // docs/security.md, "Partner trust over TLS": https:// (mutual TLS), or http://
+            // only where the configuration says so (lab use).
+            for (const auto* url : {&partner.idms_url, &partner.cms_url}) {
+                if (url->empty() || url->starts_with("https://")) continue;
+                if (!url->starts_with("http://")) {
+                    return tl::unexpected(config_error(
+                        source, node.source(), "partner URL must be https://host:port: " + *url));
+                }
+                if (!partner.plain_http) {
+                    return tl::unexpected(config_error(
+                        source, node.source(),
+                        "partner " + partner.id + ": " + *url +
+                            " is plain HTTP; use https:// (the partner's [interconnect] "
+                            "https_port) or, for lab use only, plain_http = true"));
+                }
+            }
             if (partner.id.empty() || partner.domain.empty()) {
                 return tl::unexpected(
                     config_error(source, node.source(), "a partner needs id and domain"));
@@ -427,6 +451,22 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                         source + ": [interconnect] timeout_seconds must be 1..120");
         }
         config.interconnect.timeout_seconds = static_cast<std::uint32_t>(*timeout);
+        if (ic->contains("https_port")) {
+            auto https = port_value(*ic, "https_port", source);
+            if (!https) return tl::unexpected(https.error());
+            config.interconnect.https = true;
+            config.interconnect.https_port = *https;
+        }
+    }
+    for (const auto& partner : config.partners) {
+        const bool https =
+            partner.idms_url.starts_with("https://") || partner.cms_url.starts_with("https://");
+        if (https && !config.interconnect.enabled) {
+            return fail(Errc::invalid_argument,
+                        source + ": partner " + partner.id +
+                            " is reached over HTTPS with mutual TLS, which needs [interconnect] "
+                            "certificate and ca (see `mcx admin certs`)");
+        }
     }
     if (config.sip_access.tls && config.sip_access.tls_certificate_file.empty()) {
         config.sip_access.tls_certificate_file = config.interconnect.certificate_file;

@@ -40,6 +40,12 @@ struct PartnerConfig {
     // Besides its interconnect address, networks its media (c= of its offers and answers) may
     // come from, e.g. its media relays' network.
     std::vector<Ipv4Network> media_networks;
+    // Lab only: idms_url and cms_url may be http:// (no TLS); otherwise they must be https://
+    // and are reached with mutual TLS (docs/security.md, "Partner trust over TLS").
+    bool plain_http = false;
+    // A published key (idms_url) is fetched again this often; a token naming another key id
+    // fetches it sooner (docs/identity.md, "Tokens for a partner MC system").
+    std::uint32_t key_refresh_seconds = 3600;
     std::string idms_issuer() const { return "mcx-idms:" + id; }
     std::string token_audience() const { return "mcx:" + id; }
 };
@@ -52,6 +58,10 @@ struct InterconnectConfig {
     std::string ca_file;           // CAs whose certificates partners must present
     std::uint32_t timeout_seconds =
         5;  // a partner that does not answer an INVITE by then is given up
+    // HTTPS with mutual TLS for partners' IdMS key fetches and CMS requests (CSC-17): same
+    // certificate and CA (docs/security.md, "Partner trust over TLS").
+    bool https = false;            // `https_port` given
+    std::uint16_t https_port = 0;  // 0: any free port
 };
 
 // Local policy for users of partner systems who migrate here (TS 23.280 10.1.4.3.2: the

@@ -67,11 +67,12 @@ std::string system_toml(const ClusterSystem& s, const std::vector<ClusterSystem>
         user("dave", "");
     }
     t << "[interconnect]\nport = " << s.tls_port << "\ncertificate = \"" << certs << "/" << s.id
-      << ".pem\"\nca = \"" << certs << "/ca.pem\"\ntimeout_seconds = 2\n\n";
+      << ".pem\"\nca = \"" << certs
+      << "/ca.pem\"\ntimeout_seconds = 2\nhttps_port = " << s.https_port << "\n\n";
     for (const auto& p : all) {
         if (p.id == s.id) continue;
         t << "[[partners]]\nid = \"" << p.id << "\"\ndomain = \"" << p.domain << "\"\nidms_url = \""
-          << p.http_url() << "\"\ncms_url = \"" << p.http_url()
+          << p.https_url() << "\"\ncms_url = \"" << p.https_url()
           << "\"\nsip = \"127.0.0.1:" << p.tls_port << "\"\n\n";
     }
     return t.str();
@@ -102,6 +103,7 @@ Result<std::unique_ptr<Cluster>> Cluster::start(const ClusterOptions& options) {
         s.dir = dir + "/" + lower(id);
         s.http_port = free_tcp_port();
         s.tls_port = free_tcp_port();
+        s.https_port = free_tcp_port();
         s.pcap = s.dir + "/system-" + s.id + ".pcap";
         s.log = s.dir + "/system-" + s.id + ".log";
         fs::create_directories(s.dir);

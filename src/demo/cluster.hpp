@@ -41,6 +41,7 @@ struct ClusterSystem {
     std::string dir;
     std::uint16_t http_port = 0;
     std::uint16_t tls_port = 0;
+    std::uint16_t https_port = 0;  // partner IdMS key and CMS (mutual TLS)
     std::string pcap;
     std::string log;
     net::Endpoint sip;
@@ -52,6 +53,7 @@ struct ClusterSystem {
     // start as kClusterAdmin.
     std::string admin_token;
     std::string http_url() const { return "http://127.0.0.1:" + std::to_string(http_port); }
+    std::string https_url() const { return "https://127.0.0.1:" + std::to_string(https_port); }
 };
 
 class Cluster {

@@ -90,27 +90,58 @@ std::string base64url(const unsigned char* data, std::size_t len) {
 
 }  // namespace
 
-Result<std::string> SigningKey::jwks(const std::string& kid) const {
+namespace {
+
+struct EcPoint {
+    std::string x;  // base64url of the 32-byte coordinates (RFC 7518 6.2.1)
+    std::string y;
+};
+
+Result<EcPoint> ec_point(const std::string& public_pem) {
     BioPtr bio(BIO_new_mem_buf(public_pem.data(), static_cast<int>(public_pem.size())));
     KeyPtr key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
-    if (!key) return fail(Errc::internal, "public key unreadable");
+    if (!key) return fail(Errc::malformed, "not a PEM public key");
     BIGNUM* x = nullptr;
     BIGNUM* y = nullptr;
-    if (!EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
-        !EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_EC_PUB_Y, &y)) {
+    if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC ||
+        !EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
+        !EVP_PKEY_get_bn_param(key.get(), OSSL_PKEY_PARAM_EC_PUB_Y, &y) || BN_num_bytes(x) > 32 ||
+        BN_num_bytes(y) > 32) {
         BN_free(x);
         BN_free(y);
-        return fail(Errc::internal, "not an EC key");
+        return fail(Errc::unsupported, "not an EC P-256 key");
     }
     unsigned char xb[32], yb[32];
     BN_bn2binpad(x, xb, sizeof(xb));
     BN_bn2binpad(y, yb, sizeof(yb));
     BN_free(x);
     BN_free(y);
-    nlohmann::json jwk{{"kty", "EC"},           {"crv", "P-256"}, {"alg", "ES256"},
-                       {"use", "sig"},          {"kid", kid},     {"x", base64url(xb, 32)},
-                       {"y", base64url(yb, 32)}};
+    return EcPoint{base64url(xb, 32), base64url(yb, 32)};
+}
+
+}  // namespace
+
+Result<std::string> SigningKey::jwks(const std::string& kid) const {
+    auto point = ec_point(public_pem);
+    if (!point) return fail(Errc::internal, "public key unreadable: " + point.error().reason);
+    nlohmann::json jwk{{"kty", "EC"}, {"crv", "P-256"}, {"alg", "ES256"}, {"use", "sig"},
+                       {"kid", kid},  {"x", point->x},  {"y", point->y}};
     return nlohmann::json{{"keys", nlohmann::json::array({jwk})}}.dump();
+}
+
+Result<std::string> SigningKey::public_key_id(const std::string& public_pem) {
+    auto point = ec_point(public_pem);
+    if (!point) return tl::unexpected(point.error());
+    // RFC 7638 3.2: the required members in lexicographic order, no whitespace.
+    const auto canonical =
+        R"({"crv":"P-256","kty":"EC","x":")" + point->x + R"(","y":")" + point->y + R"("})";
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(canonical.data(), canonical.size(), digest, &length, EVP_sha256(), nullptr) !=
+        1) {
+        return fail(Errc::internal, "SHA-256 failed");
+    }
+    return base64url(digest, length);
 }
 
 Result<SigningKey> SigningKey::load_or_create(const std::string& path) {

@@ -19,6 +19,9 @@ struct SigningKey {
     // The public key as a JSON Web Key Set (RFC 7517, EC P-256: RFC 7518 6.2), with key id
     // `kid` — what an OIDC provider publishes at its jwks_uri.
     Result<std::string> jwks(const std::string& kid) const;
+    // RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key: the `kid` of its tokens.
+    Result<std::string> key_id() const { return public_key_id(public_pem); }
+    static Result<std::string> public_key_id(const std::string& public_pem);
 };
 
 }  // namespace mcx::idms

@@ -67,6 +67,21 @@ Result<std::string> unverified_issuer(const std::string& token) {
     return json["iss"].get<std::string>();
 }
 
+// The header's "kid" ("" without one) before any check: only used to choose the key.
+Result<std::string> unverified_key_id(const std::string& token) {
+    const auto dot = token.find('.');
+    if (dot == std::string::npos) return fail(Errc::unauthorized, "access token is not a JWT");
+    auto header = base64url_decode(std::string_view(token).substr(0, dot));
+    if (!header) return fail(Errc::unauthorized, "access token header is not base64url");
+    auto json = nlohmann::json::parse(*header, nullptr, false);
+    if (json.is_discarded() || !json.is_object()) {
+        return fail(Errc::unauthorized, "access token header is not a JSON object");
+    }
+    if (!json.contains("kid")) return std::string{};
+    if (!json["kid"].is_string()) return fail(Errc::unauthorized, "access token kid is not text");
+    return json["kid"].get<std::string>();
+}
+
 // The audience of the issuing system's own servers: "mcx:A" for "mcx-idms:A"; empty for an
 // issuer not named that way.
 std::string own_audience_of(std::string_view issuer) {
@@ -123,6 +138,7 @@ McServiceId AccessTokenClaims::mc_service_id() const {
 TokenIssuer::TokenIssuer(SigningKey key, std::string issuer, std::string audience,
                          std::int64_t lifetime_seconds)
     : key_(std::move(key)),
+      key_id_(key_.key_id().value_or(std::string{})),
       issuer_(std::move(issuer)),
       audience_(std::move(audience)),
       lifetime_(lifetime_seconds) {}
@@ -140,6 +156,8 @@ Result<std::string> TokenIssuer::sign(
     if (jwt_new(&raw) != 0) return fail(Errc::internal, "jwt_new failed");
     JwtPtr jwt(raw);
     int err = jwt_add_grant(jwt.get(), "iss", issuer_.c_str());
+    // kid names the key, so that a partner notices a rotation (docs/identity.md).
+    if (!key_id_.empty()) err |= jwt_add_header(jwt.get(), "kid", key_id_.c_str());
     for (const auto& [name, value] : claims) err |= jwt_add_grant(jwt.get(), name, value.c_str());
     for (const auto& [name, value] : numbers) err |= jwt_add_grant_int(jwt.get(), name, value);
     err |= jwt_set_alg(jwt.get(), JWT_ALG_ES256,
@@ -251,19 +269,17 @@ void TokenVerifier::set_key_resolver(KeyResolver resolver) {
     resolver_ = std::move(resolver);
 }
 
-std::optional<TrustedIssuer> TokenVerifier::trusted_issuer(const std::string& issuer) const {
+std::optional<TrustedIssuer> TokenVerifier::trusted_issuer(const std::string& issuer,
+                                                           const std::string& kid) const {
     KeyResolver resolver;
     {
         std::lock_guard lock(mutex_);
         if (auto it = trusted_.find(issuer); it != trusted_.end()) return it->second;
         resolver = resolver_;
     }
+    // Asked each time, not remembered: a published key may change (refresh, rotation).
     if (!resolver) return std::nullopt;
-    auto found = resolver(issuer);
-    if (!found) return std::nullopt;
-    std::lock_guard lock(mutex_);
-    trusted_[issuer] = *found;
-    return found;
+    return resolver(issuer, kid);
 }
 
 Result<AccessTokenClaims> TokenVerifier::verify(const std::string& token,
@@ -311,7 +327,7 @@ Result<AccessTokenClaims> TokenVerifier::verify_system(const std::string& token,
     }
     if (remembered) {
         // Still valid only while it has not expired and its issuer still has that key.
-        const auto trusted = trusted_issuer(remembered->claims.issuer);
+        const auto trusted = trusted_issuer(remembered->claims.issuer, {});
         if (now_seconds <= remembered->claims.expires_at + kClockSkewSeconds &&
             now_seconds + kClockSkewSeconds >= remembered->claims.issued_at && trusted &&
             trusted->public_pem == remembered->public_pem) {
@@ -352,10 +368,20 @@ Result<TokenVerifier::Verified> TokenVerifier::verify_signed(const std::string& 
     if (token.size() > kMaxTokenBytes) return fail(Errc::unauthorized, "access token too long");
     auto issuer = unverified_issuer(token);
     if (!issuer) return tl::unexpected(issuer.error());
-    const auto trusted = trusted_issuer(*issuer);
+    auto kid = unverified_key_id(token);
+    if (!kid) return tl::unexpected(kid.error());
+    const auto trusted = trusted_issuer(*issuer, *kid);
     if (!trusted) {
         return fail(Errc::forbidden, "access token issuer '" + *issuer +
                                          "' is not trusted here (or its key is not known yet)");
+    }
+    // A kid other than the known key's: the issuer rotated its key (a partner's is fetched
+    // again, rate-limited, by the resolver) or the token is forged. A token without kid is
+    // checked against the known key.
+    if (!kid->empty() && !trusted->key_id.empty() && *kid != trusted->key_id) {
+        return fail(Errc::forbidden, "access token of '" + *issuer + "' is signed with key " +
+                                         *kid + ", not the one known here (" + trusted->key_id +
+                                         "); a changed key is fetched again");
     }
     {
         std::lock_guard lock(mutex_);

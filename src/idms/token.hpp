@@ -91,6 +91,7 @@ class TokenIssuer {
     static constexpr std::int64_t kSystemTokenLifetimeSeconds = 300;
     static constexpr std::int64_t kSystemTokenRenewSeconds = 60;
     const std::string& issuer() const { return issuer_; }
+    const std::string& key_id() const { return key_id_; }
     std::int64_t lifetime_seconds() const { return lifetime_; }
 
   private:
@@ -104,6 +105,7 @@ class TokenIssuer {
         std::initializer_list<std::pair<const char*, std::int64_t>> numbers) const;
 
     SigningKey key_;
+    std::string key_id_;  // the `kid` header of every token (RFC 7515 4.1.4)
     std::string issuer_;
     std::string audience_;
     std::int64_t lifetime_;
@@ -121,13 +123,16 @@ class TokenIssuer {
 struct TrustedIssuer {
     std::string public_pem;
     std::string domain;
+    std::string key_id;  // RFC 7638 thumbprint of public_pem (key_id()); empty: any kid
 };
 
 class TokenVerifier {
   public:
-    // Finds an issuer not trusted yet (a configured partner whose key is published by its
-    // IdMS); nullopt: not trusted (unknown, or its key is not known yet). Must not block.
-    using KeyResolver = std::function<std::optional<TrustedIssuer>(const std::string& issuer)>;
+    // Finds an issuer not trusted by trust() (a configured partner whose key is published by
+    // its IdMS), asked at each verification with the token's `kid` header ("" without one):
+    // nullopt: not trusted (unknown, or its key is not known yet). Must not block.
+    using KeyResolver = std::function<std::optional<TrustedIssuer>(const std::string& issuer,
+                                                                   const std::string& kid)>;
     // Whether a user token that passed every check is still valid (not retired: TokenLedger);
     // called from any thread, must not block.
     using StatusCheck = std::function<Result<void>(const AccessTokenClaims& claims)>;
@@ -172,7 +177,8 @@ class TokenVerifier {
                                    Audience accepted) const;
     Result<AccessTokenClaims> verify_user(const std::string& token, std::int64_t now_seconds,
                                           Audience accepted) const;
-    std::optional<TrustedIssuer> trusted_issuer(const std::string& issuer) const;
+    std::optional<TrustedIssuer> trusted_issuer(const std::string& issuer,
+                                                const std::string& kid) const;
 
     std::string audience_;
     mutable std::mutex mutex_;

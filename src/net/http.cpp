@@ -1,6 +1,9 @@
 #include "net/http.hpp"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -30,7 +33,65 @@ HttpRequest convert(const httplib::Request& req) {
     out.body = req.body;
     out.remote = req.remote_addr + ":" + std::to_string(req.remote_port);
     out.remote_address = req.remote_addr;
+    if (req.ssl) {
+        // Verified by OpenSSL before any request is read (SSL_VERIFY_FAIL_IF_NO_PEER_CERT).
+        if (X509* peer = SSL_get0_peer_certificate(req.ssl)) {
+            char cn[256] = "";
+            if (X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
+                                          sizeof cn) > 0) {
+                out.tls_peer = cn;
+            }
+        }
+    }
     return out;
+}
+
+std::string openssl_errors() {
+    std::string out;
+    while (const auto code = ERR_get_error()) {
+        char text[256];
+        ERR_error_string_n(code, text, sizeof text);
+        if (!out.empty()) out += "; ";
+        out += text;
+    }
+    return out.empty() ? "unknown OpenSSL error" : out;
+}
+
+// A refused client certificate, with its subject and OpenSSL's reason.
+int log_client_verification(int ok, X509_STORE_CTX* store) {
+    if (!ok) {
+        char subject[256] = "?";
+        if (X509* cert = X509_STORE_CTX_get_current_cert(store)) {
+            X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+        }
+        spdlog::warn("HTTPS: client certificate {} refused: {}", subject,
+                     X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)));
+    }
+    return ok;
+}
+
+// Server side of mutual TLS: own chain and key, client certificates of `ca_file` required.
+bool setup_server_tls(SSL_CTX& ctx, const HttpTls& tls, std::string& error) {
+    SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    const auto* cert = tls.certificate_file.c_str();
+    if (SSL_CTX_use_certificate_chain_file(&ctx, cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(&ctx, cert, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(&ctx) != 1) {
+        error = tls.certificate_file + ": " + openssl_errors();
+        return false;
+    }
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.ca_file.c_str());
+    if (SSL_CTX_load_verify_locations(&ctx, tls.ca_file.c_str(), nullptr) != 1 || !names) {
+        if (names) sk_X509_NAME_pop_free(names, X509_NAME_free);
+        error = tls.ca_file + ": " + openssl_errors();
+        return false;
+    }
+    SSL_CTX_set_client_CA_list(&ctx, names);  // takes ownership
+    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       log_client_verification);
+    SSL_CTX_set_verify_depth(&ctx, 4);
+    return true;
 }
 
 void apply(const HttpResponse& from, httplib::Response& to) {
@@ -46,8 +107,9 @@ struct SplitUrl {
 
 Result<SplitUrl> split_url(const std::string& url) {
     const auto scheme_end = url.find("://");
-    if (scheme_end == std::string::npos || url.substr(0, scheme_end) != "http") {
-        return fail(Errc::invalid_argument, "URL must start with http:// : " + url);
+    if (scheme_end == std::string::npos ||
+        (url.substr(0, scheme_end) != "http" && url.substr(0, scheme_end) != "https")) {
+        return fail(Errc::invalid_argument, "URL must start with http:// or https:// : " + url);
     }
     const auto path_start = url.find('/', scheme_end + 3);
     if (path_start == std::string::npos) return SplitUrl{url, "/"};
@@ -70,12 +132,28 @@ Result<HttpResponse> from_result(const httplib::Result& res, const std::string& 
 }  // namespace
 
 struct HttpServer::Impl {
-    httplib::Server server;
+    std::unique_ptr<httplib::Server> owned;
+    httplib::Server& server;
     std::thread thread;
     std::atomic<bool> listen_returned{false};
+
+    explicit Impl(std::unique_ptr<httplib::Server> s) : owned(std::move(s)), server(*owned) {}
 };
 
-HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
+HttpServer::HttpServer()
+    : HttpServer(std::make_unique<Impl>(std::make_unique<httplib::Server>())) {}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::https(const HttpTls& tls) {
+    std::string error;
+    auto server = std::make_unique<httplib::SSLServer>(
+        [&tls, &error](SSL_CTX& ctx) { return setup_server_tls(ctx, tls, error); });
+    if (!server->is_valid()) {
+        return fail(Errc::invalid_argument, "HTTPS: " + (error.empty() ? openssl_errors() : error));
+    }
+    return std::unique_ptr<HttpServer>(new HttpServer(std::make_unique<Impl>(std::move(server))));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
     impl_->server.set_payload_max_length(kMaxRequestBody);
     impl_->server.set_exception_handler(
         [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
@@ -143,15 +221,65 @@ std::size_t HttpServer::worker_threads() {
 
 namespace {
 
-// A client for the URL's origin, with the timeout on connect and read.
-Result<std::pair<std::unique_ptr<httplib::Client>, std::string>> client_for(
-    const std::string& url, std::chrono::milliseconds timeout) {
+// A client for the URL's origin, with the timeout on connect and read: plain HTTP, or HTTPS
+// presenting tls->certificate_file and checking the server against tls->ca_file.
+Result<std::pair<std::unique_ptr<httplib::ClientImpl>, std::string>> client_for(
+    const std::string& url, std::chrono::milliseconds timeout, const HttpTls* tls) {
     auto split = split_url(url);
     if (!split) return tl::unexpected(split.error());
-    auto client = std::make_unique<httplib::Client>(split->base);
+    const bool https = split->base.starts_with("https://");
+    const auto authority = split->base.substr(https ? 8 : 7);
+    const auto colon = authority.rfind(':');
+    int port = https ? 443 : 80;
+    if (colon != std::string::npos) {
+        port = 0;
+        for (const char c : authority.substr(colon + 1)) {
+            if (c < '0' || c > '9' || port > 65535) {
+                port = -1;
+                break;
+            }
+            port = port * 10 + (c - '0');
+        }
+        if (port <= 0 || port > 65535 || colon + 1 == authority.size()) {
+            return fail(Errc::invalid_argument, "URL has a bad port: " + url);
+        }
+    }
+    const auto host = authority.substr(0, colon);
+    std::unique_ptr<httplib::ClientImpl> client;
+    if (https) {
+        if (!tls) {
+            return fail(Errc::invalid_argument,
+                        "https:// needs a client certificate and CA here: " + url);
+        }
+        auto ssl = std::make_unique<httplib::SSLClient>(host, port, tls->certificate_file,
+                                                        tls->certificate_file);
+        if (!ssl->is_valid()) {
+            return fail(Errc::invalid_argument,
+                        "cannot use " + tls->certificate_file + ": " + openssl_errors());
+        }
+        SSL_CTX_set_min_proto_version(ssl->ssl_context(), TLS1_2_VERSION);
+        ssl->set_ca_cert_path(tls->ca_file);
+        ssl->enable_server_certificate_verification(true);
+        client = std::move(ssl);
+    } else {
+        client = std::make_unique<httplib::ClientImpl>(host, port);
+    }
     client->set_connection_timeout(timeout);
     client->set_read_timeout(timeout);
     return std::make_pair(std::move(client), split->path);
+}
+
+// As from_result(), naming why a server certificate was refused.
+Result<HttpResponse> from_client_result(const httplib::Result& res, httplib::ClientImpl& client,
+                                        const std::string& url) {
+    if (!res && res.error() == httplib::Error::SSLServerVerification) {
+        const auto* ssl = dynamic_cast<httplib::SSLClient*>(&client);
+        const long code = ssl ? ssl->get_openssl_verify_result() : X509_V_OK;
+        return fail(Errc::io, "HTTPS request to " + url + " failed: server certificate refused: " +
+                                  (code == X509_V_OK ? std::string("it does not name the host")
+                                                     : X509_verify_cert_error_string(code)));
+    }
+    return from_result(res, url);
 }
 
 }  // namespace
@@ -159,19 +287,19 @@ Result<std::pair<std::unique_ptr<httplib::Client>, std::string>> client_for(
 Result<HttpResponse> http_post_form(const std::string& url,
                                     const std::map<std::string, std::string>& fields,
                                     std::chrono::milliseconds timeout) {
-    auto client = client_for(url, timeout);
+    auto client = client_for(url, timeout, nullptr);
     if (!client) return tl::unexpected(client.error());
     httplib::Params params(fields.begin(), fields.end());
-    return from_result(client->first->Post(client->second, params), url);
+    return from_client_result(client->first->Post(client->second, params), *client->first, url);
 }
 
 Result<HttpResponse> http_get(const std::string& url,
                               const std::map<std::string, std::string>& headers,
-                              std::chrono::milliseconds timeout) {
-    auto client = client_for(url, timeout);
+                              std::chrono::milliseconds timeout, const HttpTls* tls) {
+    auto client = client_for(url, timeout, tls);
     if (!client) return tl::unexpected(client.error());
     httplib::Headers h(headers.begin(), headers.end());
-    return from_result(client->first->Get(client->second, h), url);
+    return from_client_result(client->first->Get(client->second, h), *client->first, url);
 }
 
 }  // namespace mcx::net

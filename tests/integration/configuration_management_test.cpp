@@ -124,6 +124,16 @@ class PartnerRetrieval : public ::testing::Test {
         return *issuer.issue_system(system, audience, now);
     }
 
+    // GET A's CMS-to-CMS path as B: over A's partner HTTPS listener with B's certificate
+    // (docs/security.md, "Partner trust over TLS").
+    Result<net::HttpResponse> get_as_b(const std::string& user, const std::string& token) const {
+        const net::HttpTls as_b{systems_->certs_dir() + "/B.pem",
+                                systems_->certs_dir() + "/ca.pem"};
+        return net::http_get("https://" + a_->https()->to_string() +
+                                 "/cms/partner/migration-profile?user=" + a_->uri(user),
+                             {{"Authorization", "Bearer " + token}}, 3s, &as_b);
+    }
+
     std::string dir_;
     std::unique_ptr<Systems> systems_;
     McSystem* a_ = nullptr;
@@ -159,25 +169,27 @@ TEST_F(PartnerRetrieval, UserNotAllowedToMigrateIsRefusedWithReason) {
     EXPECT_NE(last_token_response_.find("may not migrate to B"), std::string::npos)
         << last_token_response_;
     // ...and A's CMS refuses B's request for bob's profile.
-    auto r = net::http_get(
-        a_->http_url() + "/cms/partner/migration-profile?user=" + a_->uri("bob"),
-        {{"Authorization", "Bearer " + system_token(b_->key_path(), "B", "mcx:A")}}, 3s);
-    ASSERT_TRUE(r);
+    auto r = get_as_b("bob", system_token(b_->key_path(), "B", "mcx:A"));
+    ASSERT_TRUE(r) << r.error().reason;
     EXPECT_EQ(r->status, 403);
     EXPECT_NE(r->body.find("is not allowed to migrate to B"), std::string::npos) << r->body;
     // B gets alice's, which is allowed.
-    auto ok = net::http_get(
+    auto ok = get_as_b("alice", system_token(b_->key_path(), "B", "mcx:A"));
+    ASSERT_TRUE(ok) << ok.error().reason;
+    EXPECT_EQ(ok->status, 200) << ok->body;
+    // Not over the users' plain HTTP port: B has no plain_http.
+    auto plain = net::http_get(
         a_->http_url() + "/cms/partner/migration-profile?user=" + a_->uri("alice"),
         {{"Authorization", "Bearer " + system_token(b_->key_path(), "B", "mcx:A")}}, 3s);
-    EXPECT_EQ(ok->status, 200) << ok->body;
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->status, 403);
+    EXPECT_NE(plain->body.find("HTTPS with mutual TLS only"), std::string::npos) << plain->body;
 }
 
 TEST_F(PartnerRetrieval, UnconfiguredSystemIsRefused) {
     const auto c_key = dir_ + "/c-key.pem";
-    auto r =
-        net::http_get(a_->http_url() + "/cms/partner/migration-profile?user=" + a_->uri("alice"),
-                      {{"Authorization", "Bearer " + system_token(c_key, "C", "mcx:A")}}, 3s);
-    ASSERT_TRUE(r);
+    auto r = get_as_b("alice", system_token(c_key, "C", "mcx:A"));
+    ASSERT_TRUE(r) << r.error().reason;
     EXPECT_EQ(r->status, 403);
     EXPECT_NE(r->body.find("not a trusted partner"), std::string::npos) << r->body;
     EXPECT_TRUE(token_for("alice", "pw-a", "mcx:C").empty()) << "no token for a non-partner";

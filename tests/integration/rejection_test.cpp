@@ -35,7 +35,7 @@ class Rejections : public ::testing::Test {
     void add_silent_partner(McSystem::Options& options) {
         silent_idms_ = std::make_unique<LoopbackListener>();
         options.extra_toml =
-            "[[partners]]\nid = \"B\"\ndomain = \"b.mcx\"\n"
+            "[[partners]]\nid = \"B\"\ndomain = \"b.mcx\"\nplain_http = true\n"
             "idms_url = \"http://127.0.0.1:" +
             std::to_string(silent_idms_->port()) + "\"\n";
     }

@@ -183,6 +183,8 @@ void McSystem::launch() {
     sip_legs_.reset();
     sip_tls_.reset();
     interconnect_.reset();
+    https_.reset();
+    if (ready.contains("https")) https_ = split(ready["https"].get<std::string>());
     if (ready.contains("sip_tls")) sip_tls_ = split(ready["sip_tls"].get<std::string>());
     if (ready.contains("sip_legs")) sip_legs_ = split(ready["sip_legs"].get<std::string>());
     if (ready.contains("interconnect"))

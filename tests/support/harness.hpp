@@ -85,6 +85,9 @@ class McSystem {
     // Where INVITEs to local users leave from ([sip] leg_thread); nullopt without a leg thread.
     const std::optional<net::Endpoint>& sip_legs() const { return sip_legs_; }
     std::string http_url() const { return "http://" + http_.to_string(); }
+    // The partner HTTPS listener (ready line "https", [interconnect] https_port); nullopt
+    // without one.
+    const std::optional<net::Endpoint>& https() const { return https_; }
     const std::string& domain() const { return options_.domain; }
     const std::string& pcap_path() const { return pcap_; }  // of the current run (see restart)
     const std::string& log_path() const { return log_; }
@@ -134,6 +137,7 @@ class McSystem {
     std::optional<net::Endpoint> sip_legs_;
     std::optional<net::Endpoint> sip_tls_;
     std::optional<net::Endpoint> interconnect_;
+    std::optional<net::Endpoint> https_;
     net::Endpoint http_;
     std::string dir_;
     std::string pcap_;

@@ -233,7 +233,7 @@ std::unique_ptr<Systems> SystemsBuilder::start(std::string dir) const {
     }
 
     // Every port first: each configuration names its partners'.
-    const auto ports = free_ports(3 * ids_.size());
+    const auto ports = free_ports(4 * ids_.size());
     for (std::size_t i = 0; i < ids_.size(); ++i) {
         const auto& id = ids_[i];
         const auto& spec = specs_.at(id);
@@ -241,9 +241,10 @@ std::unique_ptr<Systems> SystemsBuilder::start(std::string dir) const {
         m.id = id;
         m.domain = spec.domain;
         m.dir = (fs::path(dir) / lower(id)).string();
-        m.http_port = ports[3 * i];
-        m.sip_port = ports[3 * i + 1];
-        m.interconnect_port = ports[3 * i + 2];
+        m.http_port = ports[4 * i];
+        m.sip_port = ports[4 * i + 1];
+        m.interconnect_port = ports[4 * i + 2];
+        m.https_port = ports[4 * i + 3];
         m.users = spec.users;
         fs::create_directories(m.dir);
         systems->members_.emplace(id, std::move(m));
@@ -276,11 +277,13 @@ std::unique_ptr<Systems> SystemsBuilder::start(std::string dir) const {
         toml += "\n[interconnect]\nport = " + std::to_string(m.interconnect_port) +
                 "\ncertificate = " + toml_string(certs + "/" + id + ".pem") +
                 "\nca = " + toml_string(certs + "/ca.pem") +
-                "\ntimeout_seconds = " + std::to_string(interconnect_timeout_) + "\n";
+                "\ntimeout_seconds = " + std::to_string(interconnect_timeout_) +
+                "\nhttps_port = " + std::to_string(m.https_port) + "\n";
         for (const auto& partner_id : ids_) {
             if (partner_id == id || missing_.contains({id, partner_id})) continue;
             const auto& partner = systems->members_.at(partner_id);
-            const auto http = toml_string("http://" + loopback(partner.http_port));
+            // Partner IdMS key and CMS over HTTPS with mutual TLS (docs/security.md).
+            const auto http = toml_string("https://" + loopback(partner.https_port));
             toml += "\n[[partners]]\nid = " + toml_string(partner_id) +
                     "\ndomain = " + toml_string(partner.domain) + "\nidms_url = " + http +
                     "\ncms_url = " + http +
@@ -290,7 +293,11 @@ std::unique_ptr<Systems> SystemsBuilder::start(std::string dir) const {
         m.system = McSystem::start(options, m.dir);
     }
 
-    if (wait_for_keys_) {
+    // A system with a CA of its own cannot fetch its partners' keys, nor they its: the fetches
+    // are over mutual TLS (docs/security.md, "Partner trust over TLS").
+    const bool any_own_ca = std::any_of(specs_.begin(), specs_.end(),
+                                        [](const auto& entry) { return entry.second.own_ca; });
+    if (wait_for_keys_ && !any_own_ca) {
         for (const auto& id : ids_) {
             const auto& system = *systems->members_.at(id).system;
             if (!system.wait_for_partner_keys()) {

@@ -9,8 +9,8 @@
 //                      .start();
 //   auto carol = ClientProcess::start(systems->system("B"), "carol", "pw-c");
 //
-// Every port (HTTP, SIP, interconnect TLS) is picked before any configuration is written,
-// since each configuration names its partners' ports. start() returns once every system
+// Every port (HTTP, SIP, interconnect TLS, partner HTTPS) is picked before any configuration is
+// written, since each configuration names its partners' ports. start() returns once every system
 // knows the IdMS keys of its partners. The processes stop with the Systems object.
 
 #include <chrono>
@@ -37,6 +37,7 @@ class Systems {
         std::uint16_t http_port = 0;          // IdMS and CMS
         std::uint16_t sip_port = 0;           // UDP and TCP, for its clients
         std::uint16_t interconnect_port = 0;  // SIP over TLS, for its partners
+        std::uint16_t https_port = 0;         // IdMS key and CMS for its partners (mutual TLS)
         std::vector<UserSpec> users;
         std::unique_ptr<McSystem> system;
     };
@@ -100,7 +101,8 @@ class SystemsBuilder {
     // Neither of `a` and `b` names the other.
     SystemsBuilder& without_pair(const std::string& a, const std::string& b);
     // `id` gets its certificate from a CA of its own, the only one it trusts; the others trust
-    // the shared CA only, so TLS between `id` and them fails.
+    // the shared CA only, so TLS between `id` and them fails (SIP and the partner HTTPS: start()
+    // then does not wait for partner keys).
     SystemsBuilder& own_ca(const std::string& id);
     SystemsBuilder& interconnect_timeout(std::uint32_t seconds);  // default 2
     // Whether start() waits until every system knows its partners' keys (default true).

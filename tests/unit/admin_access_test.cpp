@@ -73,7 +73,7 @@ struct AdminScope : ::testing::Test {
         users.hashes["sip:root@a.mcx"] = hash_password("pw-root");
         users.hashes["sip:alice@a.mcx"] = hash_password("pw-a");
         users.admins.insert("sip:root@a.mcx");
-        verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx"});
+        verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx", {}});
     }
     HttpReply login(const std::string& user, const std::string& password,
                     std::map<std::string, std::string> more = {}) {
@@ -182,7 +182,7 @@ TEST_F(AdminAuthorizerTest, AValidTokenWithoutTheScopeIs403InsufficientScope) {
         Json::parse(login("sip:root@a.mcx", "pw-root").body)["access_token"].get<std::string>();
     // A partner's IdMS may vouch for its own users here, never for an administrator of ours.
     const auto partner_key = *SigningKey::generate();
-    verifier.trust("mcx-idms:B", {partner_key.public_pem, "b.mcx"});
+    verifier.trust("mcx-idms:B", {partner_key.public_pem, "b.mcx", {}});
     TokenIssuer partner{partner_key, "mcx-idms:B", "mcx:A", 3600};  // B's tokens for A
     const auto partner_admin = *partner.issue_admin(id("sip:carol@b.mcx"), "", kNow);
     for (const auto& token : {user_token, partner_admin}) {

@@ -37,7 +37,7 @@ struct System {
         issuer = std::make_unique<idms::TokenIssuer>(key, config.idms_issuer(),
                                                      config.token_audience(), 3600);
         verifier = std::make_unique<idms::TokenVerifier>(config.token_audience());
-        verifier->trust(config.idms_issuer(), {key.public_pem, config.domain});
+        verifier->trust(config.idms_issuer(), {key.public_pem, config.domain, {}});
         ASSERT_TRUE(seed_store(*store, config));
         cms = std::make_unique<ConfigurationManagementServer>(config, *store, *verifier, *issuer,
                                                               std::move(get), [] { return kNow; });
@@ -70,10 +70,12 @@ struct CmsTest : ::testing::Test {
                          {"B"}};
         UserConfig bob{id("sip:bob@a.mcx"), "pw", true, true, {}, true, false, {}};
         a.config.users = {alice, bob};
-        a.config.partners = {PartnerConfig{"B", "b.mcx", "", "key", "http://b", "", 0, {}}};
+        a.config.partners = {
+            PartnerConfig{"B", "b.mcx", "", "key", "http://b", "", 0, {}, false, 3600}};
         b.config.system_id = "B";
         b.config.domain = "b.mcx";
-        b.config.partners = {PartnerConfig{"A", "a.mcx", "", "key", "http://a", "", 0, {}}};
+        b.config.partners = {
+            PartnerConfig{"A", "a.mcx", "", "key", "http://a", "", 0, {}, false, 3600}};
         b.config.migration.private_call_to_any_user = false;
         b.config.migration.private_call_targets = {id("sip:carol@b.mcx")};
         a.start(dir / "a.db",
@@ -98,12 +100,13 @@ struct CmsTest : ::testing::Test {
                     params[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
                     rest = amp == std::string::npos ? "" : rest.substr(amp + 1);
                 }
-                auto reply = a.cms->get_migration_profile(
-                    CmsRequest{"/cms/partner/migration-profile", params, "Bearer " + token, ""});
+                // Over the partner HTTPS listener, B's certificate (CN "B").
+                auto reply = a.cms->get_migration_profile(CmsRequest{
+                    "/cms/partner/migration-profile", params, "Bearer " + token, "", true, "B"});
                 return PartnerResponse{reply.status, reply.body};
             });
-        a.verifier->trust("mcx-idms:B", {b.key.public_pem, b.config.domain});
-        b.verifier->trust("mcx-idms:A", {a.key.public_pem, a.config.domain});
+        a.verifier->trust("mcx-idms:B", {b.key.public_pem, b.config.domain, {}});
+        b.verifier->trust("mcx-idms:A", {a.key.public_pem, a.config.domain, {}});
     }
     void TearDown() override { fs::remove_all(dir); }
 
@@ -177,9 +180,32 @@ TEST_F(CmsTest, PrimaryRefusesAnAssignedIdOutsideThePartnersDomain) {
         CmsRequest{"/cms/partner/migration-profile",
                    {{"user", "sip:alice@a.mcx"}, {"assigned", "sip:alice@a.mcx"}},
                    "Bearer " + token,
-                   ""});
+                   "",
+                   true,
+                   "B"});
     EXPECT_EQ(reply.status, 400) << reply.body;
     EXPECT_FALSE(*a.store->roaming_user(id("sip:alice@a.mcx")));
+}
+
+// docs/security.md, "Partner trust over TLS": the migration profile goes to a partner over
+// mutual TLS whose certificate names the partner of the system token; over plain HTTP only to
+// a partner configured with plain_http (lab use).
+TEST_F(CmsTest, MigrationProfileOnlyOverMutualTlsOfThatPartner) {
+    const auto token = "Bearer " + *b.issuer->issue_system("B", "mcx:A", kNow);
+    const std::map<std::string, std::string> user{{"user", "sip:alice@a.mcx"}};
+    const auto path = "/cms/partner/migration-profile";
+    auto plain = a.cms->get_migration_profile(CmsRequest{path, user, token, ""});
+    EXPECT_EQ(plain.status, 403);
+    EXPECT_NE(plain.body.find("HTTPS with mutual TLS only"), std::string::npos) << plain.body;
+    auto other = a.cms->get_migration_profile(CmsRequest{path, user, token, "", true, "C"});
+    EXPECT_EQ(other.status, 403);
+    EXPECT_NE(other.body.find("names 'C'"), std::string::npos) << other.body;
+    EXPECT_EQ(a.cms->get_migration_profile(CmsRequest{path, user, token, "", true, "B"}).status,
+              200);
+    a.config.partners[0].plain_http = true;
+    EXPECT_EQ(a.cms->get_migration_profile(CmsRequest{path, user, token, ""}).status, 200)
+        << "plain_http: the lab set-up";
+    EXPECT_FALSE(*a.store->roaming_user(id("sip:alice@a.mcx"))) << "no assigned ID was given";
 }
 
 // The token B's IdMS exchanged for alice's A token (sub = the ID B assigns, primary_mcptt_id =

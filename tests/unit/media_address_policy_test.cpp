@@ -73,7 +73,7 @@ TEST(MediaAddressPolicy, NetworksAreReadFromTheConfiguration) {
     auto config = parse_system_config(
         "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[media]\nallowed_networks = [\"192.0.2.0/24\", "
         "\"198.51.100.7\"]\n[[partners]]\nid = \"B\"\ndomain = \"b.mcx\"\nidms_url = \"http://b\"\n"
-        "media_networks = [\"203.0.113.0/24\"]\n",
+        "plain_http = true\nmedia_networks = [\"203.0.113.0/24\"]\n",
         "a.toml", ".");
     ASSERT_TRUE(config) << config.error().reason;
     ASSERT_EQ(config->media_networks.size(), 2u);

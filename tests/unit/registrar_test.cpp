@@ -19,7 +19,7 @@ struct RegistrarTest : ::testing::Test {
     Registrar registrar{verifier, 600};
     McServiceId alice = *McServiceId::parse("sip:alice@a.mcx");
 
-    void SetUp() override { verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx"}); }
+    void SetUp() override { verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx", {}}); }
 
     RegisterRequest request(const std::string& token) {
         proto::McpttInfo info;

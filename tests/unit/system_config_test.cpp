@@ -198,3 +198,59 @@ TEST(SystemConfig, SipAccessKeys) {
 
 }  // namespace
 }  // namespace mcx
+
+namespace mcx {
+namespace {
+
+// docs/security.md, "Partner trust over TLS": partner URLs are https:// (mutual TLS with the
+// [interconnect] certificate and CA), http:// only with plain_http = true (lab use).
+TEST(SystemConfig, PartnerUrlsAreHttpsUnlessPlainHttpIsSaid) {
+    const std::string head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n";
+    const std::string interconnect =
+        "[interconnect]\ncertificate = \"/c/A.pem\"\nca = \"/c/ca.pem\"\nhttps_port = 0\n";
+    const std::string partner = "[[partners]]\nid = \"B\"\ndomain = \"b.mcx\"\n";
+    struct Case {
+        std::string toml, expected;
+    };
+    const Case refused[] = {
+        {head + partner + "idms_url = \"http://b:1\"\n", "http://b:1 is plain HTTP; use https://"},
+        {head + interconnect + partner + "idms_url = \"https://b:1\"\ncms_url = \"http://b:1\"\n",
+         "plain_http = true"},
+        {head + partner + "idms_url = \"ftp://b\"\n", "must be https://host:port"},
+        {head + partner + "idms_url = \"https://b:1\"\n", "needs [interconnect] certificate"},
+        {head + interconnect + partner + "idms_url = \"https://b:1\"\nkey_refresh_seconds = 5\n",
+         "key_refresh_seconds must be 10..604800, not 5"},
+        {head + interconnect + partner + "idms_url = \"https://b:1\"\nplain_http = \"yes\"\n",
+         "'plain_http' has the wrong type"},
+        {head + "[interconnect]\ncertificate = \"c\"\nca = \"c\"\nhttps_port = 70000\n",
+         "'https_port' is not a port number"},
+    };
+    for (const auto& c : refused) {
+        auto config = parse_system_config(c.toml, "t.toml", ".");
+        ASSERT_FALSE(config) << c.toml;
+        EXPECT_NE(config.error().reason.find(c.expected), std::string::npos)
+            << config.error().reason << " lacks " << c.expected;
+    }
+
+    auto https = parse_system_config(
+        head + interconnect + partner +
+            "idms_url = \"https://127.0.0.1:9\"\ncms_url = \"https://127.0.0.1:9\"\n"
+            "key_refresh_seconds = 600\n",
+        "t.toml", ".");
+    ASSERT_TRUE(https) << https.error().reason;
+    EXPECT_TRUE(https->interconnect.https);
+    EXPECT_EQ(https->interconnect.https_port, 0);
+    EXPECT_FALSE(https->partners[0].plain_http);
+    EXPECT_EQ(https->partners[0].key_refresh_seconds, 600u);
+
+    auto lab = parse_system_config(
+        head + partner + "idms_url = \"http://b:1\"\ncms_url = \"http://b:1\"\nplain_http = true\n",
+        "t.toml", ".");
+    ASSERT_TRUE(lab) << lab.error().reason;
+    EXPECT_TRUE(lab->partners[0].plain_http);
+    EXPECT_EQ(lab->partners[0].key_refresh_seconds, 3600u) << "the default";
+    EXPECT_FALSE(lab->interconnect.https) << "no https_port: no HTTPS listener";
+}
+
+}  // namespace
+}  // namespace mcx

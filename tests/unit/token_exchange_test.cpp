@@ -42,11 +42,11 @@ struct Idms {
     TokenEndpoint endpoint{users, issuer, "mcx:" + system};
 
     Idms(std::string id, std::string dom) : system(std::move(id)), domain(std::move(dom)) {
-        verifier.trust(issuer.issuer(), {key.public_pem, domain});
+        verifier.trust(issuer.issuer(), {key.public_pem, domain, {}});
     }
     // Trusts `partner`'s IdMS for its users and takes them in as `policy` says.
     void partner_with(const Idms& partner) {
-        verifier.trust(partner.issuer.issuer(), {partner.key.public_pem, partner.domain});
+        verifier.trust(partner.issuer.issuer(), {partner.key.public_pem, partner.domain, {}});
         partners[partner.issuer.issuer()] = partner.system;
     }
     void enable(bool accept = true) {
@@ -201,7 +201,7 @@ TEST_F(TokenExchange, UnknownOrUntrustedIssuerIsAnInvalidGrant) {
     expect_error(at(b, exchange(*c.issuer.issue(id("sip:dave@c.mcx"), "client-1", kNow))),
                  "invalid_grant", "'mcx-idms:C' is not trusted here");
     // Trusted keys alone are not enough: the issuer must be a partner's IdMS.
-    b.verifier.trust(c.issuer.issuer(), {c.key.public_pem, c.domain});
+    b.verifier.trust(c.issuer.issuer(), {c.key.public_pem, c.domain, {}});
     expect_error(at(b, exchange(*c.issuer.issue(id("sip:dave@c.mcx"), "client-1", kNow))),
                  "invalid_grant", "not the IdMS of a partner");
 }

@@ -168,7 +168,7 @@ struct TrackedEndpoint : ::testing::Test {
     std::vector<AccessTokenClaims> revoked;
 
     void SetUp() override {
-        verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx"});
+        verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx", {}});
         verifier.set_status_check(
             [this](const AccessTokenClaims& claims) { return ledger.check(claims); });
         endpoint.track_tokens(ledger);

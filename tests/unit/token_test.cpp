@@ -16,7 +16,7 @@ struct Tokens : ::testing::Test {
     McServiceId alice = *McServiceId::parse("sip:alice@a.mcx");
     TokenIssuer issuer{key, "mcx-idms:A", "mcx:A", 3600};
     TokenVerifier verifier{"mcx:A"};
-    void SetUp() override { verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx"}); }
+    void SetUp() override { verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx", {}}); }
 };
 
 TEST_F(Tokens, ValidTokenCarriesTheClaims) {
@@ -128,7 +128,7 @@ TEST_F(Tokens, PartnerAudienceNeedsThePolicy) {
     auto ok = endpoint.handle(form, kNow);
     ASSERT_EQ(ok.status, 200) << ok.body;
     TokenVerifier at_b{"mcx:B"};
-    at_b.trust("mcx-idms:A", {key.public_pem, "a.mcx"});
+    at_b.trust("mcx-idms:A", {key.public_pem, "a.mcx", {}});
     const auto start = ok.body.find("\"access_token\":\"") + 16;
     const auto token = ok.body.substr(start, ok.body.find('"', start) - start);
     auto claims = at_b.verify(token, kNow);
@@ -152,27 +152,56 @@ TEST_F(Tokens, SystemTokensNameTheirSystem) {
     EXPECT_FALSE(verifier.verify_system(user_token, kNow)) << "not a system token";
 }
 
-TEST_F(Tokens, KeyResolverTrustsConfiguredPartnersOnFirstUse) {
+TEST_F(Tokens, KeyResolverTrustsConfiguredPartnersWithTheKeyOfTheMoment) {
     TokenIssuer partner{other_key, "mcx-idms:B", "mcx:A", 3600};
     auto token = *partner.issue(*McServiceId::parse("sip:carol@b.mcx"), "c", kNow);
     EXPECT_FALSE(verifier.verify(token, kNow)) << "unknown issuer";
     int lookups = 0;
-    verifier.set_key_resolver([&](const std::string& issuer_name) -> std::optional<TrustedIssuer> {
+    std::string kid_asked;
+    std::string published = other_key.public_pem;
+    verifier.set_key_resolver([&](const std::string& issuer_name,
+                                  const std::string& kid) -> std::optional<TrustedIssuer> {
         ++lookups;
-        if (issuer_name == "mcx-idms:B") return TrustedIssuer{other_key.public_pem, "b.mcx"};
+        kid_asked = kid;
+        if (issuer_name == "mcx-idms:B") return TrustedIssuer{published, "b.mcx", {}};
         return std::nullopt;
     });
     EXPECT_TRUE(verifier.verify(token, kNow));
+    EXPECT_EQ(kid_asked, partner.key_id()) << "the token's kid reaches the resolver";
     EXPECT_TRUE(verifier.verify(token, kNow));
-    EXPECT_EQ(lookups, 1) << "the key is cached";
+    EXPECT_EQ(lookups, 2) << "asked each time: a published key may change";
+    published = key.public_pem;  // B's IdMS now publishes another key
+    EXPECT_FALSE(verifier.verify(token, kNow)) << "not remembered from before";
     TokenIssuer stranger{key, "mcx-idms:Z", "mcx:A", 3600};
     EXPECT_FALSE(verifier.verify(*stranger.issue(alice, "c", kNow), kNow));
+}
+
+// Every token names its key (kid, RFC 7515 4.1.4: the RFC 7638 thumbprint), so that a verifier
+// that knows another key of that issuer refuses it before checking the signature and fetches
+// the partner's key again (docs/identity.md, "Tokens for a partner MC system").
+TEST_F(Tokens, TokensNameTheirKeyAndAnotherKidIsRefused) {
+    const auto kid = *key.key_id();
+    EXPECT_EQ(issuer.key_id(), kid);
+    EXPECT_EQ(kid.size(), 43u) << "SHA-256, base64url without padding";
+    EXPECT_EQ(*SigningKey::public_key_id(key.public_pem), kid) << "from the public key alone";
+    EXPECT_NE(*other_key.key_id(), kid);
+    EXPECT_FALSE(SigningKey::public_key_id("-----BEGIN PUBLIC KEY-----\ngarbage\n"));
+    const auto token = *issuer.issue(alice, "c", kNow);
+    TokenVerifier strict{"mcx:A"};
+    strict.trust("mcx-idms:A", {key.public_pem, "a.mcx", kid});
+    EXPECT_TRUE(strict.verify(token, kNow));
+    TokenIssuer rotated{other_key, "mcx-idms:A", "mcx:A", 3600};
+    auto refused = strict.verify(*rotated.issue(alice, "c", kNow), kNow);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::forbidden);
+    EXPECT_NE(refused.error().reason.find("signed with key " + rotated.key_id()), std::string::npos)
+        << refused.error().reason;
 }
 
 // A partner's IdMS vouches for the partner's users only: a token it signs for a user of this
 // system (or of a third one) is refused, so a partner cannot register or fetch profiles as one.
 TEST_F(Tokens, PartnerIssuerMayNotVouchForOtherDomains) {
-    verifier.trust("mcx-idms:B", {other_key.public_pem, "b.mcx"});
+    verifier.trust("mcx-idms:B", {other_key.public_pem, "b.mcx", {}});
     TokenIssuer partner{other_key, "mcx-idms:B", "mcx:A", 3600};
     EXPECT_TRUE(
         verifier.verify(*partner.issue(*McServiceId::parse("sip:carol@b.mcx"), "c", kNow), kNow));
@@ -192,8 +221,8 @@ TEST_F(Tokens, PartnerIssuerMayNotVouchForOtherDomains) {
 // primary_mcptt_id only from this system's own IdMS.
 TEST_F(Tokens, SubjectTokensAndPrimaryIds) {
     TokenVerifier at_b{"mcx:B"};
-    at_b.trust("mcx-idms:A", {key.public_pem, "a.mcx"});
-    at_b.trust("mcx-idms:B", {other_key.public_pem, "b.mcx"});
+    at_b.trust("mcx-idms:A", {key.public_pem, "a.mcx", {}});
+    at_b.trust("mcx-idms:B", {other_key.public_pem, "b.mcx", {}});
     const auto primary = *issuer.issue(alice, "c", kNow);
     EXPECT_FALSE(at_b.verify(primary, kNow)) << "a token for A is not one for B";
     auto subject = at_b.verify_subject_token(primary, kNow);
@@ -223,7 +252,7 @@ TEST_F(Tokens, SubjectTokensAndPrimaryIds) {
     EXPECT_TRUE(at_b.verify_subject_token(exchanged, kNow)->primary_id)
         << "returned for the token endpoint to refuse";
     // B may not tell A whom one of B's IDs stands for.
-    verifier.trust("mcx-idms:B", {other_key.public_pem, "b.mcx"});
+    verifier.trust("mcx-idms:B", {other_key.public_pem, "b.mcx", {}});
     TokenIssuer b_for_a{other_key, "mcx-idms:B", "mcx:A", 3600};
     auto refused = verifier.verify(
         *b_for_a.issue_migrated(*McServiceId::parse("sip:mallory@b.mcx"), alice, "c", kNow), kNow);
@@ -248,7 +277,7 @@ TEST_F(Tokens, SystemTokenIsReusedUntilAMinuteBeforeItExpires) {
     const auto renewed = *issuer.system_token("A", "mcx:B", kNow + 240);
     EXPECT_NE(renewed, first) << "60 s before its expiry a new one is signed";
     TokenVerifier at_b{"mcx:B"};
-    at_b.trust("mcx-idms:A", {key.public_pem, "a.mcx"});
+    at_b.trust("mcx-idms:A", {key.public_pem, "a.mcx", {}});
     auto claims = at_b.verify_system(renewed, kNow + 240);
     ASSERT_TRUE(claims) << claims.error().reason;
     EXPECT_EQ(claims->expires_at, kNow + 240 + TokenIssuer::kSystemTokenLifetimeSeconds);
@@ -268,11 +297,11 @@ TEST_F(Tokens, VerifiedSystemTokenIsCheckedOnceWhileItsKeyAndLifetimeHold) {
     // The issuer's key changed: the token is checked again, against the new key, and refused.
     const auto again = *issuer.issue_system("A", "mcx:A", kNow + 1);
     ASSERT_TRUE(verifier.verify_system(again, kNow + 1));
-    verifier.trust("mcx-idms:A", {other_key.public_pem, "a.mcx"});
+    verifier.trust("mcx-idms:A", {other_key.public_pem, "a.mcx", {}});
     EXPECT_FALSE(verifier.verify_system(again, kNow + 2));
     // A forged token is never remembered as verified.
     TokenIssuer forger{other_key, "mcx-idms:A", "mcx:A", 3600};
-    verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx"});
+    verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx", {}});
     const auto forged = *forger.issue_system("A", "mcx:A", kNow);
     EXPECT_FALSE(verifier.verify_system(forged, kNow));
     const auto checks = verifier.signature_checks();
