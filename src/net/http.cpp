@@ -10,11 +10,26 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <csignal>
+#include <mutex>
 #include <thread>
 
 namespace mcx::net {
 
 namespace {
+
+// A peer that closes a TLS connection while OpenSSL writes to it raises SIGPIPE (SSL_write
+// uses write(2), not send(MSG_NOSIGNAL)); by default that kills the process. Ignored once,
+// unless the process installed a handler of its own (libre does, in libre_init).
+void ignore_sigpipe() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction current {};
+        if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+            (void)std::signal(SIGPIPE, SIG_IGN);
+        }
+    });
+}
 
 constexpr std::size_t kMaxRequestBody = 256 * 1024;
 
@@ -187,6 +202,7 @@ void HttpServer::post(const std::string& path, Handler handler) {
 }
 
 Result<Endpoint> HttpServer::start(const std::string& host, std::uint16_t port) {
+    ignore_sigpipe();
     int bound = port;
     if (port == 0) {
         bound = impl_->server.bind_to_any_port(host);
@@ -225,6 +241,7 @@ namespace {
 // presenting tls->certificate_file and checking the server against tls->ca_file.
 Result<std::pair<std::unique_ptr<httplib::ClientImpl>, std::string>> client_for(
     const std::string& url, std::chrono::milliseconds timeout, const HttpTls* tls) {
+    ignore_sigpipe();
     auto split = split_url(url);
     if (!split) return tl::unexpected(split.error());
     const bool https = split->base.starts_with("https://");
