@@ -23,15 +23,6 @@
 namespace mcx::test {
 namespace {
 
-UserSpec user(const std::string& name, const std::string& password,
-              std::vector<std::string> migrate_to = {}) {
-    UserSpec u;
-    u.name = name;
-    u.password = password;
-    u.migrate_to = std::move(migrate_to);
-    return u;
-}
-
 // The calls of a status event by peer.
 Json call_with(ClientProcess& c, const std::string& peer) {
     auto s = c.status();

@@ -37,15 +37,6 @@ std::string log_line(const std::string& path, const std::vector<std::string>& pa
     return {};
 }
 
-UserSpec user(const std::string& name, const std::string& password,
-              std::vector<std::string> migrate_to = {}) {
-    UserSpec u;
-    u.name = name;
-    u.password = password;
-    u.migrate_to = std::move(migrate_to);
-    return u;
-}
-
 // (a) The keys come over HTTPS with mutual TLS, and a migration (B's CMS asks A's over the
 // same listener) and a call across the interconnect work with them.
 TEST(PartnerKeyTls, KeysAndMigrationProfileOverMutualTls) {

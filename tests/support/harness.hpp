@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/process.hpp"
@@ -34,6 +35,16 @@ struct UserSpec {
     bool may_be_called = true;
     std::vector<std::string> migrate_to = {};
 };
+
+// A user who may call anyone and migrate to `migrate_to` (the migration tests' users).
+inline UserSpec user(const std::string& name, const std::string& password,
+                     std::vector<std::string> migrate_to = {}) {
+    UserSpec u;
+    u.name = name;
+    u.password = password;
+    u.migrate_to = std::move(migrate_to);
+    return u;
+}
 
 // `s` as a TOML basic string, quotes included.
 std::string toml_string(const std::string& s);
