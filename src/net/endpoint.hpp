@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/error.hpp"
+
 namespace mcx::net {
 
 // An IPv4 or IPv6 literal and a port. MCX binds 127.0.0.1 in tests and the demo.
@@ -60,5 +62,9 @@ struct Ipv4Endpoint {
 
 Ipv4Endpoint to_ipv4(const Endpoint& e);  // {0,0} when not an IPv4 literal
 Endpoint to_endpoint(const Ipv4Endpoint& e);
+
+// A TCP port free now on `host` (an IP literal; the kernel's pick for port 0): for listeners
+// that must know their port before they bind, and configurations that name each other.
+Result<std::uint16_t> free_tcp_port(const std::string& host);
 
 }  // namespace mcx::net

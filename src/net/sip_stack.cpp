@@ -60,8 +60,8 @@ struct SipStackCallbacks {
     static bool on_request(const sip_msg* msg, void* arg) {
         set_no_delay(msg);
         auto* self = static_cast<SipStack*>(arg);
-        if (msg->tp == SIP_TRANSP_TCP || msg->tp == SIP_TRANSP_TLS) {
-            self->note_via(to_endpoint(&msg->via.addr), to_endpoint(&msg->src));
+        if (self->trace_handler_ && (msg->tp == SIP_TRANSP_TCP || msg->tp == SIP_TRANSP_TLS)) {
+            self->note_via(to_endpoint(&msg->via.addr), to_endpoint(&msg->src));  // for the trace
         }
         return self->dispatch_request(SipMessage(msg));
     }
@@ -154,25 +154,6 @@ Result<std::unique_ptr<SipStack>> SipStack::create(EventLoop& loop, const SipSta
 }
 
 namespace {
-
-// A TCP port free now on `host` (the kernel's pick for port 0).
-Result<std::uint16_t> free_tcp_port(const std::string& host) {
-    sa addr;
-    if (sa_set_str(&addr, host.c_str(), 0) != 0) {
-        return fail(Errc::invalid_argument, "not an IP literal: " + host);
-    }
-    const int fd = ::socket(sa_af(&addr), SOCK_STREAM, 0);
-    if (fd < 0) return fail(Errc::io, std::string("socket: ") + strerror(errno));
-    std::uint16_t port = 0;
-    if (::bind(fd, &addr.u.sa, addr.len) == 0) {
-        sa bound;
-        bound.len = sizeof(bound.u);
-        if (::getsockname(fd, &bound.u.sa, &bound.len) == 0) port = sa_port(&bound);
-    }
-    ::close(fd);
-    if (port == 0) return fail(Errc::io, "no free TCP port on " + host);
-    return port;
-}
 
 int verify_peer(int ok, X509_STORE_CTX* store) {
     if (!ok) {

@@ -1,6 +1,11 @@
 #include "net/udp_socket.hpp"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <random>
 
@@ -20,6 +25,24 @@ Endpoint to_endpoint(const Ipv4Endpoint& e) {
     addr.s_addr = e.ip;
     inet_ntop(AF_INET, &addr, host, sizeof(host));
     return Endpoint{host, e.port};
+}
+
+Result<std::uint16_t> free_tcp_port(const std::string& host) {
+    sa addr;
+    if (sa_set_str(&addr, host.c_str(), 0) != 0) {
+        return fail(Errc::invalid_argument, "not an IP literal: " + host);
+    }
+    const int fd = ::socket(sa_af(&addr), SOCK_STREAM, 0);
+    if (fd < 0) return fail(Errc::io, std::string("socket: ") + strerror(errno));
+    std::uint16_t port = 0;
+    if (::bind(fd, &addr.u.sa, addr.len) == 0) {
+        sa bound;
+        bound.len = sizeof(bound.u);
+        if (::getsockname(fd, &bound.u.sa, &bound.len) == 0) port = sa_port(&bound);
+    }
+    ::close(fd);
+    if (port == 0) return fail(Errc::io, "no free TCP port on " + host);
+    return port;
 }
 
 struct UdpSocketCallbacks {
