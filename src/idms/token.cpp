@@ -318,24 +318,6 @@ Result<AccessTokenClaims> TokenVerifier::verify_user(const std::string& token,
 
 Result<AccessTokenClaims> TokenVerifier::verify_system(const std::string& token,
                                                        std::int64_t now_seconds) const {
-    std::optional<VerifiedSystemToken> remembered;
-    {
-        std::lock_guard lock(mutex_);
-        if (auto it = verified_system_tokens_.find(token); it != verified_system_tokens_.end()) {
-            remembered = it->second;
-        }
-    }
-    if (remembered) {
-        // Still valid only while it has not expired and its issuer still has that key.
-        const auto trusted = trusted_issuer(remembered->claims.issuer, {});
-        if (now_seconds <= remembered->claims.expires_at + kClockSkewSeconds &&
-            now_seconds + kClockSkewSeconds >= remembered->claims.issued_at && trusted &&
-            trusted->public_pem == remembered->public_pem) {
-            return remembered->claims;
-        }
-        std::lock_guard lock(mutex_);
-        verified_system_tokens_.erase(token);
-    }
     auto verified = verify_signed(token, now_seconds, Audience::ours);
     if (!verified) return tl::unexpected(verified.error());
     auto& claims = verified->claims;
@@ -343,22 +325,56 @@ Result<AccessTokenClaims> TokenVerifier::verify_system(const std::string& token,
         claims.subject != "mcx-system:" + claims.issuer.substr(kIssuerPrefix.size())) {
         return fail(Errc::unauthorized, "token does not name the issuing MC system");
     }
-    std::lock_guard lock(mutex_);
-    if (verified_system_tokens_.size() >= kMaxVerifiedSystemTokens) {
-        std::erase_if(verified_system_tokens_, [&](const auto& entry) {
-            return now_seconds > entry.second.claims.expires_at + kClockSkewSeconds;
-        });
-        if (verified_system_tokens_.size() >= kMaxVerifiedSystemTokens) {
-            verified_system_tokens_.clear();
-        }
-    }
-    verified_system_tokens_[token] = {claims, verified->public_pem};
     return std::move(claims);
 }
 
 std::uint64_t TokenVerifier::signature_checks() const {
     std::lock_guard lock(mutex_);
     return signature_checks_;
+}
+
+Result<AccessTokenClaims> TokenVerifier::checked_signature(const std::string& token,
+                                                           const std::string& key_pem,
+                                                           std::int64_t now_seconds) const {
+    {
+        std::lock_guard lock(mutex_);
+        if (auto verdict = verdicts_.find(token, key_pem, now_seconds)) {
+            if (!verdict->claims) return fail(Errc::unauthorized, verdict->refusal);
+            return *verdict->claims;
+        }
+        ++signature_checks_;
+    }
+    auto refused = [&](const std::string& why) -> Result<AccessTokenClaims> {
+        std::lock_guard lock(mutex_);
+        verdicts_.remember(token, key_pem, {std::nullopt, why}, now_seconds, 0);
+        return fail(Errc::unauthorized, why);
+    };
+    jwt_t* raw = nullptr;
+    if (jwt_decode(&raw, token.c_str(), reinterpret_cast<const unsigned char*>(key_pem.data()),
+                   static_cast<int>(key_pem.size())) != 0 ||
+        !raw) {
+        return refused("access token signature is not valid");
+    }
+    JwtPtr jwt(raw);
+    if (jwt_get_alg(jwt.get()) != JWT_ALG_ES256) {
+        return refused("access token is not signed with ES256");
+    }
+    AccessTokenClaims claims;
+    claims.issuer = grant(jwt.get(), "iss");
+    claims.subject = grant(jwt.get(), "sub");
+    claims.audience = grant(jwt.get(), "aud");
+    claims.client_id = grant(jwt.get(), "client_id");
+    claims.scope = grant(jwt.get(), "scope");
+    claims.token_id = grant(jwt.get(), "jti");
+    claims.issued_at = jwt_get_grant_int(jwt.get(), "iat");
+    claims.expires_at = jwt_get_grant_int(jwt.get(), "exp");
+    auto primary_id = primary_id_claim(jwt.get());
+    if (!primary_id) return refused(primary_id.error().reason);
+    claims.primary_id = std::move(*primary_id);
+    std::lock_guard lock(mutex_);
+    verdicts_.remember(token, key_pem, {claims, {}}, now_seconds,
+                       claims.expires_at + kClockSkewSeconds);
+    return claims;
 }
 
 Result<TokenVerifier::Verified> TokenVerifier::verify_signed(const std::string& token,
@@ -383,33 +399,9 @@ Result<TokenVerifier::Verified> TokenVerifier::verify_signed(const std::string& 
                                          *kid + ", not the one known here (" + trusted->key_id +
                                          "); a changed key is fetched again");
     }
-    {
-        std::lock_guard lock(mutex_);
-        ++signature_checks_;
-    }
-    jwt_t* raw = nullptr;
-    const auto& key = trusted->public_pem;
-    if (jwt_decode(&raw, token.c_str(), reinterpret_cast<const unsigned char*>(key.data()),
-                   static_cast<int>(key.size())) != 0 ||
-        !raw) {
-        return fail(Errc::unauthorized, "access token signature is not valid");
-    }
-    JwtPtr jwt(raw);
-    if (jwt_get_alg(jwt.get()) != JWT_ALG_ES256) {
-        return fail(Errc::unauthorized, "access token is not signed with ES256");
-    }
-    AccessTokenClaims claims;
-    claims.issuer = grant(jwt.get(), "iss");
-    claims.subject = grant(jwt.get(), "sub");
-    claims.audience = grant(jwt.get(), "aud");
-    claims.client_id = grant(jwt.get(), "client_id");
-    claims.scope = grant(jwt.get(), "scope");
-    claims.token_id = grant(jwt.get(), "jti");
-    claims.issued_at = jwt_get_grant_int(jwt.get(), "iat");
-    claims.expires_at = jwt_get_grant_int(jwt.get(), "exp");
-    auto primary_id = primary_id_claim(jwt.get());
-    if (!primary_id) return tl::unexpected(primary_id.error());
-    claims.primary_id = std::move(*primary_id);
+    auto checked = checked_signature(token, trusted->public_pem, now_seconds);
+    if (!checked) return tl::unexpected(checked.error());
+    AccessTokenClaims claims = std::move(*checked);
     if (claims.issuer != *issuer) return fail(Errc::unauthorized, "access token issuer changed");
     const auto issuers_audience = own_audience_of(claims.issuer);
     if (claims.audience != audience_ &&

@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "idms/keys.hpp"
+#include "idms/signature_verdicts.hpp"
 
 namespace mcx::idms {
 
@@ -161,9 +162,9 @@ class TokenVerifier {
     Result<AccessTokenClaims> verify_system(const std::string& token,
                                             std::int64_t now_seconds) const;
     const std::string& audience() const { return audience_; }
-    // Signatures checked so far: a system token verified once is remembered until it expires
-    // (with the key that verified it), so each call across the interconnect does not check
-    // the same token again.
+    // Signatures checked so far (jwt_decode calls): a token's verdict is remembered with the
+    // key that gave it (SignatureVerdicts), a valid one until the token expires, so neither a
+    // re-REGISTER nor each call across the interconnect checks the same token again.
     std::uint64_t signature_checks() const;
 
   private:
@@ -173,6 +174,10 @@ class TokenVerifier {
         std::string public_pem;
     };
     enum class Audience { ours, ours_or_issuers };
+    // The signed claims of `token` by `key_pem`, checked once (SignatureVerdicts).
+    Result<AccessTokenClaims> checked_signature(const std::string& token,
+                                                const std::string& key_pem,
+                                                std::int64_t now_seconds) const;
     Result<Verified> verify_signed(const std::string& token, std::int64_t now_seconds,
                                    Audience accepted) const;
     Result<AccessTokenClaims> verify_user(const std::string& token, std::int64_t now_seconds,
@@ -183,12 +188,7 @@ class TokenVerifier {
     std::string audience_;
     mutable std::mutex mutex_;
     mutable std::map<std::string, TrustedIssuer> trusted_;
-    struct VerifiedSystemToken {
-        AccessTokenClaims claims;
-        std::string public_pem;  // the key that verified it
-    };
-    static constexpr std::size_t kMaxVerifiedSystemTokens = 64;
-    mutable std::map<std::string, VerifiedSystemToken> verified_system_tokens_;
+    mutable SignatureVerdicts<AccessTokenClaims> verdicts_;
     mutable std::uint64_t signature_checks_ = 0;
     KeyResolver resolver_;
     StatusCheck status_check_;

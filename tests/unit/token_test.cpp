@@ -299,14 +299,50 @@ TEST_F(Tokens, VerifiedSystemTokenIsCheckedOnceWhileItsKeyAndLifetimeHold) {
     ASSERT_TRUE(verifier.verify_system(again, kNow + 1));
     verifier.trust("mcx-idms:A", {other_key.public_pem, "a.mcx", {}});
     EXPECT_FALSE(verifier.verify_system(again, kNow + 2));
-    // A forged token is never remembered as verified.
+    // A forged token is never remembered as verified: it is remembered as refused, so a flood
+    // repeating it costs one signature check.
     TokenIssuer forger{other_key, "mcx-idms:A", "mcx:A", 3600};
     verifier.trust("mcx-idms:A", {key.public_pem, "a.mcx", {}});
     const auto forged = *forger.issue_system("A", "mcx:A", kNow);
     EXPECT_FALSE(verifier.verify_system(forged, kNow));
     const auto checks = verifier.signature_checks();
-    EXPECT_FALSE(verifier.verify_system(forged, kNow));
-    EXPECT_EQ(verifier.signature_checks(), checks + 1);
+    for (int i = 0; i < 3; ++i) {
+        auto refused = verifier.verify_system(forged, kNow + i);
+        ASSERT_FALSE(refused);
+        EXPECT_NE(refused.error().reason.find("signature is not valid"), std::string::npos);
+    }
+    EXPECT_EQ(verifier.signature_checks(), checks);
+}
+
+TEST_F(Tokens, UserTokenSignatureIsCheckedOnceAndItsClaimsEveryTime) {
+    const auto token = *issuer.issue(alice, "client-1", kNow);
+    ASSERT_TRUE(verifier.verify(token, kNow));
+    const auto checks = verifier.signature_checks();
+    ASSERT_TRUE(verifier.verify(token, kNow + 10)) << "a re-REGISTER with the same token";
+    EXPECT_EQ(verifier.signature_checks(), checks);
+    // The remembered claims are still checked: here, the expiry.
+    auto late = verifier.verify(token, kNow + 3600 + 31);
+    ASSERT_FALSE(late);
+    EXPECT_NE(late.error().reason.find("expired"), std::string::npos);
+}
+
+TEST(SignatureVerdicts, ForgetsOldEntriesFirstAndNeverGrowsPastItsCapacity) {
+    SignatureVerdicts<int> verdicts(4);
+    verdicts.remember("valid", "K", {1, {}}, 100, 1000);
+    for (int i = 0; i < 10; ++i) {
+        verdicts.remember("forged" + std::to_string(i), "K", {std::nullopt, "bad"}, 100, 0);
+        EXPECT_LE(verdicts.size(), 4u);
+    }
+    auto kept = verdicts.find("valid", "K", 200);
+    ASSERT_TRUE(kept) << "invalid verdicts are dropped before valid ones";
+    EXPECT_EQ(kept->claims, 1);
+    EXPECT_FALSE(verdicts.find("valid", "other key", 200)) << "a verdict holds for its key only";
+    EXPECT_FALSE(verdicts.find("valid", "K", 1000)) << "forgotten when the token expires";
+    auto forged = verdicts.find("forged9", "K", 100 + 299);
+    ASSERT_TRUE(forged);
+    EXPECT_FALSE(forged->claims);
+    EXPECT_EQ(forged->refusal, "bad");
+    EXPECT_FALSE(verdicts.find("forged9", "K", 100 + 300));
 }
 
 }  // namespace
