@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <optional>
 
 #include "net/re_include.hpp"
 #include "net/sip_stack.hpp"
@@ -76,12 +77,40 @@ void RegistrationClient::stop() {
     if (!send(0)) handler_(RegistrationEvent::unregistered, nullptr);
 }
 
+namespace {
+// Retry-After (RFC 3261 20.33): delta-seconds, then optional comment and parameters; waits
+// longer than a minute are not kept up for.
+std::optional<std::uint32_t> retry_after_seconds(const SipMessage& msg) {
+    auto h = msg.header("Retry-After");
+    if (!h) return std::nullopt;
+    std::uint32_t value = 0;
+    auto [p, ec] = std::from_chars(h->data(), h->data() + h->size(), value);
+    if (ec != std::errc() || value > 60) return std::nullopt;
+    return std::max<std::uint32_t>(value, 1);
+}
+}  // namespace
+
 void RegistrationClient::on_response(int err, const SipMessage* msg) {
     if (msg && msg->status() < 200) return;
     if (stopping_) {
         handler_(RegistrationEvent::unregistered, msg);
         return;
     }
+    if (msg && msg->status() == 503 && retries_after_503_ < kMaxRetriesAfter503) {
+        // RFC 3261 21.5.4 / 20.33: an overloaded registrar says when to come back.
+        if (auto wait = retry_after_seconds(*msg)) {
+            ++retries_after_503_;
+            spdlog::info("REGISTER of {} answered 503 ({}): again in {} s", opts_.aor,
+                         msg->reason(), *wait);
+            refresh_.start(std::chrono::seconds(*wait), [this] {
+                if (auto sent = send(opts_.expires); !sent) {
+                    handler_(RegistrationEvent::failed, nullptr);
+                }
+            });
+            return;
+        }
+    }
+    retries_after_503_ = 0;
     if (err != 0 || !msg || msg->status() >= 300) {
         granted_expires_ = 0;
         handler_(RegistrationEvent::failed, msg);

@@ -65,6 +65,9 @@ class RegistrationClient {
     Timer refresh_;
     std::uint32_t granted_expires_ = 0;
     bool stopping_ = false;
+    // A 503 with Retry-After is tried again, this many times in a row at most.
+    static constexpr int kMaxRetriesAfter503 = 5;
+    int retries_after_503_ = 0;
 };
 
 }  // namespace mcx::net

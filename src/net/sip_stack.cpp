@@ -78,6 +78,9 @@ struct SipStackCallbacks {
         if (!self->trace_handler_) return;
         const std::string_view bytes(reinterpret_cast<const char*>(pkt), len);
         auto to = to_endpoint(dst);
+        if (self->untraced_ && (to == *self->untraced_ || to_endpoint(src) == *self->untraced_)) {
+            return;
+        }
         if (tx && (tp == SIP_TRANSP_TCP || tp == SIP_TRANSP_TLS) &&
             bytes.substr(0, 8) == "SIP/2.0 ") {
             to = self->via_peer(to);  // a response: it goes on the request's connection
@@ -378,6 +381,16 @@ Result<void> SipStack::reply(const SipMessage& request, const SipResponse& r) {
     rest += r.body;
     const int err = sip_treplyf(nullptr, nullptr, sip_, request.raw(), false, r.status,
                                 r.reason.c_str(), "%s", rest.c_str());
+    if (err != 0) {
+        return fail(Errc::io, "cannot send SIP response: " + std::string(strerror(err)));
+    }
+    return {};
+}
+
+Result<void> SipStack::reply_stateless(const SipMessage& request, std::uint16_t status,
+                                       const std::string& reason, const std::string& headers) {
+    const int err = sip_replyf(sip_, request.raw(), status, reason.c_str(),
+                               "%sContent-Length: 0\r\n\r\n", headers.c_str());
     if (err != 0) {
         return fail(Errc::io, "cannot send SIP response: " + std::string(strerror(err)));
     }

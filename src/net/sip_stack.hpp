@@ -106,9 +106,16 @@ class SipStack {
 
     void set_request_handler(RequestHandler handler) { request_handler_ = std::move(handler); }
     void set_trace_handler(TraceHandler handler) { trace_handler_ = std::move(handler); }
+    // Messages from or to `peer` are not traced (the server's own QueueProbe).
+    void skip_trace_of(const Endpoint& peer) { untraced_ = peer; }
 
     // Stateful reply to a request (absorbs retransmissions and, for INVITE, the ACK).
     Result<void> reply(const SipMessage& request, const SipResponse& response);
+
+    // Stateless reply (RFC 3261 8.2.6, no server transaction): a retransmission is judged
+    // afresh. For the cheap refusals of overload control.
+    Result<void> reply_stateless(const SipMessage& request, std::uint16_t status,
+                                 const std::string& reason, const std::string& headers);
 
     // "Contact: <sip:user@local-address;transport=..>;params\r\n" for a message we received.
     static std::string contact_header(const SipMessage& received, std::string_view user,
@@ -156,6 +163,7 @@ class SipStack {
     std::function<void(FlowId)> flow_closed_;
     RequestHandler request_handler_;
     TraceHandler trace_handler_;
+    std::optional<Endpoint> untraced_;
     struct Registry;
     std::unique_ptr<Registry> dialogs_;
 };

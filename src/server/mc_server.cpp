@@ -68,6 +68,17 @@ McServer::McServer(const SystemConfig& config, net::SipStack& sip,
         });
     sip_.set_flow_closed_handler([this](net::FlowId flow) { on_flow_closed(flow); });
     sweep_timer_.start(std::chrono::seconds(5), [this] { sweep_registrations(); });
+    auto probe = net::QueueProbe::start(sip_.local_endpoint(), std::chrono::milliseconds(20),
+                                        [this](std::int64_t now_ms, std::int64_t delay_ms) {
+                                            overload_.note_queue_delay(now_ms, delay_ms);
+                                        });
+    if (probe) {
+        queue_probe_ = std::move(*probe);
+        sip_.skip_trace_of(queue_probe_->local());
+    } else {
+        spdlog::warn("no SIP queue probe ({}): overload control sees failures only",
+                     probe.error().reason);
+    }
 }
 
 void McServer::set_migration(MigratedUserRegistry* registry, AssignId assign) {
@@ -194,9 +205,12 @@ McServer::~McServer() {
 }
 
 bool McServer::on_request(const net::SipMessage& msg) {
+    if (queue_probe_ && queue_probe_->consume(msg)) return true;
     const auto method = msg.method();
+    if ((method == "REGISTER" || method == "INVITE") && !admitted(msg)) return true;
     if (method == "REGISTER" || (method == "INVITE" && !sip_.from_interconnect(msg))) {
         if (auto refusal = access_refusal(msg)) {
+            note_failure(msg);
             if (method == "INVITE") ++counters_.invite_rejected;
             if (method == "REGISTER") ++counters_.register_rejected;
             reject(msg, *refusal);
@@ -223,6 +237,36 @@ bool McServer::on_request(const net::SipMessage& msg) {
         return false;
     }
     return true;
+}
+
+bool McServer::admitted(const net::SipMessage& msg) {
+    const auto now = static_cast<std::int64_t>(net::monotonic_ms());
+    const auto admission = overload_.admit(now, msg.source().to_string());
+    if (admission.verdict == AdmissionVerdict::admit) return true;
+    if (admission.verdict == AdmissionVerdict::drop) {
+        ++counters_.overload_dropped;
+    } else {
+        ++counters_.overload_refused;
+        // RFC 3261 21.5.4 and 20.33: the client may retry after the given seconds.
+        (void)sip_.reply_stateless(
+            msg, 503, admission.reason,
+            "Retry-After: " + std::to_string(admission.retry_after_seconds) + "\r\n");
+    }
+    if (auto held = overload_log_.allow(now)) {
+        spdlog::warn(
+            "overload: {} from {} {} ({}; refused share {:.2f}; {} more since the last "
+            "line; {} refused, {} dropped in all)",
+            msg.method(), msg.source().to_string(),
+            admission.verdict == AdmissionVerdict::drop ? "dropped" : "answered 503",
+            admission.reason, overload_.refused_share(), *held, counters_.overload_refused,
+            counters_.overload_dropped);
+    }
+    return false;
+}
+
+void McServer::note_failure(const net::SipMessage& msg) {
+    overload_.note_failure(static_cast<std::int64_t>(net::monotonic_ms()),
+                           msg.source().to_string());
 }
 
 CallPartyState McServer::party_state(const McServiceId& user) const {
@@ -270,6 +314,7 @@ void McServer::on_register(const net::SipMessage& msg) {
     const auto outcome = registrar_.handle(request, clock_());
     if (outcome.status != 200) {
         ++counters_.register_rejected;
+        if (outcome.status == 401 || outcome.status == 403) note_failure(msg);
         Rejection rejection{outcome.status, outcome.reason, outcome.warning, outcome.detail};
         std::string headers;
         if (outcome.ask_for_token) {
@@ -282,7 +327,11 @@ void McServer::on_register(const net::SipMessage& msg) {
                        proto::format_warning(config_.domain, *rejection.warning, rejection.detail) +
                        "\r\n";
         }
-        spdlog::info("REGISTER {} rejected: {} {}", request.to_uri, outcome.status, outcome.detail);
+        if (auto held = rejection_log_.allow(static_cast<std::int64_t>(net::monotonic_ms()))) {
+            spdlog::info("REGISTER {} from {} rejected: {} {}{}", request.to_uri,
+                         msg.source().to_string(), outcome.status, outcome.detail,
+                         *held ? " (" + std::to_string(*held) + " more since the last line)" : "");
+        }
         (void)sip_.reply(msg, net::SipResponse{outcome.status, outcome.reason, headers, {}, {}});
         return;
     }
@@ -362,6 +411,7 @@ void McServer::on_invite(const net::SipMessage& msg) {
     // (flow, RFC 5626 5.3), so another local process cannot speak for the user.
     if (!binding || binding->transport != msg.transport() || binding->source != msg.source() ||
         binding->flow != sip_.flow_of(msg)) {
+        note_failure(msg);
         return refuse(Rejection{403, "Forbidden", McWarning::cannot_bind_identity,
                                 "caller is not registered from this address and connection"});
     }
@@ -465,6 +515,7 @@ void McServer::on_partner_invite(const net::SipMessage& msg) {
     const auto* partner = claims ? config_.partner_by_issuer(claims->issuer) : nullptr;
     if (!partner) {
         ++counters_.partner_refused;
+        note_failure(msg);
         spdlog::warn("INVITE over the interconnect from {} refused: {}", msg.source().to_string(),
                      claims ? claims->issuer + " is not a partner" : claims.error().reason);
         return refuse(
@@ -592,6 +643,11 @@ std::vector<ServerCounters::Named> ServerCounters::named() const {
         {"malformed_requests", "SIP requests refused as malformed.", malformed_requests},
         {"partner_refused", "Interconnect INVITEs refused: the sending system is not trusted.",
          partner_refused},
+        {"overload_refused", "REGISTER and INVITE requests answered 503 by overload control.",
+         overload_refused},
+        {"overload_dropped",
+         "REGISTER and INVITE requests dropped: their source was already told to wait.",
+         overload_dropped},
     };
 }
 

@@ -11,15 +11,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/log_throttle.hpp"
 #include "common/prometheus.hpp"
 #include "common/system_config.hpp"
 #include "idms/token.hpp"
 #include "idms/token_ledger.hpp"
 #include "net/leg_thread.hpp"
+#include "net/queue_probe.hpp"
 #include "net/sip_stack.hpp"
 #include "net/timer.hpp"
 #include "proto/mcptt_info.hpp"
 #include "server/migrated_user_registry.hpp"
+#include "server/overload_control.hpp"
 #include "server/private_call.hpp"
 #include "server/private_call_policy.hpp"
 #include "server/registrar.hpp"
@@ -35,7 +38,9 @@ struct ServerCounters {
     std::uint64_t calls_connected = 0;
     std::uint64_t calls_released = 0;
     std::uint64_t malformed_requests = 0;
-    std::uint64_t partner_refused = 0;  // interconnect INVITEs from an untrusted system
+    std::uint64_t partner_refused = 0;   // interconnect INVITEs from an untrusted system
+    std::uint64_t overload_refused = 0;  // REGISTER/INVITE answered 503 (OverloadControl)
+    std::uint64_t overload_dropped = 0;  // ... dropped unanswered: the source was told to wait
 
     // Each counter with its name in /status ("counters") and what it counts, for /status and
     // /metrics (mcx_<name>_total) alike: a counter added here appears in both.
@@ -103,6 +108,10 @@ class McServer {
                                                        bool needs_resource_lists);
     void start_call(const net::SipMessage& msg, CallSetup setup);
     void reject(const net::SipMessage& msg, const Rejection& rejection);
+    // Overload control before any work (OverloadControl): false when refused or dropped.
+    bool admitted(const net::SipMessage& msg);
+    // A request that failed its checks: counted against its source.
+    void note_failure(const net::SipMessage& msg);
     CallPartyState party_state(const McServiceId& user) const;
     void on_call_released(PrivateCall& call);
     Result<std::optional<McServiceId>> check_identity(const idms::AccessTokenClaims& claims,
@@ -135,6 +144,10 @@ class McServer {
     MediaRelay::FloorTrace floor_trace_;
     AssignId assign_;
     net::Timer sweep_timer_;
+    OverloadControl overload_;
+    std::unique_ptr<net::QueueProbe> queue_probe_;
+    LogThrottle overload_log_;
+    LogThrottle rejection_log_{20};
 };
 
 }  // namespace mcx::server

@@ -1,5 +1,7 @@
 #include "server/overload_control.hpp"
 
+#include "common/log_throttle.hpp"
+
 #include <gtest/gtest.h>
 
 namespace mcx::server {
@@ -89,3 +91,20 @@ TEST(OverloadControl, FailuresOfManySourcesNeverGrowItsMemoryPastTheCap) {
 
 }  // namespace
 }  // namespace mcx::server
+
+namespace mcx {
+namespace {
+
+TEST(LogThrottle, PassesABurstThenOneAPeriodTellingHowManyWereHeldBack) {
+    LogThrottle throttle(3, 1000);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(throttle.allow(i), 0u);
+    for (int i = 0; i < 50; ++i) EXPECT_FALSE(throttle.allow(10 + i));
+    EXPECT_FALSE(throttle.allow(999));
+    EXPECT_EQ(throttle.allow(1002), 51u);
+    EXPECT_FALSE(throttle.allow(1500));
+    EXPECT_EQ(throttle.allow(2002), 1u);
+    EXPECT_EQ(throttle.allow(9000), 0u);
+}
+
+}  // namespace
+}  // namespace mcx
