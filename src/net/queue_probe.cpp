@@ -23,6 +23,7 @@ Result<std::unique_ptr<QueueProbe>> QueueProbe::start(const Endpoint& sip_udp,
     self->interval_ = interval;
     self->on_delay_ = std::move(on_delay);
     self->send();
+    self->due_at_ms_ = static_cast<std::int64_t>(monotonic_ms()) + interval.count();
     self->timer_.start(interval, [p = self.get()] { p->tick(); });
     return self;
 }
@@ -31,12 +32,15 @@ QueueProbe::~QueueProbe() = default;
 
 void QueueProbe::tick() {
     const auto now = static_cast<std::int64_t>(monotonic_ms());
+    // The tick's own lateness: a loop that was blocked or not scheduled at all.
+    if (const auto late = now - due_at_ms_; late > 0) on_delay_(now, late);
     if (sent_at_ms_ < 0) {
         send();
     } else {
         on_delay_(now, now - sent_at_ms_);  // still queued: at least this late
         if (now - sent_at_ms_ >= kLostAfterMs) send();
     }
+    due_at_ms_ = now + interval_.count();
     timer_.start(interval_, [this] { tick(); });
 }
 

@@ -4,7 +4,7 @@
 // receive queue leaves timers on time. The probe sends a small OPTIONS to the SIP port from a
 // socket of its own every interval; the time from send to dispatch is the queue's delay. A
 // probe still waiting at the next tick reports its age so far (a lost one, after 1 s, is
-// replaced).
+// replaced), and a tick that fires late reports its lateness (a loop blocked or not scheduled).
 
 #include <chrono>
 #include <cstdint>
@@ -50,6 +50,7 @@ class QueueProbe {
     Timer timer_;
     std::uint32_t sequence_ = 0;
     std::int64_t sent_at_ms_ = -1;  // the outstanding probe's, -1 when none
+    std::int64_t due_at_ms_ = 0;    // when the timer should fire next
 };
 
 }  // namespace mcx::net

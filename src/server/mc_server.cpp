@@ -733,6 +733,11 @@ std::string McServer::status_json() const {
                           {"calls", calls},
                           {"counters", nlohmann::json::object()}};
     for (const auto& counter : counters_.named()) status["counters"][counter.name] = counter.value;
+    status["overload"] = {{"refused_share", overload_.refused_share()},
+                          {"queue_delay_samples", overload_.delay_samples()},
+                          {"queue_delay_ms", overload_.last_delay_ms()},
+                          {"queue_delay_max_ms", overload_.max_delay_ms()},
+                          {"failing_sources", overload_.tracked_sources()}};
     auto& migrated = status["migrated_users"] = nlohmann::json::array();
     auto& roaming = status["roaming_users"] = nlohmann::json::array();
     if (registry_) {

@@ -9,7 +9,12 @@ namespace mcx::server {
 void OverloadControl::close_intervals(std::int64_t now_ms) {
     if (interval_start_ms_ < 0) interval_start_ms_ = now_ms;
     while (now_ms >= interval_start_ms_ + settings_.interval_ms) {
-        if (interval_max_delay_ms_ > 4 * settings_.delay_target_ms) {
+        // Late because of sources already told to wait (their requests cost a parse each):
+        // refusing the admitted ones would not cure it, only turn users away.
+        const bool flood = interval_penalized_ > interval_admitted_;
+        if (flood) {
+            share_ -= settings_.decrease;
+        } else if (interval_max_delay_ms_ > 4 * settings_.delay_target_ms) {
             share_ += 2 * settings_.increase;
         } else if (interval_max_delay_ms_ > settings_.delay_target_ms) {
             share_ += settings_.increase;
@@ -18,6 +23,7 @@ void OverloadControl::close_intervals(std::int64_t now_ms) {
         }
         share_ = std::clamp(share_, 0.0, settings_.max_refused_share);
         interval_max_delay_ms_ = 0;
+        interval_admitted_ = interval_penalized_ = 0;
         interval_start_ms_ += settings_.interval_ms;
         // A long quiet gap (no probes): start afresh rather than replaying every interval.
         if (now_ms - interval_start_ms_ > 100 * settings_.interval_ms) {
@@ -30,6 +36,9 @@ void OverloadControl::close_intervals(std::int64_t now_ms) {
 void OverloadControl::note_queue_delay(std::int64_t now_ms, std::int64_t delay_ms) {
     close_intervals(now_ms);
     interval_max_delay_ms_ = std::max(interval_max_delay_ms_, delay_ms);
+    ++delay_samples_;
+    last_delay_ms_ = delay_ms;
+    max_delay_ms_ = std::max(max_delay_ms_, delay_ms);
 }
 
 void OverloadControl::refill(Source& source, std::int64_t now_ms) const {
@@ -46,6 +55,7 @@ Admission OverloadControl::admit(std::int64_t now_ms, const std::string& source)
         refill(s, now_ms);
         if (s.budget < 1.0) {
             // Told once a second at most; the rest of its requests are dropped unanswered.
+            ++interval_penalized_;
             if (s.answered_at_ms >= 0 && now_ms - s.answered_at_ms < 1000) {
                 ++counts_.dropped;
                 return {AdmissionVerdict::drop, 0, ""};
@@ -64,6 +74,7 @@ Admission OverloadControl::admit(std::int64_t now_ms, const std::string& source)
         // RFC 3261 21.5.4: the longer the overload, the later the retry (1 to 5 s).
         return {AdmissionVerdict::refuse, 1 + std::llround(share_ * 4), "Server Overloaded"};
     }
+    ++interval_admitted_;
     return {};
 }
 

@@ -51,6 +51,9 @@ class OverloadControl {
     void note_failure(std::int64_t now_ms, const std::string& source);
 
     double refused_share() const { return share_; }
+    std::uint64_t delay_samples() const { return delay_samples_; }
+    std::int64_t last_delay_ms() const { return last_delay_ms_; }
+    std::int64_t max_delay_ms() const { return max_delay_ms_; }  // since start
     std::size_t tracked_sources() const { return sources_.size(); }
     struct Counts {
         std::uint64_t refused_overload = 0;  // 503: the server was overloaded
@@ -74,6 +77,11 @@ class OverloadControl {
     double credit_ = 0;  // refusals owed: spreads the share evenly over requests
     std::int64_t interval_start_ms_ = -1;
     std::int64_t interval_max_delay_ms_ = 0;
+    std::uint64_t interval_admitted_ = 0;   // requests admitted in this interval
+    std::uint64_t interval_penalized_ = 0;  // ... refused or dropped for their source
+    std::uint64_t delay_samples_ = 0;
+    std::int64_t last_delay_ms_ = 0;
+    std::int64_t max_delay_ms_ = 0;
     std::unordered_map<std::string, Source> sources_;
     Counts counts_;
 };

@@ -164,8 +164,13 @@ void McSystem::launch() {
         // the previous run's go with this handle.
         ChildProcess previous(std::move(process_));
     }
-    auto child = ChildProcess::spawn(
-        {mcxd_binary(), "--config", config_, "--pcap", pcap_, "--log-level", "debug"}, log_);
+    std::vector<std::string> args{mcxd_binary(), "--config", config_, "--log-level", "debug"};
+    if (options_.pcap) {
+        args.insert(args.end(), {"--pcap", pcap_});
+    } else {
+        pcap_.clear();
+    }
+    auto child = ChildProcess::spawn(args, log_);
     if (!child) throw std::runtime_error(child.error().reason);
     process_ = std::move(*child);
     auto line = process_.read_line(10s);

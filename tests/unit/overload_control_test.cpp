@@ -108,3 +108,21 @@ TEST(LogThrottle, PassesABurstThenOneAPeriodTellingHowManyWereHeldBack) {
 
 }  // namespace
 }  // namespace mcx
+
+namespace mcx::server {
+namespace {
+
+TEST(OverloadControl, LatenessCausedBySourcesAlreadyToldToWaitRefusesNoUser) {
+    OverloadControl control;
+    const std::string flood = "127.0.0.1:40000";
+    for (int i = 0; i < 10; ++i) control.note_failure(0, flood);
+    for (std::int64_t t = 0; t <= 1000; t += 10) {
+        control.note_queue_delay(t, 500);
+        for (int i = 0; i < 20; ++i) (void)control.admit(t, flood);  // dropped
+        EXPECT_EQ(control.admit(t, "127.0.0.1:5060").verdict, AdmissionVerdict::admit) << t;
+    }
+    EXPECT_EQ(control.refused_share(), 0.0);
+}
+
+}  // namespace
+}  // namespace mcx::server
