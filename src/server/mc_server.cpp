@@ -424,7 +424,16 @@ void McServer::on_invite(const net::SipMessage& msg) {
     }
     auto called = PrivateCallPolicy::called_party(invite.callees);
     if (auto* rejection = std::get_if<Rejection>(&called)) return refuse(*rejection);
-    const auto callee = std::get<McServiceId>(called);
+    auto callee = std::get<McServiceId>(called);
+    // A partner's user who migrated here is served here, under the ID assigned here (TS 23.280
+    // 10.16.3): a resume addressed to its primary ID (the peer did not know it moved; both ends
+    // migrating at once) must not go to the primary, which will not send it back.
+    if (callee.domain() != config_.domain && registry_) {
+        if (auto here = registry_->by_primary_id(callee)) {
+            callee = here->local_id;
+            invite.callees = {callee.uri()};
+        }
+    }
 
     // Continuity across migration: the caller's call reference and resume mark travel on, and
     // this system, serving the caller, attests the caller's primary ID (docs/migration.md).

@@ -26,8 +26,8 @@ TEST(OverloadControl, AdmitsEverythingWhileTheQueueIsOnTime) {
 
 TEST(OverloadControl, RefusesAGrowingShareWhileLateAndRecoversSlowly) {
     OverloadControl control;
-    // 40 < delay <= 160: +0.1 per 100 ms interval.
-    for (std::int64_t t = 0; t < 500; t += 50) control.note_queue_delay(t, 100);
+    // 100 < delay <= 400: +0.1 per 100 ms interval.
+    for (std::int64_t t = 0; t < 500; t += 50) control.note_queue_delay(t, 200);
     control.note_queue_delay(500, 1);  // closes the fifth late interval
     EXPECT_NEAR(control.refused_share(), 0.5, 1e-9);
     const int refused = refused_of(control, 500, 1000);
