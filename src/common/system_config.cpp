@@ -100,8 +100,9 @@ class Reader {
         const auto* node = table.get(key);
         const auto v = node ? node->value_exact<std::int64_t>() : std::optional<std::int64_t>(0);
         if (!v || *v < 0 || *v > 65535) {
-            (void)where;
-            return fail_at(node->source(), "'" + std::string(key) + "' is not a port number");
+            return fail_at(node->source(), where + " '" + std::string(key) +
+                                               "' is not a port number: must be 0..65535, not " +
+                                               value_text(*node));
         }
         return static_cast<std::uint16_t>(*v);
     }
@@ -200,9 +201,8 @@ class Reader {
                                   const std::string& where, const std::string& expectation) {
         std::ostringstream type;
         type << node.type();
-        (void)where;
-        (void)expectation;
-        return "'" + std::string(key) + "' has the wrong type";
+        return where + " '" + std::string(key) + "' has the wrong type (" + type.str() +
+               "): " + std::string(key) + " must be " + expectation;
     }
 
     const std::string& source_;
