@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -171,6 +172,9 @@ int run_client(const ClientOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A write beyond a file size limit (ulimit -f) fails with EFBIG, as on a full disk, and
+    // `mcx admin` reports it instead of being killed.
+    std::signal(SIGXFSZ, SIG_IGN);
     CLI::App app{"mcx: MC service client (MCPTT private calls), token helper and demo"};
     app.require_subcommand(1);
 

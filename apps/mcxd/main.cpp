@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -102,6 +103,11 @@ mcx::net::HttpResponse from_cms(const mcx::cms::CmsReply& reply) {
     return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body, reply.headers};
 }
 
+// mcxd's exit codes (config/README.md): 1 another start failure (a port, a certificate),
+// 2 the configuration, 3 the store (cannot be opened, read or written).
+constexpr int kExitConfiguration = 2;
+constexpr int kExitStore = 3;
+
 mcx::cms::CmsRequest to_cms(const mcx::net::HttpRequest& req, bool mutual_tls = false) {
     return mcx::cms::CmsRequest{
         req.path,   req.params,  req.header("authorization"), req.header("if-none-match"),
@@ -134,19 +140,31 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::from_str(log_level));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [mcxd] %v");
 
+    // A write beyond a file size limit (ulimit -f) then fails with EFBIG, as on a full disk,
+    // and is reported, instead of killing mcxd.
+    std::signal(SIGXFSZ, SIG_IGN);
+
     auto config = mcx::load_system_config(config_path);
     if (!config) {
         std::cerr << "mcxd: " << config.error().reason << "\n";
-        return 2;
+        return kExitConfiguration;
     }
     auto store = mcx::store::SqliteStore::open(config->store_path);
     if (!store) {
         std::cerr << "mcxd: " << store.error().reason << "\n";
-        return 1;
+        return kExitStore;
+    }
+    // Not half started: a store that cannot take a write (full disk) stops mcxd here.
+    if (auto writable = (*store)->check_writable("mcxd " + config->system_id + ", pid " +
+                                                 std::to_string(::getpid()) + ", at " +
+                                                 std::to_string(now_s()));
+        !writable) {
+        std::cerr << "mcxd: the store cannot be written: " << writable.error().reason << "\n";
+        return kExitStore;
     }
     if (auto seeded = mcx::cms::seed_store(**store, *config); !seeded) {
         std::cerr << "mcxd: seeding the store: " << seeded.error().reason << "\n";
-        return 1;
+        return kExitStore;
     } else if (*seeded) {
         spdlog::info("store {} seeded with {} users from the configuration", config->store_path,
                      config->users.size());
@@ -171,7 +189,7 @@ int main(int argc, char** argv) {
                    : mcx::idms::SigningKey::load_or_create(config->idms_key_file);
     if (!key) {
         std::cerr << "mcxd: IdMS key: " << key.error().reason << "\n";
-        return 2;
+        return kExitConfiguration;
     }
     const auto public_pem = key->public_pem;
     mcx::idms::TokenIssuer issuer(*key, config->idms_issuer(), config->token_audience(),
@@ -241,7 +259,7 @@ int main(int argc, char** argv) {
     mcx::idms::TokenLedger token_ledger(config->idms_issuer(), token_records);
     if (auto loaded = token_ledger.load(); !loaded) {
         std::cerr << "mcxd: " << loaded.error().reason << "\n";
-        return 1;
+        return kExitStore;
     }
     verifier.set_status_check([&token_ledger](const mcx::idms::AccessTokenClaims& claims) {
         return token_ledger.check(claims);
@@ -472,6 +490,9 @@ int main(int argc, char** argv) {
                                           {"held_source", logins.held_source},
                                           {"busy", logins.busy}};
             status->insert(status->size() - 1, ",\"logins\":" + counters.dump());
+            const nlohmann::json store_state{{"path", config->store_path},
+                                             {"write_failures", (*store)->write_failures()}};
+            status->insert(status->size() - 1, ",\"store\":" + store_state.dump());
         }
         return mcx::net::HttpResponse{200, "application/json", *status, {}};
     });
@@ -494,6 +515,12 @@ int main(int argc, char** argv) {
             attempts.samples.push_back({{{"result", result}}, static_cast<double>(value)});
         }
         families->push_back(std::move(attempts));
+        families->push_back(mcx::prometheus::Family{
+            "mcx_store_write_failures_total",
+            mcx::prometheus::Type::counter,
+            "Writes to the store that failed (disk full, I/O error, read-only), each reported "
+            "to its requester; nothing of them was kept.",
+            {{{}, static_cast<double>((*store)->write_failures())}}});
         auto text = mcx::prometheus::write_text(*families);
         if (!text) {
             spdlog::error("/metrics: {}", text.error().reason);

@@ -38,12 +38,16 @@ int run_admin(const AdminCommand& c, std::ostream& out, std::ostream& err) {
         if (auto r = store.set_admin(*user, c.admin); !r) return report(r.error());
         // A user without a profile cannot call: give it the default one unless it has one.
         auto existing = store.profile(*user, 0);
-        if (existing && !*existing) {
+        if (!existing) return report(existing.error());
+        if (!*existing) {
             proto::UserProfile profile;
             profile.user = *user;
             profile.name = std::string(user->user());
             profile.allow_private_call_to_any_user = true;
-            (void)store.put_profiles({{*user, 0, proto::build_user_profile(profile), {}}});
+            if (auto r = store.put_profiles({{*user, 0, proto::build_user_profile(profile), {}}});
+                !r) {
+                return report(r.error());
+            }
         }
         out << "added " << user->uri() << (c.admin ? " (administrator)" : "") << "\n";
         return 0;

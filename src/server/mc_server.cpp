@@ -123,26 +123,29 @@ std::optional<McServiceId> McServer::primary_of(const McServiceId& user) const {
 }
 
 // The registry follows the registrations: a migrated user that leaves is forgotten (10.16.3:
-// "B forgets the user"), and one of ours back home is no longer roaming.
-void McServer::note_registration(const RegisterOutcome& outcome) {
-    if (!registry_) return;
+// "B forgets the user"), and one of ours back home is no longer roaming. A failed store write
+// is returned: the REGISTER gets 500 and the client tries again.
+Result<void> McServer::note_registration(const RegisterOutcome& outcome) {
+    if (!registry_) return {};
     if (outcome.primary_id) {
         if (outcome.removed) {
-            if (auto removed = registry_->remove(outcome.aor); removed && *removed) {
+            auto removed = registry_->remove(outcome.aor);
+            if (!removed) return tl::unexpected(removed.error());
+            if (*removed) {
                 spdlog::info("{} ({}) left {}: forgotten", outcome.aor.uri(),
                              outcome.primary_id->uri(), config_.system_id);
             }
-            return;
         }
         // The row itself is written by the CMS together with the profile valid here (one
         // commit, off the SIP loop); the binding keeps the primary ID meanwhile.
-        return;
+        return {};
     }
     if (outcome.expires > 0 && outcome.aor.domain() == config_.domain) {
-        if (auto back = registry_->returned_home(outcome.aor); back && *back) {
-            spdlog::info("{} is back home in {}", outcome.aor.uri(), config_.system_id);
-        }
+        auto back = registry_->returned_home(outcome.aor);
+        if (!back) return tl::unexpected(back.error());
+        if (*back) spdlog::info("{} is back home in {}", outcome.aor.uri(), config_.system_id);
     }
+    return {};
 }
 
 void McServer::sweep_registrations() {
@@ -335,8 +338,13 @@ void McServer::on_register(const net::SipMessage& msg) {
         (void)sip_.reply(msg, net::SipResponse{outcome.status, outcome.reason, headers, {}, {}});
         return;
     }
+    if (auto noted = note_registration(outcome); !noted) {
+        ++counters_.register_rejected;
+        spdlog::error("REGISTER {}: {}", request.to_uri, noted.error().reason);
+        return reject(msg, Rejection{500, "Server Internal Error", std::nullopt,
+                                     "the store could not record the registration"});
+    }
     ++counters_.register_ok;
-    note_registration(outcome);
     std::string headers;
     if (!outcome.contact_uri.empty()) {
         headers = "Contact: <" + outcome.contact_uri +

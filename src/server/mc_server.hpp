@@ -116,7 +116,7 @@ class McServer {
     void on_call_released(PrivateCall& call);
     Result<std::optional<McServiceId>> check_identity(const idms::AccessTokenClaims& claims,
                                                       const McServiceId& aor);
-    void note_registration(const RegisterOutcome& outcome);
+    Result<void> note_registration(const RegisterOutcome& outcome);
     void sweep_registrations();
     void on_flow_closed(net::FlowId flow);
     // A REGISTER or INVITE of a user over a transport [sip] turned off for users.

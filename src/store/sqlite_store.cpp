@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdio>
+#include <cstring>
 
 namespace mcx::store {
 
@@ -72,6 +73,24 @@ std::string column_text(sqlite3_stmt* s, int i) {
     return text ? reinterpret_cast<const char*>(text) : "";
 }
 
+// Which file operation an I/O error came from, when the operating system's errno is not known.
+const char* io_step(int extended_code) {
+    switch (extended_code) {
+        case SQLITE_IOERR_WRITE:
+            return "a write failed: is the disk full?";
+        case SQLITE_IOERR_FSYNC:
+            return "fsync failed";
+        case SQLITE_IOERR_SHMSIZE:
+            return "the -shm file cannot grow: is the disk full?";
+        case SQLITE_IOERR_SHMOPEN:
+            return "the -shm file cannot be opened";
+        case SQLITE_IOERR_TRUNCATE:
+            return "truncating failed";
+        default:
+            return nullptr;
+    }
+}
+
 McServiceId column_id(sqlite3_stmt* s, int i) {
     auto id = McServiceId::parse(column_text(s, i));
     return id ? *id : McServiceId{};
@@ -117,8 +136,16 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
     if (sqlite3_open_v2(path.c_str(), &store->db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         nullptr) != SQLITE_OK) {
-        return fail(Errc::io, "cannot open store " + path + ": " +
-                                  (store->db_ ? sqlite3_errmsg(store->db_) : "out of memory"));
+        if (!store->db_) return fail(Errc::io, "cannot open store " + path + ": out of memory");
+        return tl::unexpected(store->failure("cannot open"));
+    }
+    // SQLITE_OPEN_READWRITE falls back to reading only, without a word, when the file may not
+    // be written: every later write would fail.
+    if (sqlite3_db_readonly(store->db_, "main") == 1) {
+        return fail(Errc::io, "store " + path +
+                                  " is read-only (the file is not writable): it must be "
+                                  "writable, and so must its directory (SQLite writes " +
+                                  path + "-wal and -shm beside it)");
     }
     sqlite3_busy_timeout(store->db_, 5000);
     for (const char* pragma :
@@ -134,28 +161,26 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
 Result<void> SqliteStore::add_missing_columns() {
     // One transaction that takes the write lock first: mcxd and `mcx admin` may open an old
     // file at the same time, and only one of them may add a column.
-    if (auto r = exec("BEGIN IMMEDIATE"); !r) return r;
-    for (const auto& added : kAddedColumns) {
-        const auto info = std::string("PRAGMA table_info(") + added.table + ")";
-        Statement columns(db_, info.c_str());
-        bool present = false;
-        while (columns.rc == SQLITE_OK && columns.step() == SQLITE_ROW) {
-            present |= column_text(columns.stmt, 1) == added.column;
+    return write("opening for writing", Generation::stays, [this]() -> Result<void> {
+        for (const auto& added : kAddedColumns) {
+            const auto info = std::string("PRAGMA table_info(") + added.table + ")";
+            bool present = false;
+            {
+                Statement columns(db_, info.c_str());
+                if (columns.rc != SQLITE_OK) return tl::unexpected(failure(info));
+                while (columns.step() == SQLITE_ROW) {
+                    present |= column_text(columns.stmt, 1) == added.column;
+                }
+            }
+            if (present) continue;
+            const auto alter = std::string("ALTER TABLE ") + added.table + " ADD COLUMN " +
+                               added.column + " " + added.definition;
+            if (sqlite3_exec(db_, alter.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+                return tl::unexpected(failure(alter));
+            }
         }
-        if (columns.rc != SQLITE_OK) {
-            const std::string why = sqlite3_errmsg(db_);
-            (void)exec("ROLLBACK");
-            return fail(Errc::io, "store " + path_ + ": " + info + ": " + why);
-        }
-        if (present) continue;
-        const auto alter = std::string("ALTER TABLE ") + added.table + " ADD COLUMN " +
-                           added.column + " " + added.definition;
-        if (auto r = exec(alter.c_str()); !r) {
-            (void)exec("ROLLBACK");
-            return r;
-        }
-    }
-    return exec("COMMIT");
+        return {};
+    });
 }
 
 SqliteStore::~SqliteStore() {
@@ -163,11 +188,8 @@ SqliteStore::~SqliteStore() {
 }
 
 Result<void> SqliteStore::exec(const char* sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-        std::string why = message ? message : "unknown error";
-        sqlite3_free(message);
-        return fail(Errc::io, "store " + path_ + ": " + why);
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return tl::unexpected(failure(sql));
     }
     return {};
 }
@@ -177,22 +199,74 @@ std::uint64_t SqliteStore::generation() const {
     return generation_;
 }
 
+std::uint64_t SqliteStore::write_failures() const {
+    return write_failures_.load(std::memory_order_relaxed);
+}
+
 #define MCX_STORE_CHECK(statement, what)                                       \
     if ((statement).rc != SQLITE_OK) {                                         \
         return fail(Errc::io, std::string(what) + ": " + sqlite3_errmsg(db_)); \
     }
 
-Result<void> SqliteStore::put_user(const McServiceId& user, const std::string& password_hash) {
-    std::lock_guard lock(mutex_);
-    Statement s(db_,
-                "INSERT INTO users(id, password_hash) VALUES(?1, ?2) "
-                "ON CONFLICT(id) DO UPDATE SET password_hash = excluded.password_hash");
-    MCX_STORE_CHECK(s, "put_user");
-    if (s.bind(1, user.uri()).bind(2, password_hash).step() != SQLITE_DONE) {
-        return fail(Errc::io, std::string("put_user: ") + sqlite3_errmsg(db_));
+Error SqliteStore::failure(const std::string& what) const {
+    std::string why = sqlite3_errmsg(db_);
+    // The operating system's word for I/O errors: "No space left on device", "Permission denied".
+    const int extended = sqlite3_extended_errcode(db_);
+    const int code = extended & 0xff;
+    if (code == SQLITE_IOERR || code == SQLITE_CANTOPEN) {
+        if (const int os = sqlite3_system_errno(db_); os != 0) {
+            why += std::string(" (") + std::strerror(os) + ")";
+        } else if (const char* step = io_step(extended)) {
+            why += std::string(" (") + step + ")";
+        }
     }
-    ++generation_;
+    if (code == SQLITE_CANTOPEN || code == SQLITE_READONLY) {
+        why += "; the store file and its directory must be writable (SQLite writes " + path_ +
+               "-wal and -shm beside it)";
+    }
+    return Error{Errc::io, "store " + path_ + ": " + what + ": " + why};
+}
+
+Result<void> SqliteStore::step_done(Statement& s, const char* what) const {
+    if (s.rc != SQLITE_OK || s.step() != SQLITE_DONE) return tl::unexpected(failure(what));
     return {};
+}
+
+// One write transaction: BEGIN IMMEDIATE, `body`, COMMIT. Whatever fails, the COMMIT too, ends
+// in ROLLBACK: a failed COMMIT may leave the transaction open (SQLITE_BUSY, a deferred
+// constraint; sqlite.org/lang_transaction.html), which would hold the write lock and fail every
+// later write. The failure is counted and returned to the caller; nothing of it is kept.
+template <class Body>
+auto SqliteStore::write(const char* what, Generation generation, Body body) -> decltype(body()) {
+    std::lock_guard lock(mutex_);
+    auto failed = [this](Error error) {
+        if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        write_failures_.fetch_add(1, std::memory_order_relaxed);
+        return tl::unexpected(std::move(error));
+    };
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return failed(failure(std::string(what) + ": begin"));
+    }
+    auto result = body();
+    if (!result) return failed(std::move(result.error()));
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        return failed(failure(std::string(what) + ": commit"));
+    }
+    if (generation == Generation::moves) ++generation_;
+    return result;
+}
+
+Result<void> SqliteStore::check_writable(const std::string& note) {
+    return put_meta("last_start", note);
+}
+
+Result<void> SqliteStore::put_user(const McServiceId& user, const std::string& password_hash) {
+    return write("put_user", Generation::moves, [&]() -> Result<void> {
+        Statement s(db_,
+                    "INSERT INTO users(id, password_hash) VALUES(?1, ?2) "
+                    "ON CONFLICT(id) DO UPDATE SET password_hash = excluded.password_hash");
+        return step_done(s.bind(1, user.uri()).bind(2, password_hash), "put_user");
+    });
 }
 
 Result<std::optional<std::string>> SqliteStore::password_hash(const McServiceId& user) {
@@ -206,14 +280,15 @@ Result<std::optional<std::string>> SqliteStore::password_hash(const McServiceId&
 }
 
 Result<bool> SqliteStore::set_admin(const McServiceId& user, bool admin) {
-    std::lock_guard lock(mutex_);
-    Statement s(db_, "UPDATE users SET admin = ?2 WHERE id = ?1");
-    MCX_STORE_CHECK(s, "set_admin");
-    if (s.bind(1, user.uri()).bind(2, std::int64_t{admin ? 1 : 0}).step() != SQLITE_DONE) {
-        return fail(Errc::io, std::string("set_admin: ") + sqlite3_errmsg(db_));
-    }
-    ++generation_;
-    return sqlite3_changes(db_) > 0;
+    return write("set_admin", Generation::moves, [&]() -> Result<bool> {
+        Statement s(db_, "UPDATE users SET admin = ?2 WHERE id = ?1");
+        if (auto r =
+                step_done(s.bind(1, user.uri()).bind(2, std::int64_t{admin ? 1 : 0}), "set_admin");
+            !r) {
+            return tl::unexpected(r.error());
+        }
+        return sqlite3_changes(db_) > 0;
+    });
 }
 
 Result<bool> SqliteStore::is_admin(const McServiceId& user) {
@@ -233,50 +308,32 @@ Result<std::vector<McServiceId>> SqliteStore::users() {
 }
 
 Result<bool> SqliteStore::remove_user(const McServiceId& user) {
-    std::lock_guard lock(mutex_);
-    if (auto r = exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
-    Statement profiles(db_, "DELETE FROM profiles WHERE user_id = ?1");
-    Statement tokens(db_, "DELETE FROM tokens WHERE user_id = ?1");
-    Statement users(db_, "DELETE FROM users WHERE id = ?1");
-    if (profiles.rc != SQLITE_OK || tokens.rc != SQLITE_OK || users.rc != SQLITE_OK ||
-        profiles.bind(1, user.uri()).step() != SQLITE_DONE ||
-        tokens.bind(1, user.uri()).step() != SQLITE_DONE ||
-        users.bind(1, user.uri()).step() != SQLITE_DONE) {
-        const std::string why = sqlite3_errmsg(db_);
-        (void)exec("ROLLBACK");
-        return fail(Errc::io, "remove_user: " + why);
-    }
-    const bool removed = sqlite3_changes(db_) > 0;
-    if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
-    ++generation_;
-    return removed;
+    return write("remove_user", Generation::moves, [&]() -> Result<bool> {
+        Statement profiles(db_, "DELETE FROM profiles WHERE user_id = ?1");
+        Statement tokens(db_, "DELETE FROM tokens WHERE user_id = ?1");
+        Statement users(db_, "DELETE FROM users WHERE id = ?1");
+        for (auto* s : {&profiles, &tokens, &users}) {
+            if (auto r = step_done(s->bind(1, user.uri()), "remove_user"); !r) {
+                return tl::unexpected(r.error());
+            }
+        }
+        return sqlite3_changes(db_) > 0;
+    });
 }
 
 Result<void> SqliteStore::put_profiles(const std::vector<StoredProfile>& profiles) {
-    std::lock_guard lock(mutex_);
-    if (auto r = exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
-    Statement s(db_,
-                "INSERT INTO profiles(user_id, idx, xml, etag) VALUES(?1, ?2, ?3, ?4) "
-                "ON CONFLICT(user_id, idx) DO UPDATE SET xml = excluded.xml, "
-                "etag = excluded.etag");
-    if (s.rc != SQLITE_OK) {
-        const std::string why = sqlite3_errmsg(db_);
-        (void)exec("ROLLBACK");
-        return fail(Errc::io, "put_profiles: " + why);
-    }
-    for (const auto& p : profiles) {
-        sqlite3_reset(s.stmt);
-        s.bind(1, p.user.uri()).bind(2, static_cast<std::int64_t>(p.index)).bind(3, p.xml);
-        s.bind(4, etag_of(p.xml));
-        if (s.step() != SQLITE_DONE) {
-            const std::string why = sqlite3_errmsg(db_);
-            (void)exec("ROLLBACK");
-            return fail(Errc::io, "put_profiles: " + why);
+    return write("put_profiles", Generation::moves, [&]() -> Result<void> {
+        Statement s(db_,
+                    "INSERT INTO profiles(user_id, idx, xml, etag) VALUES(?1, ?2, ?3, ?4) "
+                    "ON CONFLICT(user_id, idx) DO UPDATE SET xml = excluded.xml, "
+                    "etag = excluded.etag");
+        for (const auto& p : profiles) {
+            sqlite3_reset(s.stmt);
+            s.bind(1, p.user.uri()).bind(2, static_cast<std::int64_t>(p.index)).bind(3, p.xml);
+            if (auto r = step_done(s.bind(4, etag_of(p.xml)), "put_profiles"); !r) return r;
         }
-    }
-    if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
-    ++generation_;
-    return {};
+        return {};
+    });
 }
 
 Result<std::optional<StoredProfile>> SqliteStore::profile(const McServiceId& user,
@@ -306,14 +363,15 @@ Result<std::vector<StoredProfile>> SqliteStore::profiles_of(const McServiceId& u
 }
 
 Result<bool> SqliteStore::remove_profile(const McServiceId& user, std::uint32_t index) {
-    std::lock_guard lock(mutex_);
-    Statement s(db_, "DELETE FROM profiles WHERE user_id = ?1 AND idx = ?2");
-    MCX_STORE_CHECK(s, "remove_profile");
-    if (s.bind(1, user.uri()).bind(2, static_cast<std::int64_t>(index)).step() != SQLITE_DONE) {
-        return fail(Errc::io, std::string("remove_profile: ") + sqlite3_errmsg(db_));
-    }
-    ++generation_;
-    return sqlite3_changes(db_) > 0;
+    return write("remove_profile", Generation::moves, [&]() -> Result<bool> {
+        Statement s(db_, "DELETE FROM profiles WHERE user_id = ?1 AND idx = ?2");
+        if (auto r = step_done(s.bind(1, user.uri()).bind(2, static_cast<std::int64_t>(index)),
+                               "remove_profile");
+            !r) {
+            return tl::unexpected(r.error());
+        }
+        return sqlite3_changes(db_) > 0;
+    });
 }
 
 Result<std::uint64_t> SqliteStore::profile_count() {
@@ -325,19 +383,16 @@ Result<std::uint64_t> SqliteStore::profile_count() {
 }
 
 Result<void> SqliteStore::put_partner(const PartnerAgreement& p) {
-    std::lock_guard lock(mutex_);
-    Statement s(db_,
-                "INSERT INTO partners(system, domain, idms_issuer, cms_url) "
-                "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(system) DO UPDATE SET "
-                "domain = excluded.domain, idms_issuer = excluded.idms_issuer, "
-                "cms_url = excluded.cms_url");
-    MCX_STORE_CHECK(s, "put_partner");
-    if (s.bind(1, p.system).bind(2, p.domain).bind(3, p.idms_issuer).bind(4, p.cms_url).step() !=
-        SQLITE_DONE) {
-        return fail(Errc::io, std::string("put_partner: ") + sqlite3_errmsg(db_));
-    }
-    ++generation_;
-    return {};
+    return write("put_partner", Generation::moves, [&]() -> Result<void> {
+        Statement s(db_,
+                    "INSERT INTO partners(system, domain, idms_issuer, cms_url) "
+                    "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(system) DO UPDATE SET "
+                    "domain = excluded.domain, idms_issuer = excluded.idms_issuer, "
+                    "cms_url = excluded.cms_url");
+        return step_done(
+            s.bind(1, p.system).bind(2, p.domain).bind(3, p.idms_issuer).bind(4, p.cms_url),
+            "put_partner");
+    });
 }
 
 Result<std::vector<PartnerAgreement>> SqliteStore::partners() {
@@ -352,23 +407,23 @@ Result<std::vector<PartnerAgreement>> SqliteStore::partners() {
     return out;
 }
 
+namespace {
+constexpr const char* kPutMigratedUser =
+    "INSERT INTO migrated_users(primary_id, local_id, home_system, since_ms) "
+    "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
+    "local_id = excluded.local_id, home_system = excluded.home_system, "
+    "since_ms = excluded.since_ms";
+}  // namespace
+
 Result<void> SqliteStore::put_migrated_user(const MigratedUser& u) {
-    std::lock_guard lock(mutex_);
-    Statement s(db_,
-                "INSERT INTO migrated_users(primary_id, local_id, home_system, since_ms) "
-                "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
-                "local_id = excluded.local_id, home_system = excluded.home_system, "
-                "since_ms = excluded.since_ms");
-    MCX_STORE_CHECK(s, "put_migrated_user");
-    if (s.bind(1, u.primary_id.uri())
-            .bind(2, u.local_id.uri())
-            .bind(3, u.home_system)
-            .bind(4, u.since_ms)
-            .step() != SQLITE_DONE) {
-        return fail(Errc::io, std::string("put_migrated_user: ") + sqlite3_errmsg(db_));
-    }
-    ++generation_;
-    return {};
+    return write("put_migrated_user", Generation::moves, [&]() -> Result<void> {
+        Statement s(db_, kPutMigratedUser);
+        return step_done(s.bind(1, u.primary_id.uri())
+                             .bind(2, u.local_id.uri())
+                             .bind(3, u.home_system)
+                             .bind(4, u.since_ms),
+                         "put_migrated_user");
+    });
 }
 
 Result<std::optional<MigratedUser>> SqliteStore::migrated_user(const McServiceId& primary_id) {
@@ -399,103 +454,64 @@ Result<std::vector<MigratedUser>> SqliteStore::migrated_users() {
 }
 
 Result<void> SqliteStore::put_migrated_profile(const StoredProfile& p, const MigratedUser& u) {
-    std::lock_guard lock(mutex_);
     // One commit (one fsync) on the path of a migration's profile step.
-    if (auto r = exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
-    auto rollback = [this](const char* what) -> Result<void> {
-        const std::string why = sqlite3_errmsg(db_);
-        (void)exec("ROLLBACK");
-        return fail(Errc::io, std::string("put_migrated_profile: ") + what + ": " + why);
-    };
-    {
-        Statement s(db_,
-                    "INSERT INTO profiles(user_id, idx, xml, etag) VALUES(?1, ?2, ?3, ?4) "
-                    "ON CONFLICT(user_id, idx) DO UPDATE SET xml = excluded.xml, "
-                    "etag = excluded.etag");
-        if (s.rc != SQLITE_OK || s.bind(1, p.user.uri())
-                                         .bind(2, static_cast<std::int64_t>(p.index))
-                                         .bind(3, p.xml)
-                                         .bind(4, etag_of(p.xml))
-                                         .step() != SQLITE_DONE) {
-            return rollback("profile");
+    return write("put_migrated_profile", Generation::moves, [&]() -> Result<void> {
+        Statement profile(db_,
+                          "INSERT INTO profiles(user_id, idx, xml, etag) VALUES(?1, ?2, ?3, ?4) "
+                          "ON CONFLICT(user_id, idx) DO UPDATE SET xml = excluded.xml, "
+                          "etag = excluded.etag");
+        if (auto r = step_done(profile.bind(1, p.user.uri())
+                                   .bind(2, static_cast<std::int64_t>(p.index))
+                                   .bind(3, p.xml)
+                                   .bind(4, etag_of(p.xml)),
+                               "put_migrated_profile: profile");
+            !r) {
+            return r;
         }
-    }
-    {
-        Statement s(db_,
-                    "INSERT INTO migrated_users(primary_id, local_id, home_system, since_ms) "
-                    "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
-                    "local_id = excluded.local_id, home_system = excluded.home_system, "
-                    "since_ms = excluded.since_ms");
-        if (s.rc != SQLITE_OK || s.bind(1, u.primary_id.uri())
-                                         .bind(2, u.local_id.uri())
-                                         .bind(3, u.home_system)
-                                         .bind(4, u.since_ms)
-                                         .step() != SQLITE_DONE) {
-            return rollback("row");
-        }
-    }
-    if (auto r = exec("COMMIT"); !r) return rollback("commit");
-    ++generation_;
-    return {};
+        Statement row(db_, kPutMigratedUser);
+        return step_done(row.bind(1, u.primary_id.uri())
+                             .bind(2, u.local_id.uri())
+                             .bind(3, u.home_system)
+                             .bind(4, u.since_ms),
+                         "put_migrated_profile: row");
+    });
 }
 
 Result<bool> SqliteStore::remove_migrated_user(const McServiceId& primary_id) {
-    std::lock_guard lock(mutex_);
     // One transaction: the row and the profile the partner kept for the user go together.
-    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
-        return fail(Errc::io, std::string("remove_migrated_user: ") + sqlite3_errmsg(db_));
-    }
-    auto rollback = [this](const char* what) -> Result<bool> {
-        const std::string why = sqlite3_errmsg(db_);
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        return fail(Errc::io, std::string("remove_migrated_user: ") + what + ": " + why);
-    };
-    std::string local;
-    {
-        Statement find(db_, "SELECT local_id FROM migrated_users WHERE primary_id = ?1");
-        if (find.rc != SQLITE_OK) return rollback("select");
-        if (find.bind(1, primary_id.uri()).step() == SQLITE_ROW) local = column_text(find.stmt, 0);
-    }
-    if (local.empty()) {
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        return false;
-    }
-    {
-        Statement del(db_, "DELETE FROM migrated_users WHERE primary_id = ?1");
-        if (del.rc != SQLITE_OK || del.bind(1, primary_id.uri()).step() != SQLITE_DONE) {
-            return rollback("delete row");
+    return write("remove_migrated_user", Generation::moves, [&]() -> Result<bool> {
+        std::string local;
+        {
+            Statement find(db_, "SELECT local_id FROM migrated_users WHERE primary_id = ?1");
+            if (find.rc != SQLITE_OK) return tl::unexpected(failure("remove_migrated_user"));
+            if (find.bind(1, primary_id.uri()).step() == SQLITE_ROW) {
+                local = column_text(find.stmt, 0);
+            }
         }
-    }
-    {
-        Statement del(db_, "DELETE FROM profiles WHERE user_id = ?1");
-        if (del.rc != SQLITE_OK || del.bind(1, local).step() != SQLITE_DONE) {
-            return rollback("delete profile");
+        if (local.empty()) return false;
+        Statement row(db_, "DELETE FROM migrated_users WHERE primary_id = ?1");
+        Statement profiles(db_, "DELETE FROM profiles WHERE user_id = ?1");
+        for (auto r : {step_done(row.bind(1, primary_id.uri()), "remove_migrated_user: row"),
+                       step_done(profiles.bind(1, local), "remove_migrated_user: profile")}) {
+            if (!r) return tl::unexpected(r.error());
         }
-    }
-    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-        return rollback("commit");
-    }
-    ++generation_;
-    return true;
+        return true;
+    });
 }
 
 Result<void> SqliteStore::put_roaming_user(const RoamingUser& u) {
-    std::lock_guard lock(mutex_);
-    Statement s(db_,
-                "INSERT INTO roaming_users(primary_id, system, assigned_id, since_ms) "
-                "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
-                "system = excluded.system, assigned_id = excluded.assigned_id, "
-                "since_ms = excluded.since_ms");
-    MCX_STORE_CHECK(s, "put_roaming_user");
-    if (s.bind(1, u.primary_id.uri())
-            .bind(2, u.system)
-            .bind(3, u.assigned_id.uri())
-            .bind(4, u.since_ms)
-            .step() != SQLITE_DONE) {
-        return fail(Errc::io, std::string("put_roaming_user: ") + sqlite3_errmsg(db_));
-    }
-    ++generation_;
-    return {};
+    return write("put_roaming_user", Generation::moves, [&]() -> Result<void> {
+        Statement s(db_,
+                    "INSERT INTO roaming_users(primary_id, system, assigned_id, since_ms) "
+                    "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
+                    "system = excluded.system, assigned_id = excluded.assigned_id, "
+                    "since_ms = excluded.since_ms");
+        return step_done(s.bind(1, u.primary_id.uri())
+                             .bind(2, u.system)
+                             .bind(3, u.assigned_id.uri())
+                             .bind(4, u.since_ms),
+                         "put_roaming_user");
+    });
 }
 
 Result<std::optional<RoamingUser>> SqliteStore::roaming_user(const McServiceId& primary_id) {
@@ -526,52 +542,48 @@ Result<std::vector<RoamingUser>> SqliteStore::roaming_users() {
 }
 
 Result<bool> SqliteStore::remove_roaming_user(const McServiceId& primary_id) {
-    std::lock_guard lock(mutex_);
-    Statement s(db_, "DELETE FROM roaming_users WHERE primary_id = ?1");
-    MCX_STORE_CHECK(s, "remove_roaming_user");
-    if (s.bind(1, primary_id.uri()).step() != SQLITE_DONE) {
-        return fail(Errc::io, std::string("remove_roaming_user: ") + sqlite3_errmsg(db_));
-    }
-    ++generation_;
-    return sqlite3_changes(db_) > 0;
+    return write("remove_roaming_user", Generation::moves, [&]() -> Result<bool> {
+        Statement s(db_, "DELETE FROM roaming_users WHERE primary_id = ?1");
+        if (auto r = step_done(s.bind(1, primary_id.uri()), "remove_roaming_user"); !r) {
+            return tl::unexpected(r.error());
+        }
+        return sqlite3_changes(db_) > 0;
+    });
 }
 
+// Tokens are not cached over generation(): their writes leave it (a login must not empty the
+// profile caches).
 Result<void> SqliteStore::put_current_token(const TokenRow& t, std::int64_t now) {
-    std::lock_guard lock(mutex_);
-    if (auto r = exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
-    Statement prune(db_, "DELETE FROM tokens WHERE expires_at < ?1");
-    Statement put(db_,
-                  "INSERT INTO tokens(user_id, client_id, jti, issued_at, expires_at) "
-                  "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(user_id, client_id) DO UPDATE SET "
-                  "jti = excluded.jti, issued_at = excluded.issued_at, "
-                  "expires_at = excluded.expires_at");
-    // Kept a minute past expiry: tokens are accepted with 30 s of clock skew.
-    if (prune.rc != SQLITE_OK || put.rc != SQLITE_OK ||
-        prune.bind(1, now - 60).step() != SQLITE_DONE ||
-        put.bind(1, t.user.uri())
-                .bind(2, t.client_id)
-                .bind(3, t.token_id)
-                .bind(4, t.issued_at)
-                .bind(5, t.expires_at)
-                .step() != SQLITE_DONE) {
-        const std::string why = sqlite3_errmsg(db_);
-        (void)exec("ROLLBACK");
-        return fail(Errc::io, "put_current_token: " + why);
-    }
-    if (auto r = exec("COMMIT"); !r) return tl::unexpected(r.error());
-    return {};
+    return write("put_current_token", Generation::stays, [&]() -> Result<void> {
+        Statement prune(db_, "DELETE FROM tokens WHERE expires_at < ?1");
+        Statement put(db_,
+                      "INSERT INTO tokens(user_id, client_id, jti, issued_at, expires_at) "
+                      "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(user_id, client_id) DO UPDATE SET "
+                      "jti = excluded.jti, issued_at = excluded.issued_at, "
+                      "expires_at = excluded.expires_at");
+        // Kept a minute past expiry: tokens are accepted with 30 s of clock skew.
+        if (auto r = step_done(prune.bind(1, now - 60), "put_current_token: prune"); !r) return r;
+        return step_done(put.bind(1, t.user.uri())
+                             .bind(2, t.client_id)
+                             .bind(3, t.token_id)
+                             .bind(4, t.issued_at)
+                             .bind(5, t.expires_at),
+                         "put_current_token");
+    });
 }
 
 Result<bool> SqliteStore::remove_current_token(const McServiceId& user,
                                                const std::string& client_id,
                                                const std::string& token_id) {
-    std::lock_guard lock(mutex_);
-    Statement s(db_, "DELETE FROM tokens WHERE user_id = ?1 AND client_id = ?2 AND jti = ?3");
-    MCX_STORE_CHECK(s, "remove_current_token");
-    if (s.bind(1, user.uri()).bind(2, client_id).bind(3, token_id).step() != SQLITE_DONE) {
-        return fail(Errc::io, std::string("remove_current_token: ") + sqlite3_errmsg(db_));
-    }
-    return sqlite3_changes(db_) > 0;
+    return write("remove_current_token", Generation::stays, [&]() -> Result<bool> {
+        Statement s(db_, "DELETE FROM tokens WHERE user_id = ?1 AND client_id = ?2 AND jti = ?3");
+        if (auto r = step_done(s.bind(1, user.uri()).bind(2, client_id).bind(3, token_id),
+                               "remove_current_token");
+            !r) {
+            return tl::unexpected(r.error());
+        }
+        return sqlite3_changes(db_) > 0;
+    });
 }
 
 Result<std::vector<TokenRow>> SqliteStore::current_tokens() {
@@ -612,16 +624,12 @@ Result<std::optional<std::string>> SqliteStore::meta(const std::string& key) {
 }
 
 Result<void> SqliteStore::put_meta(const std::string& key, const std::string& value) {
-    std::lock_guard lock(mutex_);
-    Statement s(db_,
-                "INSERT INTO meta(key, value) VALUES(?1, ?2) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-    MCX_STORE_CHECK(s, "put_meta");
-    if (s.bind(1, key).bind(2, value).step() != SQLITE_DONE) {
-        return fail(Errc::io, std::string("put_meta: ") + sqlite3_errmsg(db_));
-    }
-    ++generation_;
-    return {};
+    return write("put_meta", Generation::moves, [&]() -> Result<void> {
+        Statement s(db_,
+                    "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+        return step_done(s.bind(1, key).bind(2, value), "put_meta");
+    });
 }
 
 Result<std::string> SqliteStore::integrity_check() {

@@ -3,6 +3,7 @@
 // crash (SIGKILL, power loss) and readers do not block the writer. One connection guarded by a
 // mutex: the event loop and the HTTP threads share it.
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,6 +52,11 @@ class SqliteStore : public Store {
     Result<void> put_meta(const std::string& key, const std::string& value) override;
     Result<std::string> integrity_check() override;
     std::uint64_t generation() const override;
+    std::uint64_t write_failures() const override;
+
+    // A write transaction that reaches the disk (the meta row "last_start" = `note`): a full
+    // disk or a store that cannot be written is found at start, not at the first request.
+    Result<void> check_writable(const std::string& note);
 
     // True when another connection (another process: mcx admin) committed a change since the
     // last call (PRAGMA data_version); generation() then moves on too, so that the caches over
@@ -64,12 +70,19 @@ class SqliteStore : public Store {
     Result<void> exec(const char* sql);
     Result<void> add_missing_columns();
     struct Statement;
+    // "store PATH: what: SQLite's message (the OS's for I/O errors)".
+    Error failure(const std::string& what) const;
+    Result<void> step_done(Statement& statement, const char* what) const;
+    enum class Generation { moves, stays };  // whether the write moves generation()
+    template <class Body>
+    auto write(const char* what, Generation generation, Body body) -> decltype(body());
 
     sqlite3* db_ = nullptr;
     std::string path_;
     mutable std::mutex mutex_;
     std::uint64_t generation_ = 0;
     std::optional<std::int64_t> data_version_;  // nullopt until open() reads it
+    std::atomic<std::uint64_t> write_failures_{0};
 };
 
 // A short content hash used as ETag (RFC 7232 2.3), quoted.

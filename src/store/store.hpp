@@ -108,6 +108,9 @@ class Store {
     virtual Result<std::string> integrity_check() = 0;
     // Incremented by every write through this object: caches compare it.
     virtual std::uint64_t generation() const = 0;
+    // Writes through this object that failed (disk full, I/O error, read-only): each was
+    // returned to its caller as an error and nothing of it was kept.
+    virtual std::uint64_t write_failures() const = 0;
 };
 
 }  // namespace mcx::store

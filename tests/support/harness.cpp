@@ -52,6 +52,27 @@ std::string test_output_dir() {
     return dir.string();
 }
 
+FailedStart start_mcxd_expecting_failure(const std::string& config, const std::string& log,
+                                         const std::vector<std::string>& command_prefix,
+                                         std::chrono::milliseconds timeout) {
+    auto argv = command_prefix;
+    for (const auto& arg : {mcxd_binary(), std::string("--config"), config}) argv.push_back(arg);
+    fs::remove(log);
+    auto child = ChildProcess::spawn(argv, log);
+    if (!child) throw std::runtime_error(child.error().reason);
+    FailedStart out;
+    if (auto line = child->read_line(timeout)) {
+        out.ready = Json::parse(*line, nullptr, false).value("event", "") == "ready";
+    }
+    out.status = child->wait(timeout);
+    if (!out.status) child->kill_now();
+    std::ifstream in(log);
+    std::stringstream text;
+    text << in.rdbuf();
+    out.stderr_text = text.str();
+    return out;
+}
+
 std::string toml_string(const std::string& s) {
     std::string out = "\"";
     for (const char c : s) {

@@ -242,6 +242,18 @@ std::string response_to(const std::string& request, int status, const std::strin
                         const std::string& content_type, const std::string& body);
 std::string header_of(const std::string& response, const std::string& name);
 
+// mcxd on `config` for a start that must fail: its exit status (nullopt when it still ran after
+// `timeout`; it is killed then), whether it printed its ready line, and what it said on stderr.
+// `command_prefix` runs it under another program (prlimit, setpriv).
+struct FailedStart {
+    std::optional<int> status;
+    bool ready = false;
+    std::string stderr_text;
+};
+FailedStart start_mcxd_expecting_failure(const std::string& config, const std::string& log,
+                                         const std::vector<std::string>& command_prefix = {},
+                                         std::chrono::milliseconds timeout = 15s);
+
 // A binary of this build (set by CMake).
 std::string mcxd_binary();
 std::string mcx_binary();

@@ -1,9 +1,13 @@
 #include "test_support.hpp"
 
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cstdio>
@@ -55,6 +59,51 @@ LoopbackListener::LoopbackListener() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
 
 LoopbackListener::~LoopbackListener() {
     ::close(fd_);
+}
+
+FileSizeLimit::FileSizeLimit(std::uint64_t bytes) {
+    previous_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &previous_);
+    rlimit limit = previous_;
+    limit.rlim_cur = bytes;
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) throw std::runtime_error("setrlimit RLIMIT_FSIZE");
+}
+
+FileSizeLimit::~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &previous_);
+    std::signal(SIGXFSZ, previous_handler_);
+}
+
+namespace {
+
+// This thread's capabilities (capget/capset on pid 0 name the calling thread).
+bool capabilities(__user_cap_data_struct (&data)[2], bool set) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    return syscall(set ? SYS_capset : SYS_capget, &header, data) == 0;
+}
+
+}  // namespace
+
+FileModesApply::FileModesApply() {
+    __user_cap_data_struct data[2]{};
+    if (!capabilities(data, false)) return;
+    const auto bit = 1u << CAP_DAC_OVERRIDE;
+    if (!(data[0].effective & bit)) return;
+    data[0].effective &= ~bit;
+    if (!capabilities(data, true)) throw std::runtime_error("capset: cannot drop CAP_DAC_OVERRIDE");
+    dropped_ = true;
+}
+
+FileModesApply::~FileModesApply() {
+    __user_cap_data_struct data[2]{};
+    if (!dropped_ || !capabilities(data, false)) return;
+    data[0].effective |= 1u << CAP_DAC_OVERRIDE;
+    capabilities(data, true);
+}
+
+std::vector<std::string> file_modes_apply_command() {
+    if (geteuid() != 0) return {};
+    return {"/usr/bin/setpriv", "--bounding-set", "-dac_override", "--"};
 }
 
 }  // namespace mcx::test

@@ -1,10 +1,13 @@
 #pragma once
 // Helpers shared by the unit and the integration tests (no mcxd processes here: harness.hpp).
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace mcx::test {
 
@@ -34,5 +37,37 @@ class LoopbackListener {
     int fd_ = -1;
     std::uint16_t port_ = 0;
 };
+
+// While it lives, no file this process writes may grow beyond `bytes` (RLIMIT_FSIZE): a write
+// past it fails with EFBIG, as one on a full disk fails with ENOSPC (SIGXFSZ is ignored
+// meanwhile). How the store tests fill the disk without root or a file system of their own.
+class FileSizeLimit {
+  public:
+    explicit FileSizeLimit(std::uint64_t bytes);
+    ~FileSizeLimit();
+    FileSizeLimit(const FileSizeLimit&) = delete;
+    FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+  private:
+    rlimit previous_{};
+    void (*previous_handler_)(int) = nullptr;
+};
+
+// While it lives, file modes bind this thread even when it runs as root (CAP_DAC_OVERRIDE is
+// left out of its effective capabilities): a file without write permission is read-only.
+class FileModesApply {
+  public:
+    FileModesApply();
+    ~FileModesApply();
+    FileModesApply(const FileModesApply&) = delete;
+    FileModesApply& operator=(const FileModesApply&) = delete;
+
+  private:
+    bool dropped_ = false;
+};
+
+// The command prefix that runs a child process the same way (none when not root): setpriv
+// leaves CAP_DAC_OVERRIDE out of its bounding set.
+std::vector<std::string> file_modes_apply_command();
 
 }  // namespace mcx::test

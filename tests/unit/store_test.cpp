@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <functional>
+
+#include "test_support.hpp"
 
 namespace mcx::store {
 namespace {
@@ -220,6 +225,201 @@ TEST_F(StoreTest, ChangesOfAnotherConnectionAreNoticed) {
     EXPECT_EQ(server->poll_external_changes(), false);
     ASSERT_TRUE(admin->remove_user(id("sip:alice@a.mcx")));
     EXPECT_EQ(server->poll_external_changes(), true);
+}
+
+// Every kind of write of the store, each on the rows `seed` wrote.
+struct Write {
+    const char* name;
+    std::function<bool(SqliteStore&)> run;  // true when it succeeded
+};
+
+void seed(SqliteStore& s) {
+    const auto alice = id("sip:alice@a.mcx");
+    ASSERT_TRUE(s.put_user(alice, "hash-a"));
+    ASSERT_TRUE(s.put_profiles({{alice, 0, "<alice/>", {}}, {alice, 1, "<alice1/>", {}}}));
+    ASSERT_TRUE(s.put_current_token({alice, "c1", "j1", 100, 3700}, 100));
+    ASSERT_TRUE(s.put_migrated_profile({id("sip:carol.b@a.mcx"), 0, "<carol/>", {}},
+                                       {id("sip:carol@b.mcx"), id("sip:carol.b@a.mcx"), "B", 1}));
+    ASSERT_TRUE(s.put_roaming_user({alice, "C", id("sip:alice.a@c.mcx"), 7}));
+    ASSERT_TRUE(s.put_partner({"B", "b.mcx", "mcx-idms:B", "https://b"}));
+    ASSERT_TRUE(s.put_meta("seeded", "1"));
+}
+
+std::vector<Write> every_write() {
+    const auto alice = id("sip:alice@a.mcx");
+    return {
+        {"put_user", [](SqliteStore& s) { return bool(s.put_user(id("sip:bob@a.mcx"), "h")); }},
+        {"set_admin", [alice](SqliteStore& s) { return bool(s.set_admin(alice, true)); }},
+        {"remove_user", [alice](SqliteStore& s) { return bool(s.remove_user(alice)); }},
+        {"put_profiles",
+         [alice](SqliteStore& s) {
+             return bool(s.put_profiles({{alice, 0, "<new/>", {}}, {alice, 2, "<two/>", {}}}));
+         }},
+        {"remove_profile", [alice](SqliteStore& s) { return bool(s.remove_profile(alice, 1)); }},
+        {"put_partner",
+         [](SqliteStore& s) {
+             return bool(s.put_partner({"D", "d.mcx", "mcx-idms:D", ""}));
+         }},
+        {"put_migrated_user",
+         [](SqliteStore& s) {
+             return bool(s.put_migrated_user({id("sip:dan@d.mcx"), id("sip:dan.d@a.mcx"), "D", 2}));
+         }},
+        {"put_migrated_profile",
+         [](SqliteStore& s) {
+             return bool(
+                 s.put_migrated_profile({id("sip:eve.d@a.mcx"), 0, "<eve/>", {}},
+                                        {id("sip:eve@d.mcx"), id("sip:eve.d@a.mcx"), "D", 3}));
+         }},
+        {"remove_migrated_user",
+         [](SqliteStore& s) { return bool(s.remove_migrated_user(id("sip:carol@b.mcx"))); }},
+        {"put_roaming_user",
+         [](SqliteStore& s) {
+             return bool(s.put_roaming_user({id("sip:bob@a.mcx"), "C", id("sip:bob.a@c.mcx"), 8}));
+         }},
+        {"remove_roaming_user",
+         [alice](SqliteStore& s) { return bool(s.remove_roaming_user(alice)); }},
+        {"put_current_token",
+         [alice](SqliteStore& s) {
+             return bool(s.put_current_token({alice, "c2", "j2", 200, 3800}, 200));
+         }},
+        {"remove_current_token",
+         [alice](SqliteStore& s) { return bool(s.remove_current_token(alice, "c1", "j1")); }},
+        {"put_meta", [](SqliteStore& s) { return bool(s.put_meta("seeded", "2")); }},
+    };
+}
+
+// What `seed` wrote, unchanged, and nothing else.
+void expect_seeded_rows_only(SqliteStore& s) {
+    const auto alice = id("sip:alice@a.mcx");
+    EXPECT_EQ(*s.users(), std::vector<McServiceId>{alice});
+    EXPECT_FALSE(*s.is_admin(alice));
+    ASSERT_TRUE(*s.profile(alice, 1));
+    EXPECT_EQ((*s.profile(alice, 0))->xml, "<alice/>");
+    EXPECT_EQ(*s.profile_count(), 3u);
+    ASSERT_EQ(s.current_tokens()->size(), 1u);
+    EXPECT_EQ(s.current_tokens()->front().token_id, "j1");
+    ASSERT_EQ(s.migrated_users()->size(), 1u);
+    EXPECT_EQ(s.roaming_users()->size(), 1u);
+    EXPECT_EQ(s.partners()->size(), 1u);
+    EXPECT_EQ(**s.meta("seeded"), "1");
+    EXPECT_EQ(*s.integrity_check(), "ok");
+}
+
+// A COMMIT that fails leaves its transaction open (here: a deferred foreign key that the
+// commit finds broken; the same for SQLITE_BUSY): without a ROLLBACK it would keep the write
+// lock and every later write of mcxd would fail with "cannot start a transaction within a
+// transaction". Each write path must roll back, report and count it.
+TEST_F(StoreTest, EveryWriteWhoseCommitFailsIsRolledBackAndTheNextWriteWorks) {
+    auto s = open();
+    seed(*s);
+    const auto path = (dir / "t.db").string();
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+    std::string guards =
+        "CREATE TABLE commit_guard_parent(id INTEGER PRIMARY KEY);"
+        "CREATE TABLE commit_guard(parent INTEGER REFERENCES commit_guard_parent(id) "
+        "DEFERRABLE INITIALLY DEFERRED);";
+    for (const char* table :
+         {"users", "profiles", "partners", "migrated_users", "roaming_users", "tokens", "meta"}) {
+        for (const char* event : {"INSERT", "UPDATE", "DELETE"}) {
+            guards += std::string("CREATE TRIGGER guard_") + table + "_" + event + " AFTER " +
+                      event + " ON " + table + " BEGIN INSERT INTO commit_guard VALUES(1); END;";
+        }
+    }
+    ASSERT_EQ(sqlite3_exec(other, guards.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    const auto writes = every_write();
+    for (const auto& write : writes) {
+        EXPECT_FALSE(write.run(*s)) << write.name << " committed past a broken constraint";
+        // The write lock is free again: the failed transaction is gone.
+        EXPECT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; ROLLBACK;", nullptr, nullptr, nullptr),
+                  SQLITE_OK)
+            << write.name << " left its transaction open: " << sqlite3_errmsg(other);
+    }
+    EXPECT_EQ(s->write_failures(), writes.size());
+    ASSERT_EQ(sqlite3_exec(other, "DROP TABLE commit_guard;", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    for (const char* table :
+         {"users", "profiles", "partners", "migrated_users", "roaming_users", "tokens", "meta"}) {
+        for (const char* event : {"INSERT", "UPDATE", "DELETE"}) {
+            const auto drop = std::string("DROP TRIGGER guard_") + table + "_" + event;
+            ASSERT_EQ(sqlite3_exec(other, drop.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+        }
+    }
+    sqlite3_close(other);
+    expect_seeded_rows_only(*s);
+    for (const auto& write : writes) EXPECT_TRUE(write.run(*s)) << write.name;
+    EXPECT_EQ(s->write_failures(), writes.size()) << "successes are not counted";
+}
+
+// A full disk (here: the file size limit, EFBIG where a full disk says ENOSPC): every write
+// fails at its COMMIT, when SQLite appends to the WAL, with a message naming the store and the
+// cause; nothing of it is kept, the file stays sound, and writes work again once there is room.
+TEST_F(StoreTest, OnAFullDiskEveryWriteFailsCleanlyAndWorksAgainOnceThereIsRoom) {
+    auto s = open();
+    seed(*s);
+    const auto path = (dir / "t.db").string();
+    const auto writes = every_write();
+    {
+        const test::FileSizeLimit full(fs::file_size(path + "-wal"));
+        for (const auto& write : writes) EXPECT_FALSE(write.run(*s)) << write.name;
+        auto checked = s->check_writable("start");
+        ASSERT_FALSE(checked) << "a full disk is found at start";
+        EXPECT_NE(checked.error().reason.find("store " + path + ": put_meta: commit: "),
+                  std::string::npos)
+            << checked.error().reason;
+        // SQLite's word, and the operating system's or the failed step's.
+        const auto& reason = checked.error().reason;
+        const bool cause_named =
+            reason.find("database or disk is full") != std::string::npos ||
+            reason.find("File too large") != std::string::npos ||
+            reason.find("disk I/O error (a write failed: is the disk full?)") != std::string::npos;
+        EXPECT_TRUE(cause_named) << checked.error().reason;
+        EXPECT_EQ(s->write_failures(), writes.size() + 1);
+        expect_seeded_rows_only(*s);
+    }
+    ASSERT_TRUE(s->check_writable("start"));
+    for (const auto& write : writes) EXPECT_TRUE(write.run(*s)) << write.name;
+    EXPECT_EQ(*s->integrity_check(), "ok");
+    s.reset();
+    auto reopened = open();
+    EXPECT_EQ(*reopened->integrity_check(), "ok");
+    EXPECT_EQ(reopened->users()->size(), 1u) << "alice removed, bob added";
+    EXPECT_TRUE(**reopened->password_hash(id("sip:bob@a.mcx")) == "h");
+}
+
+// SQLite opens a file it may not write for reading only, without a word; the store refuses
+// it at open, naming the file (mcxd then stops with exit code 3, not at the first write).
+TEST_F(StoreTest, AReadOnlyStoreFileIsRefusedAtOpen) {
+    const auto path = (dir / "t.db").string();
+    {
+        auto s = open();
+        seed(*s);
+    }
+    ASSERT_EQ(::chmod(path.c_str(), 0444), 0);
+    const test::FileModesApply modes;
+    auto refused = SqliteStore::open(path);
+    ASSERT_FALSE(refused) << "a read-only store was opened";
+    EXPECT_NE(refused.error().reason.find("store " + path + " is read-only"), std::string::npos)
+        << refused.error().reason;
+}
+
+TEST_F(StoreTest, AStoreInADirectoryThatCannotBeWrittenIsRefusedAtOpen) {
+    const auto path = (dir / "t.db").string();
+    {
+        auto s = open();
+        seed(*s);
+    }
+    ASSERT_EQ(::chmod(dir.c_str(), 0555), 0);
+    std::string reason;
+    {
+        const test::FileModesApply modes;
+        auto refused = SqliteStore::open(path);
+        if (!refused) reason = refused.error().reason;
+    }
+    ::chmod(dir.c_str(), 0755);
+    ASSERT_FALSE(reason.empty()) << "opened, though SQLite cannot write " << path << "-wal";
+    EXPECT_NE(reason.find("store " + path), std::string::npos) << reason;
+    EXPECT_NE(reason.find("its directory must be writable"), std::string::npos) << reason;
 }
 
 }  // namespace

@@ -254,3 +254,125 @@ TEST(SystemConfig, PartnerUrlsAreHttpsUnlessPlainHttpIsSaid) {
 
 }  // namespace
 }  // namespace mcx
+
+namespace mcx {
+namespace {
+
+// Every number of the file has its range (config/README.md): a value out of it, a negative one
+// and one of another type are refused, naming file:line, the key and the range; the bounds
+// themselves are taken.
+TEST(SystemConfig, EveryNumberOutOfItsRangeOrOfAnotherTypeIsRefusedWithFileLineAndRange) {
+    struct Key {
+        std::string table;  // "sip", or "[partners]" for an array of tables
+        std::string key;
+        std::int64_t lo, hi;
+        std::string more;  // further lines the table needs
+    };
+    const std::string certificates = "certificate = \"c.pem\"\nca = \"ca.pem\"\n";
+    const std::string partner =
+        "id = \"B\"\ndomain = \"b.mcx\"\nidms_url = \"http://b:1\"\nplain_http = true\n";
+    const Key keys[] = {
+        {"sip", "port", 0, 65535, ""},
+        {"sip", "tls_port", 0, 65535, "tls_certificate = \"c.pem\"\n"},
+        {"sip", "registration_max_expires", 30, 604800, ""},
+        {"sip", "invite_timeout_seconds", 1, 600, ""},
+        {"http", "port", 0, 65535, ""},
+        {"idms", "token_lifetime_seconds", 60, 604800, ""},
+        {"idms", "login_user_failures", 1, 1'000'000, ""},
+        {"idms", "login_source_failures", 1, 1'000'000, ""},
+        {"idms", "login_hold_seconds", 1, 86400, "login_max_hold_seconds = 604800\n"},
+        {"idms", "login_max_hold_seconds", 1, 604800, "login_hold_seconds = 1\n"},
+        {"idms", "login_forget_seconds", 1, 604800, ""},
+        {"idms", "login_tracked_entries", 1, 10'000'000, ""},
+        {"idms", "password_hash_threads", 1, 64, ""},
+        {"idms", "password_hash_queue", 0, 1024, ""},
+        {"private_call", "max_calls_per_user", 1, 1'000'000, ""},
+        {"private_call", "inactivity_seconds", 0, 86400, ""},
+        {"floor_control", "max_priority", 1, 255, ""},
+        {"interconnect", "port", 0, 65535, certificates},
+        {"interconnect", "timeout_seconds", 1, 120, certificates},
+        {"interconnect", "https_port", 0, 65535, certificates},
+        {"[partners]", "key_refresh_seconds", 10, 604800, partner},
+    };
+    const std::string head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n";
+    for (const auto& k : keys) {
+        // The key on line 5, right after the table's header.
+        const auto toml = [&](const std::string& value) {
+            return head + "[" + k.table + "]\n" + k.key + " = " + value + "\n" + k.more;
+        };
+        const auto range = std::to_string(k.lo) + ".." + std::to_string(k.hi);
+        const auto where = "[" + k.table + "]";
+        for (const auto& bad : {std::to_string(k.lo - 1), std::to_string(k.hi + 1),
+                                std::string("-1"), std::string("\"5\""), std::string("5.0")}) {
+            auto config = parse_system_config(toml(bad), "t.toml", ".");
+            ASSERT_FALSE(config) << k.key << " = " << bad << " was taken";
+            const auto& reason = config.error().reason;
+            EXPECT_TRUE(reason.starts_with("t.toml:5: " + where + " ")) << reason;
+            EXPECT_NE(reason.find(k.key), std::string::npos) << reason;
+            EXPECT_NE(reason.find(range), std::string::npos) << reason << " lacks " << range;
+        }
+        for (const auto edge : {k.lo, k.hi}) {
+            auto config = parse_system_config(toml(std::to_string(edge)), "t.toml", ".");
+            EXPECT_TRUE(config) << k.key << " = " << edge << ": " << config.error().reason;
+        }
+    }
+}
+
+TEST(SystemConfig, OutOfRangeNamesTheValueAndWrongTypesTheType) {
+    const std::string head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n";
+    for (const auto& [lines, expected] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"[private_call]\ninactivity_seconds = -5\n",
+              "t.toml:5: [private_call] inactivity_seconds must be 0..86400, not -5"},
+             {"[floor_control]\nmax_priority = 256\n",
+              "t.toml:5: [floor_control] max_priority must be 1..255, not 256"},
+             {"[http]\nport = -1\n",
+              "t.toml:5: [http] 'port' is not a port number: must be "
+              "0..65535, not -1"},
+             {"[sip]\ninvite_timeout_seconds = \"32\"\n",
+              "t.toml:5: [sip] 'invite_timeout_seconds' has the wrong type (string): "
+              "invite_timeout_seconds must be an integer 1..600"},
+             {"[sip]\nleg_thread = 1\n",
+              "t.toml:5: [sip] 'leg_thread' has the wrong type (integer): leg_thread must be "
+              "true or false"},
+             {"[interconnect]\ncertificate = 1\n", "'certificate' has the wrong type (integer)"},
+             {"[http]\nport = 8080\n[[users]]\nid = \"sip:a@a.mcx\"\nprivate_call_targets = [1]\n",
+              "t.toml:8: [[users]] private_call_targets holds a non-string"},
+             {"[migration]\nprivate_call_targets = [\"bob\"]\n",
+              "t.toml:5: [migration] private_call_targets: target 'bob'"}}) {
+        auto config = parse_system_config(head + lines, "t.toml", ".");
+        ASSERT_FALSE(config) << lines;
+        EXPECT_NE(config.error().reason.find(expected), std::string::npos)
+            << config.error().reason << " lacks " << expected;
+    }
+    auto not_a_table = parse_system_config("sip = 5\n" + head, "t.toml", ".");
+    ASSERT_FALSE(not_a_table);
+    EXPECT_NE(not_a_table.error().reason.find("t.toml:1: [sip] must be a table"), std::string::npos)
+        << not_a_table.error().reason;
+}
+
+// The target lists of [[users]] and [migration] are read the same way: "*" is any user, no
+// list is any user, a list without "*" only those named.
+TEST(SystemConfig, TargetListsOfUsersAndMigration) {
+    const std::string head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n";
+    auto config = parse_system_config(
+        head +
+            "[migration]\nprivate_call_targets = [\"sip:bob@a.mcx\"]\n"
+            "[[users]]\nid = \"sip:a@a.mcx\"\nprivate_call_targets = [\"*\", \"sip:bob@a.mcx\"]\n"
+            "[[users]]\nid = \"sip:b@a.mcx\"\n"
+            "[[users]]\nid = \"sip:c@a.mcx\"\nprivate_call_targets = [\"sip:bob@a.mcx\"]\n",
+        "t.toml", ".");
+    ASSERT_TRUE(config) << config.error().reason;
+    EXPECT_FALSE(config->migration.private_call_to_any_user);
+    ASSERT_EQ(config->migration.private_call_targets.size(), 1u);
+    EXPECT_EQ(config->migration.private_call_targets[0].uri(), "sip:bob@a.mcx");
+    EXPECT_TRUE(config->users[0].private_call_to_any_user);
+    EXPECT_EQ(config->users[0].private_call_targets.size(), 1u);
+    EXPECT_TRUE(config->users[1].private_call_to_any_user) << "no list: anyone";
+    EXPECT_FALSE(config->users[2].private_call_to_any_user);
+    auto defaults = parse_system_config(head, "t.toml", ".");
+    ASSERT_TRUE(defaults);
+    EXPECT_TRUE(defaults->migration.private_call_to_any_user);
+}
+
+}  // namespace
+}  // namespace mcx
