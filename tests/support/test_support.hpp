@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+
+#include "net/endpoint.hpp"
 
 namespace mcx::test {
 
@@ -34,5 +37,28 @@ class LoopbackListener {
     int fd_ = -1;
     std::uint16_t port_ = 0;
 };
+
+// A TCP connection from `source` to `to`, closed with the object. Loopback addresses other than
+// 127.0.0.1 (127.0.0.2 and up) reach mcxd on 127.0.0.1 and look like other clients to it.
+class TcpConnection {
+  public:
+    TcpConnection(const std::string& source, const net::Endpoint& to);  // !connected() if refused
+    ~TcpConnection();
+    TcpConnection(const TcpConnection&) = delete;
+    TcpConnection& operator=(const TcpConnection&) = delete;
+    bool connected() const { return fd_ >= 0; }
+    int fd() const { return fd_; }
+    // All of `bytes`; false when the peer has closed or reset the connection.
+    bool send(std::string_view bytes);
+    // What arrives until the peer closes the connection (`closed` set) or `timeout` passes.
+    std::string receive_until_closed(std::chrono::milliseconds timeout, bool* closed = nullptr);
+    void close();
+
+  private:
+    int fd_ = -1;
+};
+
+// The status of the raw HTTP/1.1 response `response` begins with; 0 for none.
+int http_status_of(const std::string& response);
 
 }  // namespace mcx::test
