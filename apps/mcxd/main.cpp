@@ -413,13 +413,11 @@ int main(int argc, char** argv) {
         });
 
     mcx::net::HttpServer http;
-    if (config->login.hash_threads + config->login.hash_queue >=
-        mcx::net::HttpServer::worker_threads()) {
+    if (config->login.hash_threads + config->login.hash_queue >= http.worker_threads()) {
         spdlog::warn(
             "[idms] password_hash_threads + password_hash_queue ({}) reach the {} HTTP threads: "
             "a login flood can hold every one of them and stall the CMS and /status",
-            config->login.hash_threads + config->login.hash_queue,
-            mcx::net::HttpServer::worker_threads());
+            config->login.hash_threads + config->login.hash_queue, http.worker_threads());
     }
     http.post("/idms/token", [&](const mcx::net::HttpRequest& req) {
         auto reply = token_endpoint.handle(req.params, now_s(), req.remote_address);

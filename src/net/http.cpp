@@ -7,12 +7,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <mutex>
-#include <thread>
+
+#include "net/http_listener.hpp"
 
 namespace mcx::net {
 
@@ -30,8 +31,6 @@ void ignore_sigpipe() {
         }
     });
 }
-
-constexpr std::size_t kMaxRequestBody = 256 * 1024;
 
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(),
@@ -144,33 +143,100 @@ Result<HttpResponse> from_result(const httplib::Result& res, const std::string& 
     return out;
 }
 
+// cpp-httplib's routing, parsing and response writing, run on one request that HttpListener
+// received in full (process_request is protected; the Debian build is a shared library, so its
+// compiled-in limits and thread pool cannot be changed by macros here).
+class Router final : public httplib::Server {
+  public:
+    bool serve(httplib::Stream& stream, bool last, bool& connection_closed,
+               const std::function<void(httplib::Request&)>& setup) {
+        return process_request(stream, last, connection_closed, setup);
+    }
+};
+
+// The request from memory, the response into memory: the listener's thread does the I/O.
+class ReceivedRequestStream final : public httplib::Stream {
+  public:
+    explicit ReceivedRequestStream(const ReceivedRequest& request) : request_(request) {}
+
+    bool is_readable() const override { return read_ < request_.bytes.size(); }
+    bool is_writable() const override { return true; }
+    ssize_t read(char* ptr, size_t size) override {
+        const auto n = std::min(size, request_.bytes.size() - read_);
+        std::memcpy(ptr, request_.bytes.data() + read_, n);
+        read_ += n;
+        return static_cast<ssize_t>(n);
+    }
+    ssize_t write(const char* ptr, size_t size) override {
+        response_.append(ptr, size);
+        return static_cast<ssize_t>(size);
+    }
+    void get_remote_ip_and_port(std::string& ip, int& port) const override {
+        ip = request_.remote_address;
+        port = request_.remote_port;
+    }
+    void get_local_ip_and_port(std::string& ip, int& port) const override {
+        ip = request_.local_address;
+        port = request_.local_port;
+    }
+    // No socket to read: cpp-httplib's check of a descriptor against FD_SETSIZE (it uses
+    // select()) must not answer 500 for a high one.
+    socket_t socket() const override { return INVALID_SOCKET; }
+
+    std::string& response() { return response_; }
+
+  private:
+    const ReceivedRequest& request_;
+    std::size_t read_ = 0;
+    std::string response_;
+};
+
+using SslContext = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
+
 }  // namespace
 
 struct HttpServer::Impl {
-    std::unique_ptr<httplib::Server> owned;
-    httplib::Server& server;
-    std::thread thread;
-    std::atomic<bool> listen_returned{false};
+    Impl(const HttpLimits& l, SslContext context)
+        : limits(l),
+          tls(std::move(context)),
+          listener(limits, tls.get(), [this](const ReceivedRequest& r) { return serve(r); }) {}
 
-    explicit Impl(std::unique_ptr<httplib::Server> s) : owned(std::move(s)), server(*owned) {}
+    ServedResponse serve(const ReceivedRequest& request) {
+        ReceivedRequestStream stream(request);
+        bool connection_closed = false;
+        SSL* ssl = request.ssl;
+        const bool written = router.serve(stream, request.last, connection_closed,
+                                          [ssl](httplib::Request& req) { req.ssl = ssl; });
+        return {std::move(stream.response()), written && !connection_closed};
+    }
+
+    HttpLimits limits;
+    SslContext tls;
+    Router router;
+    HttpListener listener;
 };
 
-HttpServer::HttpServer()
-    : HttpServer(std::make_unique<Impl>(std::make_unique<httplib::Server>())) {}
+HttpServer::HttpServer(HttpLimits limits)
+    : HttpServer(std::make_unique<Impl>(limits, SslContext(nullptr, SSL_CTX_free))) {}
 
-Result<std::unique_ptr<HttpServer>> HttpServer::https(const HttpTls& tls) {
+Result<std::unique_ptr<HttpServer>> HttpServer::https(const HttpTls& tls, HttpLimits limits) {
+    SslContext context(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
     std::string error;
-    auto server = std::make_unique<httplib::SSLServer>(
-        [&tls, &error](SSL_CTX& ctx) { return setup_server_tls(ctx, tls, error); });
-    if (!server->is_valid()) {
+    if (!context || !setup_server_tls(*context, tls, error)) {
         return fail(Errc::invalid_argument, "HTTPS: " + (error.empty() ? openssl_errors() : error));
     }
-    return std::unique_ptr<HttpServer>(new HttpServer(std::make_unique<Impl>(std::move(server))));
+    return std::unique_ptr<HttpServer>(
+        new HttpServer(std::make_unique<Impl>(limits, std::move(context))));
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
-    impl_->server.set_payload_max_length(kMaxRequestBody);
-    impl_->server.set_exception_handler(
+    auto& router = impl_->router;
+    router.set_payload_max_length(impl_->limits.max_body_bytes);
+    // What the Keep-Alive response field announces (the listener enforces both).
+    router.set_keep_alive_max_count(impl_->limits.max_requests_per_connection);
+    router.set_keep_alive_timeout(std::max<time_t>(
+        1, std::chrono::duration_cast<std::chrono::seconds>(impl_->limits.idle_timeout).count()));
+    router.set_exception_handler(
         [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
             std::string what = "unknown error";
             try {
@@ -190,49 +256,28 @@ HttpServer::~HttpServer() {
 }
 
 void HttpServer::get(const std::string& path, Handler handler) {
-    impl_->server.Get(path, [handler](const httplib::Request& req, httplib::Response& res) {
+    impl_->router.Get(path, [handler](const httplib::Request& req, httplib::Response& res) {
         apply(handler(convert(req)), res);
     });
 }
 
 void HttpServer::post(const std::string& path, Handler handler) {
-    impl_->server.Post(path, [handler](const httplib::Request& req, httplib::Response& res) {
+    impl_->router.Post(path, [handler](const httplib::Request& req, httplib::Response& res) {
         apply(handler(convert(req)), res);
     });
 }
 
 Result<Endpoint> HttpServer::start(const std::string& host, std::uint16_t port) {
     ignore_sigpipe();
-    int bound = port;
-    if (port == 0) {
-        bound = impl_->server.bind_to_any_port(host);
-    } else if (!impl_->server.bind_to_port(host, port)) {
-        bound = -1;
-    }
-    if (bound <= 0) {
-        return fail(Errc::io, "cannot listen for HTTP on " + host + ":" + std::to_string(port));
-    }
-    impl_->thread = std::thread([this] {
-        impl_->server.listen_after_bind();
-        impl_->listen_returned = true;
-    });
-    return Endpoint{host, static_cast<std::uint16_t>(bound)};
+    return impl_->listener.start(host, port);
 }
 
 void HttpServer::stop() {
-    if (impl_->thread.joinable()) {
-        // cpp-httplib 0.11's Server::stop() does nothing until listen_after_bind() has marked
-        // the server running; stopping earlier would leave the thread blocked in accept().
-        while (!impl_->server.is_running() && !impl_->listen_returned) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-        impl_->server.stop();
-        impl_->thread.join();
-    }
+    impl_->listener.stop();
 }
 
-std::size_t HttpServer::worker_threads() {
-    return CPPHTTPLIB_THREAD_POOL_COUNT;
+std::size_t HttpServer::worker_threads() const {
+    return std::max<std::size_t>(impl_->limits.worker_threads, 1);
 }
 
 namespace {

@@ -1,7 +1,8 @@
 #pragma once
 // HTTP and HTTPS server and client (cpp-httplib with OpenSSL, as Debian builds it;
-// docs/architecture.md says why not libre's HTTP). The server runs on its own thread: handlers
-// must not touch loop-bound state directly; use EventLoop::post or call_on_loop.
+// docs/architecture.md says why not libre's HTTP). The server reads requests on a thread of its
+// own and runs handlers on worker threads: handlers must not touch loop-bound state directly;
+// use EventLoop::post or call_on_loop.
 
 #include <chrono>
 #include <cstddef>
@@ -49,14 +50,44 @@ struct HttpTls {
     std::string ca_file;
 };
 
+// What one client may hold of an HttpServer (docs/security.md, "HTTP that cannot be starved").
+// One thread accepts, completes TLS handshakes and reads each request in full without waiting
+// for any client; a worker runs the handler only then. So a slow or silent client holds a
+// connection of its address and a bounded buffer until its deadline, and never a worker.
+struct HttpLimits {
+    // The request head: 431 beyond (RFC 6585 5), 414 for a request line (RFC 9112 3).
+    std::size_t max_head_bytes = 16 * 1024;  // request line and header fields
+    std::size_t max_header_fields = 100;
+    std::size_t max_line_bytes = 8 * 1024;    // one line of the head
+    std::size_t max_body_bytes = 256 * 1024;  // 413 beyond (RFC 9110 15.5.14)
+    // 408 (RFC 9110 15.5.9) unless the whole request, head and body, arrives this soon after
+    // its first byte.
+    std::chrono::milliseconds request_timeout{10'000};
+    // Closed when no request starts this soon after the connection or the last response
+    // (RFC 9112 9.5).
+    std::chrono::milliseconds idle_timeout{5'000};
+    // HTTPS: closed unless the TLS handshake is done this soon after the TCP connection.
+    std::chrono::milliseconds handshake_timeout{10'000};
+    // Closed when the client does not take a response within this.
+    std::chrono::milliseconds write_timeout{5'000};
+    // After a refusal (431, 408, ...) and Connection: close, input is read and dropped for at
+    // most this long, so that the response is not lost to a TCP reset.
+    std::chrono::milliseconds linger_timeout{2'000};
+    // Connections beyond these are closed at once (plain HTTP: after a 503).
+    std::size_t max_connections_per_source = 16;  // open from one address
+    std::size_t max_connections = 512;
+    std::size_t max_requests_per_connection = 100;  // keep-alive (RFC 9112 9.3)
+    std::size_t worker_threads = 16;                // run handlers; slow clients hold none
+};
+
 class HttpServer {
   public:
     using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
-    HttpServer();  // plain HTTP
+    explicit HttpServer(HttpLimits limits = {});  // plain HTTP
     // HTTPS that refuses a client without a certificate of `tls.ca_file` (handshake fails,
     // logged with the reason); an unreadable certificate, key or CA is an Error.
-    static Result<std::unique_ptr<HttpServer>> https(const HttpTls& tls);
+    static Result<std::unique_ptr<HttpServer>> https(const HttpTls& tls, HttpLimits limits = {});
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -66,8 +97,8 @@ class HttpServer {
     // Binds (port 0: any) and serves on a background thread.
     Result<Endpoint> start(const std::string& host, std::uint16_t port);
     void stop();
-    // Threads that run the handlers (cpp-httplib's pool); a handler that blocks holds one.
-    static std::size_t worker_threads();
+    // Threads that run the handlers; a handler that blocks holds one.
+    std::size_t worker_threads() const;
 
   private:
     struct Impl;

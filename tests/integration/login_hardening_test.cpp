@@ -2,11 +2,8 @@
 // cost what wrong passwords cost, a guessed user is held with 429 + Retry-After while others log
 // in, an address is held apart from others, and a login flood leaves /status, the CMS and SIP
 // answering.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -78,44 +75,6 @@ double cpu_seconds(pid_t pid) {
         }
     }
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// POST /idms/token over a TCP connection from `source` (another loopback address), written by
-// hand: net::http_post_form cannot choose the address it connects from. The status, or 0.
-int login_from(const std::string& source, const McSystem& system, const std::string& user,
-               const std::string& password) {
-    const std::string body = "grant_type=password&username=" + user + "&password=" + password;
-    const auto colon = system.http_url().rfind(':');
-    const auto port = static_cast<std::uint16_t>(std::stoi(system.http_url().substr(colon + 1)));
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    inet_pton(AF_INET, source.c_str(), &local.sin_addr);
-    sockaddr_in remote{};
-    remote.sin_family = AF_INET;
-    remote.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
-        connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
-        close(fd);
-        return 0;
-    }
-    const auto request =
-        "POST /idms/token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-        std::to_string(body.size()) + "\r\n\r\n" + body;
-    (void)!send(fd, request.data(), request.size(), 0);
-    std::string response;
-    char buf[4096];
-    pollfd pfd{fd, POLLIN, 0};
-    while (poll(&pfd, 1, 5000) > 0) {
-        const auto n = recv(fd, buf, sizeof(buf), 0);
-        if (n <= 0) break;
-        response.append(buf, static_cast<std::size_t>(n));
-    }
-    close(fd);
-    if (!response.starts_with("HTTP/1.1 ")) return 0;
-    return std::stoi(response.substr(9, 3));
 }
 
 struct Medians {

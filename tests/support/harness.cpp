@@ -332,6 +332,18 @@ std::string McSystem::admin_login(const std::string& user, const std::string& pa
     return Json::parse(r->body)["access_token"].get<std::string>();
 }
 
+int login_from(const std::string& source, const McSystem& system, const std::string& user,
+               const std::string& password) {
+    const std::string body = "grant_type=password&username=" + user + "&password=" + password;
+    TcpConnection connection(source, system.http());
+    const auto request =
+        "POST /idms/token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    if (!connection.send(request)) return 0;
+    return http_status_of(connection.receive_until_closed(5s));
+}
+
 AliceAndBob start_alice_and_bob(McSystem::Options options) {
     if (options.users.empty()) {
         options.users = {{"alice", "pw-a", {"*"}}, {"bob", "pw-b", {"*"}}};

@@ -96,6 +96,7 @@ class McSystem {
     const std::optional<net::Endpoint>& interconnect() const { return interconnect_; }
     // Where INVITEs to local users leave from ([sip] leg_thread); nullopt without a leg thread.
     const std::optional<net::Endpoint>& sip_legs() const { return sip_legs_; }
+    const net::Endpoint& http() const { return http_; }
     std::string http_url() const { return "http://" + http_.to_string(); }
     // The partner HTTPS listener (ready line "https", [interconnect] https_port); nullopt
     // without one.
@@ -198,6 +199,11 @@ struct AliceAndBob {
     std::unique_ptr<ClientProcess> bob;
 };
 AliceAndBob start_alice_and_bob(McSystem::Options options = {});
+
+// POST /idms/token over a TCP connection from `source`, written by hand: net::http_post_form
+// cannot choose the address it connects from. The status, or 0 when there is no answer.
+int login_from(const std::string& source, const McSystem& system, const std::string& user,
+               const std::string& password);
 
 // A SIP user agent written by hand for malformed and edge-case requests over UDP.
 class RawSipSocket {

@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "net/endpoint.hpp"
 
 namespace mcx::test {
 
@@ -69,5 +72,27 @@ class FileModesApply {
 // The command prefix that runs a child process the same way (none when not root): setpriv
 // leaves CAP_DAC_OVERRIDE out of its bounding set.
 std::vector<std::string> file_modes_apply_command();
+// A TCP connection from `source` to `to`, closed with the object. Loopback addresses other than
+// 127.0.0.1 (127.0.0.2 and up) reach mcxd on 127.0.0.1 and look like other clients to it.
+class TcpConnection {
+  public:
+    TcpConnection(const std::string& source, const net::Endpoint& to);  // !connected() if refused
+    ~TcpConnection();
+    TcpConnection(const TcpConnection&) = delete;
+    TcpConnection& operator=(const TcpConnection&) = delete;
+    bool connected() const { return fd_ >= 0; }
+    int fd() const { return fd_; }
+    // All of `bytes`; false when the peer has closed or reset the connection.
+    bool send(std::string_view bytes);
+    // What arrives until the peer closes the connection (`closed` set) or `timeout` passes.
+    std::string receive_until_closed(std::chrono::milliseconds timeout, bool* closed = nullptr);
+    void close();
+
+  private:
+    int fd_ = -1;
+};
+
+// The status of the raw HTTP/1.1 response `response` begins with; 0 for none.
+int http_status_of(const std::string& response);
 
 }  // namespace mcx::test

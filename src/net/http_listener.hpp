@@ -1,0 +1,58 @@
+#pragma once
+// The connections of an HttpServer (http.hpp): one thread accepts them, completes TLS
+// handshakes, reads each request in full and writes each response, all on non-blocking sockets
+// with a deadline per step (HttpLimits), so that it waits for no client; workers only run
+// `serve` on requests already received. Connection states: docs/security.md, "HTTP that cannot
+// be starved".
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/error.hpp"
+#include "net/endpoint.hpp"
+#include "net/http.hpp"
+
+namespace mcx::net {
+
+// A request received in full, for a worker.
+struct ReceivedRequest {
+    std::string bytes;  // request line, header fields (Expect dropped: answered) and body
+    std::string remote_address;
+    int remote_port = 0;
+    std::string local_address;
+    int local_port = 0;
+    SSL* ssl = nullptr;  // HTTPS: the connection's, handshake done; the worker's while it serves
+    bool last = false;   // the connection closes after it (max_requests_per_connection)
+};
+
+struct ServedResponse {
+    std::string bytes;  // status line, header fields and body
+    bool keep_alive = false;
+};
+
+class HttpListener {
+  public:
+    // Runs on a worker thread.
+    using Serve = std::function<ServedResponse(const ReceivedRequest&)>;
+
+    // `tls`: null for plain HTTP, else a server context that outlives the listener.
+    HttpListener(const HttpLimits& limits, SSL_CTX* tls, Serve serve);
+    ~HttpListener();
+    HttpListener(const HttpListener&) = delete;
+    HttpListener& operator=(const HttpListener&) = delete;
+
+    // Binds (port 0: any) and starts the threads.
+    Result<Endpoint> start(const std::string& host, std::uint16_t port);
+    // Closes every connection; waits for the handlers under way.
+    void stop();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcx::net
