@@ -106,68 +106,68 @@ FileModesApply::~FileModesApply() {
 std::vector<std::string> file_modes_apply_command() {
     if (geteuid() != 0) return {};
     return {"/usr/bin/setpriv", "--bounding-set", "-dac_override", "--"};
-    TcpConnection::TcpConnection(const std::string& source, const net::Endpoint& to) {
-        const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in local{};
-        local.sin_family = AF_INET;
-        sockaddr_in remote{};
-        remote.sin_family = AF_INET;
-        remote.sin_port = htons(to.port);
-        if (fd < 0 || inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
-            inet_pton(AF_INET, to.host.c_str(), &remote.sin_addr) != 1 ||
-            bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
-            connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
-            if (fd >= 0) ::close(fd);
-            return;
+}
+
+TcpConnection::TcpConnection(const std::string& source, const net::Endpoint& to) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    sockaddr_in remote{};
+    remote.sin_family = AF_INET;
+    remote.sin_port = htons(to.port);
+    if (fd < 0 || inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+        inet_pton(AF_INET, to.host.c_str(), &remote.sin_addr) != 1 ||
+        bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
+        connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) != 0) {
+        if (fd >= 0) ::close(fd);
+        return;
+    }
+    fd_ = fd;
+}
+
+TcpConnection::~TcpConnection() {
+    close();
+}
+
+void TcpConnection::close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+bool TcpConnection::send(std::string_view bytes) {
+    while (fd_ >= 0 && !bytes.empty()) {
+        const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return fd_ >= 0;
+}
+
+std::string TcpConnection::receive_until_closed(std::chrono::milliseconds timeout, bool* closed) {
+    std::string received;
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    if (closed) *closed = false;
+    while (fd_ >= 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        pollfd pfd{fd_, POLLIN, 0};
+        if (left.count() <= 0 || poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
+        char buffer[4096];
+        const auto n = recv(fd_, buffer, sizeof(buffer), 0);
+        if (n > 0) {
+            received.append(buffer, static_cast<std::size_t>(n));
+            continue;
         }
-        fd_ = fd;
+        if (n < 0 && errno == EINTR) continue;
+        if (closed) *closed = true;  // end of stream, or a reset
+        break;
     }
+    return received;
+}
 
-    TcpConnection::~TcpConnection() {
-        close();
-    }
-
-    void TcpConnection::close() {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-    bool TcpConnection::send(std::string_view bytes) {
-        while (fd_ >= 0 && !bytes.empty()) {
-            const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return false;
-            bytes.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return fd_ >= 0;
-    }
-
-    std::string TcpConnection::receive_until_closed(std::chrono::milliseconds timeout,
-                                                    bool* closed) {
-        std::string received;
-        const auto until = std::chrono::steady_clock::now() + timeout;
-        if (closed) *closed = false;
-        while (fd_ >= 0) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                until - std::chrono::steady_clock::now());
-            pollfd pfd{fd_, POLLIN, 0};
-            if (left.count() <= 0 || poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
-            char buffer[4096];
-            const auto n = recv(fd_, buffer, sizeof(buffer), 0);
-            if (n > 0) {
-                received.append(buffer, static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            if (closed) *closed = true;  // end of stream, or a reset
-            break;
-        }
-        return received;
-    }
-
-    int http_status_of(const std::string& response) {
-        if (!response.starts_with("HTTP/1.1 ") || response.size() < 12) return 0;
-        return std::stoi(response.substr(9, 3));
-    }
-
+int http_status_of(const std::string& response) {
+    if (!response.starts_with("HTTP/1.1 ") || response.size() < 12) return 0;
+    return std::stoi(response.substr(9, 3));
+}
 }  // namespace mcx::test
