@@ -399,24 +399,34 @@ void HttpListener::Impl::handshake(Connection& c) {
     }
 }
 
+namespace {
+
+// What an SSL_read or SSL_write that returned `n` means; a TLS record may need the other
+// direction first (SSL_ERROR_WANT_*), so the connection then waits for that.
+Io tls_io(Connection& c, int n, std::size_t& moved) {
+    if (n > 0) {
+        moved = static_cast<std::size_t>(n);
+        return Io::done;
+    }
+    switch (SSL_get_error(c.ssl, n)) {
+        case SSL_ERROR_WANT_READ:
+            c.events = POLLIN;
+            return Io::would_block;
+        case SSL_ERROR_WANT_WRITE:
+            c.events = POLLOUT;
+            return Io::would_block;
+        default:
+            return Io::closed;
+    }
+}
+
+}  // namespace
+
 Io HttpListener::Impl::read_some(Connection& c, char* buffer, std::size_t size, std::size_t& got) {
     if (c.ssl) {
         ERR_clear_error();
         const int n = SSL_read(c.ssl, buffer, static_cast<int>(size));
-        if (n > 0) {
-            got = static_cast<std::size_t>(n);
-            return Io::done;
-        }
-        switch (SSL_get_error(c.ssl, n)) {
-            case SSL_ERROR_WANT_READ:
-                c.events = POLLIN;
-                return Io::would_block;
-            case SSL_ERROR_WANT_WRITE:
-                c.events = POLLOUT;
-                return Io::would_block;
-            default:
-                return Io::closed;
-        }
+        return tls_io(c, n, got);
     }
     const auto n = recv(c.fd, buffer, size, 0);
     if (n > 0) {
@@ -436,20 +446,7 @@ Io HttpListener::Impl::write_some(Connection& c, const char* data, std::size_t s
         ERR_clear_error();
         const int n =
             SSL_write(c.ssl, data, static_cast<int>(std::min<std::size_t>(size, 1 << 30)));
-        if (n > 0) {
-            put = static_cast<std::size_t>(n);
-            return Io::done;
-        }
-        switch (SSL_get_error(c.ssl, n)) {
-            case SSL_ERROR_WANT_READ:
-                c.events = POLLIN;
-                return Io::would_block;
-            case SSL_ERROR_WANT_WRITE:
-                c.events = POLLOUT;
-                return Io::would_block;
-            default:
-                return Io::closed;
-        }
+        return tls_io(c, n, put);
     }
     const auto n = send(c.fd, data, size, MSG_NOSIGNAL);
     if (n >= 0) {

@@ -413,16 +413,20 @@ constexpr const char* kPutMigratedUser =
     "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(primary_id) DO UPDATE SET "
     "local_id = excluded.local_id, home_system = excluded.home_system, "
     "since_ms = excluded.since_ms";
+
+// The parameters of kPutMigratedUser (a Statement; private to SqliteStore, hence deduced).
+auto& bind_migrated_user(auto& s, const MigratedUser& u) {
+    return s.bind(1, u.primary_id.uri())
+        .bind(2, u.local_id.uri())
+        .bind(3, u.home_system)
+        .bind(4, u.since_ms);
+}
 }  // namespace
 
 Result<void> SqliteStore::put_migrated_user(const MigratedUser& u) {
     return write("put_migrated_user", Generation::moves, [&]() -> Result<void> {
         Statement s(db_, kPutMigratedUser);
-        return step_done(s.bind(1, u.primary_id.uri())
-                             .bind(2, u.local_id.uri())
-                             .bind(3, u.home_system)
-                             .bind(4, u.since_ms),
-                         "put_migrated_user");
+        return step_done(bind_migrated_user(s, u), "put_migrated_user");
     });
 }
 
@@ -469,11 +473,7 @@ Result<void> SqliteStore::put_migrated_profile(const StoredProfile& p, const Mig
             return r;
         }
         Statement row(db_, kPutMigratedUser);
-        return step_done(row.bind(1, u.primary_id.uri())
-                             .bind(2, u.local_id.uri())
-                             .bind(3, u.home_system)
-                             .bind(4, u.since_ms),
-                         "put_migrated_profile: row");
+        return step_done(bind_migrated_user(row, u), "put_migrated_profile: row");
     });
 }
 
