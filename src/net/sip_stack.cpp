@@ -60,6 +60,7 @@ struct SipStackCallbacks {
     static bool on_request(const sip_msg* msg, void* arg) {
         set_no_delay(msg);
         auto* self = static_cast<SipStack*>(arg);
+        if (msg->tp == SIP_TRANSP_UDP && !self->udp_sock_) self->note_udp_socket(msg->sock);
         if (self->trace_handler_ && (msg->tp == SIP_TRANSP_TCP || msg->tp == SIP_TRANSP_TLS)) {
             self->note_via(to_endpoint(&msg->via.addr), to_endpoint(&msg->src));  // for the trace
         }
@@ -67,7 +68,9 @@ struct SipStackCallbacks {
     }
     static bool on_response(const sip_msg* msg, void* arg) {
         set_no_delay(msg);
-        return static_cast<SipStack*>(arg)->dispatch_response(SipMessage(msg));
+        auto* self = static_cast<SipStack*>(arg);
+        if (msg->tp == SIP_TRANSP_UDP && !self->udp_sock_) self->note_udp_socket(msg->sock);
+        return self->dispatch_response(SipMessage(msg));
     }
     static void on_trace(bool tx, enum sip_transp tp, const sa* src, const sa* dst,
                          const uint8_t* pkt, size_t len, void* arg) {
@@ -303,6 +306,16 @@ void SipStack::note_flow(Transport transport, const Endpoint& peer, const Endpoi
         return;  // the interconnect keeps its listener's address as Contact
     if (flow_local_.size() > 100000) flow_local_.clear();  // stale peers of closed connections
     flow_local_[peer.to_string()] = local;
+}
+
+void SipStack::on_udp_socket(std::function<void(::udp_sock*)> handler) {
+    if (udp_sock_) return handler(udp_sock_);
+    udp_socket_known_ = std::move(handler);
+}
+
+void SipStack::note_udp_socket(void* sock) {
+    udp_sock_ = static_cast<::udp_sock*>(sock);
+    if (auto handler = std::move(udp_socket_known_)) handler(udp_sock_);
 }
 
 void SipStack::note_via(const Endpoint& sent_by, const Endpoint& peer) {

@@ -19,6 +19,7 @@
 struct sip;
 struct sip_lsnr;
 struct tls;
+struct udp_sock;
 
 namespace mcx::net {
 
@@ -124,6 +125,10 @@ class SipStack {
     struct sip* raw() const {
         return sip_;
     }
+    // The stack's UDP socket, handed to `handler` (on this stack's thread) as soon as it is
+    // known: libre names it only in the messages received on it, so that is with the first
+    // UDP message (at once when one came already). For helpers on the socket (LegThread).
+    void on_udp_socket(std::function<void(::udp_sock*)> handler);
 
     // Dialog registry, used by InviteDialog.
     void attach(InviteDialog* dialog);
@@ -161,6 +166,9 @@ class SipStack {
     Endpoint via_peer(const Endpoint& sent_by) const;
     std::unordered_map<std::string, Endpoint> via_peer_;  // by Via sent-by "host:port"
     std::function<void(FlowId)> flow_closed_;
+    void note_udp_socket(void* sock);
+    ::udp_sock* udp_sock_ = nullptr;
+    std::function<void(::udp_sock*)> udp_socket_known_;
     RequestHandler request_handler_;
     TraceHandler trace_handler_;
     std::optional<Endpoint> untraced_;

@@ -62,9 +62,12 @@ class McServer {
              const idms::TokenIssuer* issuer = nullptr);
     ~McServer();
 
-    // Callee legs to local users over UDP go through `legs` (see net/leg_thread.hpp); it must
-    // outlive this server.
-    void set_leg_thread(net::LegThread* legs) { legs_ = legs; }
+    // Callee legs to local users over UDP go through `legs` (see net/leg_thread.hpp), which
+    // speaks through this server's SIP port; it must outlive this server.
+    void set_leg_thread(net::LegThread* legs) {
+        legs_ = legs;
+        if (legs_) legs_->share_port(sip_);
+    }
 
     // Floor control packets of every call, e.g. into the --pcap file.
     void set_floor_trace(MediaRelay::FloorTrace trace) { floor_trace_ = std::move(trace); }

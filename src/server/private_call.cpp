@@ -200,7 +200,8 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
     auto on_callee = [self](net::DialogEvent e, const net::SipMessage* m) {
         self->on_callee_event(e, m);
     };
-    if (call->context_.legs && route.transport == net::Transport::udp && route.partner.empty()) {
+    if (call->context_.legs && call->context_.legs->port_shared() &&
+        route.transport == net::Transport::udp && route.partner.empty()) {
         call->callee_leg_ = net::OutgoingDialog::connect(*call->context_.legs,
                                                          call->context_.sip.loop(), out, on_callee);
     } else {

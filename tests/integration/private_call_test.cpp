@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "proto/mcptt_info.hpp"
 
 namespace mcx::test {
 namespace {
@@ -175,8 +176,9 @@ TEST(PrivateCallInactivity, SilentCallIsReleasedOnBothLegs) {
 namespace mcx::test {
 namespace {
 
-// With [sip] leg_thread (the default) the INVITE to a local callee over UDP leaves from the leg
-// thread's port; without it from the main SIP port. The call works either way.
+// The INVITE to a local callee over UDP leaves from the main SIP port, the port the callee
+// registered to, with [sip] leg_thread (the default: the leg thread speaks through the main port,
+// net/leg_port_share.hpp) and without it. The call works either way.
 class CalleeLegPort : public ::testing::TestWithParam<bool> {};
 
 TEST_P(CalleeLegPort, InviteToCalleeLeavesFromTheConfiguredStack) {
@@ -204,16 +206,68 @@ TEST_P(CalleeLegPort, InviteToCalleeLeavesFromTheConfiguredStack) {
     std::vector<std::uint16_t> sources;
     std::istringstream lines(ports);
     for (int port = 0; lines >> port;) sources.push_back(static_cast<std::uint16_t>(port));
-    const auto expected = leg_thread ? system->sip_legs()->port : system->sip().port;
-    EXPECT_NE(std::find(sources.begin(), sources.end(), expected), sources.end())
+    const auto expected = system->sip().port;
+    EXPECT_EQ(std::count(sources.begin(), sources.end(), expected), 1)
         << "INVITE source ports: " << ports << " expected " << expected;
     if (leg_thread) {
-        EXPECT_EQ(std::find(sources.begin(), sources.end(), system->sip().port), sources.end())
-            << "no INVITE left from the main port: " << ports;
+        EXPECT_EQ(std::find(sources.begin(), sources.end(), system->sip_legs()->port),
+                  sources.end())
+            << "an INVITE left from the leg thread's own port: " << ports;
     }
 }
 
 INSTANTIATE_TEST_SUITE_P(LegThreadOnAndOff, CalleeLegPort, ::testing::Bool());
+
+// Issue 17 item 3: bob registers from a connected UDP socket (the kernel drops datagrams from
+// any address but mcxd's SIP port, as a port-restricted NAT does). alice's call reaches him at
+// once, his 486 reaches mcxd's transaction (it ACKs it to the same socket) and alice hears 486.
+class ConnectedUdpCallee : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ConnectedUdpCallee, IsCalledAtOnceAndHisAnswerIsHeard) {
+    const bool leg_thread = GetParam();
+    McSystem::Options options;
+    options.client_tls = false;
+    options.users = {{"alice", "pw-a", {"*"}}, {"bob", "pw-b", {"*"}}};
+    options.extra_toml = std::string("[sip]\nleg_thread = ") + (leg_thread ? "true" : "false");
+    auto system = McSystem::start(options, test_output_dir());
+    RawSipSocket bob;
+    bob.connect_to(system->sip());
+    const std::string client_id = "urn:uuid:00000000-0000-4000-8000-0000000000b0";
+    proto::McpttInfo info;
+    info.access_token = system->token("bob", "pw-b", client_id);
+    ASSERT_FALSE(info.access_token->empty());
+    info.client_id = client_id;
+    const auto body = proto::build_mcptt_info(info);
+    const auto port = std::to_string(bob.port());
+    std::string reg = "REGISTER sip:" + system->domain() + " SIP/2.0\r\n";
+    reg += "Via: SIP/2.0/UDP 127.0.0.1:" + port + ";branch=z9hG4bK-bob-1;rport\r\n";
+    reg += "Max-Forwards: 70\r\n";
+    reg += "From: <" + system->uri("bob") + ">;tag=bob1\r\n";
+    reg += "To: <" + system->uri("bob") + ">\r\n";
+    reg += "Call-ID: bob-reg@test\r\nCSeq: 1 REGISTER\r\n";
+    reg += "Contact: <sip:bob@127.0.0.1:" + port + ">;+g.3gpp.mcptt\r\n";
+    reg += "Expires: 600\r\n";
+    reg += "Content-Type: application/vnd.3gpp.mcptt-info+xml\r\n";
+    reg += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    bob.send(system->sip(), reg);
+    ASSERT_EQ(status_of(bob.receive_final()), 200) << "bob's REGISTER";
+
+    auto alice = ClientProcess::start(*system, "alice", "pw-a");
+    ASSERT_TRUE(alice->wait("registered"));
+    alice->send("call bob");
+    const auto [invite, from] = bob.receive_request("INVITE", 3s);
+    ASSERT_FALSE(invite.empty()) << "the INVITE never reached bob's connected socket";
+    EXPECT_EQ(from, system->sip());
+    EXPECT_NE(header_of(invite, "Contact").find(system->sip().to_string()), std::string::npos)
+        << "in-dialog requests would miss bob's flow: " << header_of(invite, "Contact");
+    bob.send(system->sip(), response_to(invite, 486, "Busy Here", "bob-tag", "", "", ""));
+    EXPECT_FALSE(bob.receive_request("ACK", 3s).first.empty()) << "mcxd did not ACK bob's 486";
+    auto released = alice->wait("released", 5s);
+    ASSERT_TRUE(released) << "alice did not hear bob's answer";
+    EXPECT_EQ((*released)["status"], 486);
+}
+
+INSTANTIATE_TEST_SUITE_P(LegThreadOnAndOff, ConnectedUdpCallee, ::testing::Bool());
 
 }  // namespace
 }  // namespace mcx::test

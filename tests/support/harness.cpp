@@ -460,6 +460,16 @@ RawSipSocket::~RawSipSocket() {
     close(fd_);
 }
 
+void RawSipSocket::connect_to(const net::Endpoint& peer) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    inet_pton(AF_INET, peer.host.c_str(), &addr.sin_addr);
+    addr.sin_port = htons(peer.port);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        throw std::runtime_error("connect to " + peer.to_string() + " failed");
+    }
+}
+
 void RawSipSocket::send(const net::Endpoint& to, const std::string& message) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;

@@ -211,6 +211,9 @@ class RawSipSocket {
     RawSipSocket();
     ~RawSipSocket();
     std::uint16_t port() const { return port_; }
+    // connect(2)s the socket: from then on the kernel drops datagrams from any other address
+    // (a client behind a port-restricted NAT sees the same).
+    void connect_to(const net::Endpoint& peer);
     void send(const net::Endpoint& to, const std::string& message);
     // Next final response (status >= 200), skipping provisional ones; empty on timeout.
     std::string receive_final(std::chrono::milliseconds timeout = 3s);
