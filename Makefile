@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build test unit demo bench fuzz format clean
+.PHONY: all deps build test unit demo bench fuzz fuzz-long format clean
 
 all: build
 
@@ -34,6 +34,10 @@ bench: build
 
 fuzz:
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} scripts/fuzz-smoke
+
+# Every fuzz target for 10 million inputs (FUZZ_RUNS), figures in docs/BENCHMARKS.md.
+fuzz-long:
+	scripts/fuzz-long
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

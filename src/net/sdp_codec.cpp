@@ -61,6 +61,9 @@ bool collect_attribute(const char* name, const char* value, void* arg) {
 
 Result<proto::SessionDescription> decode_sdp(std::string_view text) {
     if (text.size() > proto::kMaxSipBodyBytes) return fail(Errc::malformed, "SDP: too large");
+    // RFC 4566 9: no field of the grammar holds a NUL (byte-string, token); libre would keep
+    // one inside a format or address, and C strings built from it would be cut short there.
+    if (text.find('\0') != std::string_view::npos) return fail(Errc::malformed, "SDP: NUL byte");
     sa any;
     sa_set_str(&any, "0.0.0.0", 0);
     sdp_session* raw = nullptr;
