@@ -44,12 +44,6 @@ sa to_sa(const Endpoint& endpoint) {
     return address;
 }
 
-Endpoint endpoint_of(const sa* address) {
-    char host[64] = {};
-    sa_ntop(address, host, sizeof(host));
-    return Endpoint{host, sa_port(address)};
-}
-
 std::string_view bytes_of(const mbuf* mb) {
     return {reinterpret_cast<const char*>(mbuf_buf(mb)), mbuf_get_left(mb)};
 }
@@ -118,7 +112,7 @@ struct LegPortCallbacks {
                 spdlog::warn(
                     "SIP leg port: datagram from {} dropped (only the main port {} "
                     "hands datagrams to it; {} dropped in all, {} not logged)",
-                    endpoint_of(src).to_string(), share.main.to_string(), refused, *suppressed);
+                    to_endpoint(src).to_string(), share.main.to_string(), refused, *suppressed);
             }
             return true;
         }
@@ -135,12 +129,12 @@ struct LegPortCallbacks {
         auto* self = static_cast<LegThread*>(arg);
         const auto bytes = bytes_of(mb);
         if (!port_share::for_leg(bytes)) return false;
-        const auto framed = port_share::frame(endpoint_of(src), bytes);
+        const auto framed = port_share::frame(to_endpoint(src), bytes);
         const auto& leg = self->share_->leg_address;
         if (sendto(self->main_fd_.load(std::memory_order_relaxed), framed.data(), framed.size(), 0,
                    &leg.u.sa, leg.len) < 0) {
             spdlog::warn("SIP leg port: datagram from {} not handed on: {}",
-                         endpoint_of(src).to_string(), strerror(errno));
+                         to_endpoint(src).to_string(), strerror(errno));
         }
         return true;
     }

@@ -17,6 +17,13 @@ extern "C" {
 
 namespace mcx::net {
 
+// A libre socket address as host literal and port.
+inline Endpoint to_endpoint(const sa* address) {
+    char host[64] = {};
+    sa_ntop(address, host, sizeof(host));
+    return Endpoint{host, sa_port(address)};
+}
+
 inline Transport from_libre(enum sip_transp tp) {
     switch (tp) {
         case SIP_TRANSP_TCP:

@@ -37,16 +37,6 @@ struct SipStack::Registry {
     std::unordered_multimap<std::string, InviteDialog*> by_call_id;
 };
 
-namespace {
-
-Endpoint to_endpoint(const sa* addr) {
-    char host[64] = {};
-    sa_ntop(addr, host, sizeof(host));
-    return Endpoint{host, sa_port(addr)};
-}
-
-}  // namespace
-
 void set_no_delay(const sip_msg* msg) {
     if (!msg || (msg->tp != SIP_TRANSP_TCP && msg->tp != SIP_TRANSP_TLS)) return;
     auto* connection = sip_msg_tcpconn(msg);
