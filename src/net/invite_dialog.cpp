@@ -54,9 +54,7 @@ struct InviteDialogCallbacks {
     static int send_invite(enum sip_transp tp, const sa* src, const sa* dst, mbuf* mb, void* arg) {
         auto* self = static_cast<InviteDialog*>(arg);
         if (tp == SIP_TRANSP_TCP || tp == SIP_TRANSP_TLS) {
-            char host[64] = {};
-            sa_ntop(dst, host, sizeof(host));
-            if (auto local = self->stack_.flow_local_address(Endpoint{host, sa_port(dst)})) {
+            if (auto local = self->stack_.flow_local_address(to_endpoint(dst))) {
                 return mbuf_printf(mb, "Contact: <sip:%s@%s:%u%s>%s\r\n",
                                    self->contact_user_.c_str(), local->host.c_str(),
                                    static_cast<unsigned>(local->port), transport_param(tp).c_str(),

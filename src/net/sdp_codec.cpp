@@ -17,9 +17,7 @@ using MbufPtr = std::unique_ptr<mbuf, Deref>;
 
 std::string address_of(const sa* addr) {
     if (!sa_isset(addr, SA_ADDR)) return {};
-    char host[64] = {};
-    sa_ntop(addr, host, sizeof(host));
-    return host;
+    return to_endpoint(addr).host;
 }
 
 proto::SdpDirection from_libre(enum sdp_dir dir) {

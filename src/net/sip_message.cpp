@@ -23,12 +23,6 @@ std::string_view view(const pl& p) {
     return p.p ? std::string_view(p.p, p.l) : std::string_view{};
 }
 
-Endpoint to_endpoint(const sa& addr) {
-    char host[64] = {};
-    sa_ntop(&addr, host, sizeof(host));
-    return Endpoint{host, sa_port(&addr)};
-}
-
 }  // namespace
 
 SipMessage::Wire SipMessage::to_wire() const {
@@ -167,11 +161,11 @@ std::string_view SipMessage::body() const {
 }
 
 Endpoint SipMessage::source() const {
-    return to_endpoint(msg_->src);
+    return to_endpoint(&msg_->src);
 }
 
 Endpoint SipMessage::destination() const {
-    return to_endpoint(msg_->dst);
+    return to_endpoint(&msg_->dst);
 }
 
 Transport SipMessage::transport() const {

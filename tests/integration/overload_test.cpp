@@ -14,7 +14,6 @@
 #include <thread>
 
 #include "harness.hpp"
-#include "proto/mcptt_info.hpp"
 
 namespace mcx::test {
 namespace {
@@ -76,21 +75,13 @@ class RegisterFlood {
             // Absolute due times: a late wake-up sends the missed datagrams at once.
             const auto due = start + std::chrono::microseconds(n * 1'000'000LL / kFloodPerSecond);
             std::this_thread::sleep_until(due);
-            proto::McpttInfo info;
-            info.access_token = forged(token, n);
-            info.client_id = kFloodClientId;
-            const auto body = proto::build_mcptt_info(info);
-            const auto tag = std::to_string(n);
-            const auto message =
-                "REGISTER sip:" + system.domain() +
-                " SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:" + std::to_string(port_) +
-                ";branch=z9hG4bK-flood" + tag + "\r\nMax-Forwards: 70\r\nFrom: <" +
-                system.uri("alice") + ">;tag=" + tag + "\r\nTo: <" + system.uri("alice") +
-                ">\r\nCall-ID: flood-" + tag +
-                "\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@127.0.0.1:" + std::to_string(port_) +
-                ">\r\nExpires: 600\r\nContent-Type: application/vnd.3gpp.mcptt-info+xml\r\n"
-                "Content-Length: " +
-                std::to_string(body.size()) + "\r\n\r\n" + body;
+            const auto message = build_register(
+                system, {.user = "alice",
+                         .access_token = forged(token, n),
+                         .client_id = kFloodClientId,
+                         .via = "UDP 127.0.0.1:" + std::to_string(port_),
+                         .contact = "<sip:alice@127.0.0.1:" + std::to_string(port_) + ">",
+                         .tag = "flood-" + std::to_string(n)});
             if (::sendto(fd_, message.data(), message.size(), 0,
                          reinterpret_cast<const sockaddr*>(&to_), sizeof(to_)) > 0) {
                 ++sent_;

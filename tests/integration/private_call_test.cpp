@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "proto/mcptt_info.hpp"
 
 namespace mcx::test {
 namespace {
@@ -233,22 +232,16 @@ TEST_P(ConnectedUdpCallee, IsCalledAtOnceAndHisAnswerIsHeard) {
     RawSipSocket bob;
     bob.connect_to(system->sip());
     const std::string client_id = "urn:uuid:00000000-0000-4000-8000-0000000000b0";
-    proto::McpttInfo info;
-    info.access_token = system->token("bob", "pw-b", client_id);
-    ASSERT_FALSE(info.access_token->empty());
-    info.client_id = client_id;
-    const auto body = proto::build_mcptt_info(info);
+    const auto token = system->token("bob", "pw-b", client_id);
+    ASSERT_FALSE(token.empty());
     const auto port = std::to_string(bob.port());
-    std::string reg = "REGISTER sip:" + system->domain() + " SIP/2.0\r\n";
-    reg += "Via: SIP/2.0/UDP 127.0.0.1:" + port + ";branch=z9hG4bK-bob-1;rport\r\n";
-    reg += "Max-Forwards: 70\r\n";
-    reg += "From: <" + system->uri("bob") + ">;tag=bob1\r\n";
-    reg += "To: <" + system->uri("bob") + ">\r\n";
-    reg += "Call-ID: bob-reg@test\r\nCSeq: 1 REGISTER\r\n";
-    reg += "Contact: <sip:bob@127.0.0.1:" + port + ">;+g.3gpp.mcptt\r\n";
-    reg += "Expires: 600\r\n";
-    reg += "Content-Type: application/vnd.3gpp.mcptt-info+xml\r\n";
-    reg += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    const auto reg =
+        build_register(*system, {.user = "bob",
+                                 .access_token = token,
+                                 .client_id = client_id,
+                                 .via = "UDP 127.0.0.1:" + port + ";rport",
+                                 .contact = "<sip:bob@127.0.0.1:" + port + ">;+g.3gpp.mcptt",
+                                 .tag = "bob-reg-1"});
     bob.send(system->sip(), reg);
     ASSERT_EQ(status_of(bob.receive_final()), 200) << "bob's REGISTER";
 

@@ -11,7 +11,6 @@
 
 #include "harness.hpp"
 #include "idms/certificates.hpp"
-#include "proto/mcptt_info.hpp"
 
 namespace mcx::test {
 namespace {
@@ -25,18 +24,12 @@ std::string raw_client_id(int n) {
 
 std::string register_as(const McSystem& system, const std::string& user, const std::string& token,
                         const std::string& via, int n) {
-    proto::McpttInfo info;
-    info.access_token = token;
-    info.client_id = raw_client_id(n);
-    const auto body = proto::build_mcptt_info(info);
-    const auto tag = std::to_string(n);
-    return "REGISTER sip:" + system.domain() + " SIP/2.0\r\nVia: SIP/2.0/" + via +
-           ";branch=z9hG4bK-reg" + tag + "\r\nMax-Forwards: 70\r\nFrom: <" + system.uri(user) +
-           ">;tag=" + tag + "\r\nTo: <" + system.uri(user) + ">\r\nCall-ID: reg-" + tag +
-           "\r\nCSeq: 1 REGISTER\r\nContact: <sip:" + user +
-           "@127.0.0.1:9;transport=tls>\r\nExpires: 600\r\n"
-           "Content-Type: application/vnd.3gpp.mcptt-info+xml\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+    return build_register(system, {.user = user,
+                                   .access_token = token,
+                                   .client_id = raw_client_id(n),
+                                   .via = via,
+                                   .contact = "<sip:" + user + "@127.0.0.1:9;transport=tls>",
+                                   .tag = "reg" + std::to_string(n)});
 }
 
 // A TLS connection of its own to `to` (openssl s_client), checking the server's certificate.

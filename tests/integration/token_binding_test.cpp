@@ -82,26 +82,20 @@ class TokenBinding : public ::testing::Test {
     // A REGISTER for alice from the raw socket with this token and client ID; the response.
     std::string register_alice(const std::string& token, const std::string& client_id,
                                int expires = 600) {
-        proto::McpttInfo info;
-        info.access_token = token;
-        info.client_id = client_id;
-        const auto body = proto::build_mcptt_info(info);
         const auto n = std::to_string(++sequence_);
         const auto port = std::to_string(thief_.port());
-        std::string msg = "REGISTER sip:" + system_->domain() + " SIP/2.0\r\n";
-        msg += "Via: SIP/2.0/UDP 127.0.0.1:" + port + ";branch=z9hG4bK-thief-" + n + ";rport\r\n";
-        msg += "Max-Forwards: 70\r\n";
-        msg += "From: <" + system_->uri("alice") + ">;tag=thief" + n + "\r\n";
-        msg += "To: <" + system_->uri("alice") + ">\r\n";
-        msg += "Call-ID: thief-" + n + "@test\r\nCSeq: 1 REGISTER\r\n";
-        msg += "Contact: <sip:alice@127.0.0.1:" + port + ">;+g.3gpp.mcptt\r\n";
-        msg += "Expires: " + std::to_string(expires) + "\r\n";
-        msg += "Content-Type: application/vnd.3gpp.mcptt-info+xml\r\n";
-        msg += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        const auto msg =
+            build_register(*system_, {.user = "alice",
+                                      .access_token = token,
+                                      .client_id = client_id,
+                                      .via = "UDP 127.0.0.1:" + port + ";rport",
+                                      .contact = "<sip:alice@127.0.0.1:" + port + ">;+g.3gpp.mcptt",
+                                      .tag = "thief-" + n,
+                                      .expires = expires});
         thief_.send(system_->sip(), msg);
         for (;;) {
             auto response = thief_.receive_final();
-            if (response.empty() || header_of(response, "Call-ID") == "thief-" + n + "@test") {
+            if (response.empty() || header_of(response, "Call-ID") == "thief-" + n) {
                 return response;
             }
         }

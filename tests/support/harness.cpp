@@ -445,6 +445,24 @@ std::optional<Json> ClientProcess::status() {
     return wait("status");
 }
 
+std::string build_register(const McSystem& system, const RawRegister& request) {
+    proto::McpttInfo info;
+    info.access_token = request.access_token;
+    info.client_id = request.client_id;
+    const auto body = proto::build_mcptt_info(info);
+    std::string out = "REGISTER sip:" + system.domain() + " SIP/2.0\r\n";
+    out += "Via: SIP/2.0/" + request.via + ";branch=z9hG4bK-" + request.tag + "\r\n";
+    out += "Max-Forwards: 70\r\n";
+    out += "From: <" + system.uri(request.user) + ">;tag=" + request.tag + "\r\n";
+    out += "To: <" + system.uri(request.user) + ">\r\n";
+    out += "Call-ID: " + request.tag + "\r\nCSeq: 1 REGISTER\r\n";
+    out += "Contact: " + request.contact + "\r\n";
+    out += "Expires: " + std::to_string(request.expires) + "\r\n";
+    out += "Content-Type: application/vnd.3gpp.mcptt-info+xml\r\n";
+    out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    return out;
+}
+
 RawSipSocket::RawSipSocket() {
     fd_ = socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in addr{};

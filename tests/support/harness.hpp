@@ -205,6 +205,19 @@ AliceAndBob start_alice_and_bob(McSystem::Options options = {});
 int login_from(const std::string& source, const McSystem& system, const std::string& user,
                const std::string& password);
 
+// A REGISTER as an MCPTT client sends it (TS 24.379 7.2.1: the access token and the MCPTT client
+// ID in the mcptt-info body), for tests that speak SIP from a raw socket.
+struct RawRegister {
+    std::string user;  // registers sip:user@<the system's domain>
+    std::string access_token;
+    std::string client_id;
+    std::string via;      // transport and sent-by, with any parameter: "UDP 127.0.0.1:5060;rport"
+    std::string contact;  // the Contact value: "<sip:bob@127.0.0.1:5060>;+g.3gpp.mcptt"
+    std::string tag;      // the branch (z9hG4bK-tag), the From tag and the Call-ID
+    int expires = 600;
+};
+std::string build_register(const McSystem& system, const RawRegister& request);
+
 // A SIP user agent written by hand for malformed and edge-case requests over UDP.
 class RawSipSocket {
   public:
