@@ -234,15 +234,11 @@ TEST_P(ConnectedUdpCallee, IsCalledAtOnceAndHisAnswerIsHeard) {
     const std::string client_id = "urn:uuid:00000000-0000-4000-8000-0000000000b0";
     const auto token = system->token("bob", "pw-b", client_id);
     ASSERT_FALSE(token.empty());
-    const auto port = std::to_string(bob.port());
-    const auto reg =
-        build_register(*system, {.user = "bob",
-                                 .access_token = token,
-                                 .client_id = client_id,
-                                 .via = "UDP 127.0.0.1:" + port + ";rport",
-                                 .contact = "<sip:bob@127.0.0.1:" + port + ">;+g.3gpp.mcptt",
-                                 .tag = "bob-reg-1"});
-    bob.send(system->sip(), reg);
+    auto reg = udp_client_register("bob", bob.port());
+    reg.access_token = token;
+    reg.client_id = client_id;
+    reg.tag = "bob-reg-1";
+    bob.send(system->sip(), build_register(*system, reg));
     ASSERT_EQ(status_of(bob.receive_final()), 200) << "bob's REGISTER";
 
     auto alice = ClientProcess::start(*system, "alice", "pw-a");

@@ -83,16 +83,12 @@ class TokenBinding : public ::testing::Test {
     std::string register_alice(const std::string& token, const std::string& client_id,
                                int expires = 600) {
         const auto n = std::to_string(++sequence_);
-        const auto port = std::to_string(thief_.port());
-        const auto msg =
-            build_register(*system_, {.user = "alice",
-                                      .access_token = token,
-                                      .client_id = client_id,
-                                      .via = "UDP 127.0.0.1:" + port + ";rport",
-                                      .contact = "<sip:alice@127.0.0.1:" + port + ">;+g.3gpp.mcptt",
-                                      .tag = "thief-" + n,
-                                      .expires = expires});
-        thief_.send(system_->sip(), msg);
+        auto request = udp_client_register("alice", thief_.port());
+        request.access_token = token;
+        request.client_id = client_id;
+        request.tag = "thief-" + n;
+        request.expires = expires;
+        thief_.send(system_->sip(), build_register(*system_, request));
         for (;;) {
             auto response = thief_.receive_final();
             if (response.empty() || header_of(response, "Call-ID") == "thief-" + n) {

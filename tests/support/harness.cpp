@@ -463,6 +463,14 @@ std::string build_register(const McSystem& system, const RawRegister& request) {
     return out;
 }
 
+RawRegister udp_client_register(const std::string& user, std::uint16_t port) {
+    RawRegister request;
+    request.user = user;
+    request.via = "UDP 127.0.0.1:" + std::to_string(port) + ";rport";
+    request.contact = "<sip:" + user + "@127.0.0.1:" + std::to_string(port) + ">;+g.3gpp.mcptt";
+    return request;
+}
+
 RawSipSocket::RawSipSocket() {
     fd_ = socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in addr{};

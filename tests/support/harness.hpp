@@ -217,6 +217,8 @@ struct RawRegister {
     int expires = 600;
 };
 std::string build_register(const McSystem& system, const RawRegister& request);
+// The Via (with rport) and Contact (with the MCPTT feature tag) of a client on UDP 127.0.0.1:port.
+RawRegister udp_client_register(const std::string& user, std::uint16_t port);
 
 // A SIP user agent written by hand for malformed and edge-case requests over UDP.
 class RawSipSocket {
