@@ -510,13 +510,7 @@ void HttpListener::Impl::dispatch(Connection& c) {
     const auto& framed = c.framer.framed();
     Job job{&c, {}};
     auto& request = job.request;
-    request.bytes.reserve(framed.size() - framed.head_begin);
-    std::size_t from = framed.head_begin;
-    for (const auto& [begin, end] : framed.expect_lines) {
-        request.bytes.append(c.received, from, begin - from);
-        from = end;
-    }
-    request.bytes.append(c.received, from, framed.size() - from);
+    request.bytes = proto::handed_on_request(c.received, framed);
     c.received.erase(0, framed.size());
     c.framer.reset();
     c.continue_sent = false;
