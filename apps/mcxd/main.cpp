@@ -200,7 +200,8 @@ int main(int argc, char** argv) {
     mcx::http_api::StoreCredentials credentials(**store);
     mcx::idms::TokenEndpoint token_endpoint(
         credentials, issuer, config->token_audience(),
-        mcx::http_api::partner_audience_policy(*config, **store));
+        mcx::http_api::partner_audience_policy(*config, **store),
+        static_cast<int>(config->login.hash_iterations));
     token_endpoint.track_tokens(token_ledger);
     // Password hashes are computed on a pool of their own, off the HTTP threads that also
     // serve the CMS and /status; failed logins are throttled (docs/identity.md).

@@ -75,21 +75,22 @@ HttpReply busy() {
 }
 
 // A hash of a random password with the parameters of stored ones (hash_password's).
-std::string make_dummy_hash() {
+std::string make_dummy_hash(int iterations) {
     std::array<unsigned char, 16> random{};
     RAND_bytes(random.data(), static_cast<int>(random.size()));
-    return hash_password(std::string(random.begin(), random.end()));
+    return hash_password(std::string(random.begin(), random.end()), iterations);
 }
 
 }  // namespace
 
 TokenEndpoint::TokenEndpoint(const CredentialStore& credentials, const TokenIssuer& issuer,
-                             std::string own_audience, AudiencePolicy audience_policy)
+                             std::string own_audience, AudiencePolicy audience_policy,
+                             int hash_iterations)
     : credentials_(credentials),
       issuer_(issuer),
       own_audience_(std::move(own_audience)),
       audience_policy_(std::move(audience_policy)),
-      dummy_hash_(make_dummy_hash()) {}
+      dummy_hash_(make_dummy_hash(hash_iterations)) {}
 
 void TokenEndpoint::protect_logins(const LoginThrottleLimits& limits, PasswordHasher& hasher) {
     std::lock_guard lock(throttle_mutex_);

@@ -105,6 +105,14 @@ TEST_F(TokenEndpointLogin, UnknownUsersCostOneHashAgainstTheDummyAndGetTheSameAn
     EXPECT_EQ(login("sip:alice@a.mcx", "pw-a").status, 200);
 }
 
+// [idms] password_hash_iterations: the dummy costs what a stored hash made with it costs.
+TEST_F(TokenEndpointLogin, TheDummyHashHasTheIterationsOfTheStoredHashes) {
+    EXPECT_TRUE(endpoint.dummy_hash().starts_with("pbkdf2-sha256$20000$")) << endpoint.dummy_hash();
+    const TokenEndpoint cheap{credentials, issuer, "mcx:A", {}, 1000};
+    EXPECT_TRUE(cheap.dummy_hash().starts_with("pbkdf2-sha256$1000$")) << cheap.dummy_hash();
+    EXPECT_TRUE(hash_password("pw", 1000).starts_with("pbkdf2-sha256$1000$"));
+}
+
 TEST_F(TokenEndpointLogin, AnUnknownUserIsRefusedEvenWhenTheDummyMatches) {
     hasher.always_match = true;
     const auto reply = login("sip:eve@a.mcx", "whatever");
