@@ -30,6 +30,12 @@ std::string field(const std::map<std::string, std::string>& form, const char* na
     return it == form.end() ? std::string{} : it->second;
 }
 
+// RFC 6749 A.1: client-id = *VSCHAR (%x20-7E). It goes into the token as a JSON string, which
+// must be UTF-8, and into the ledger's key, which must not stop at a NUL.
+bool is_vschar(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
 // "mcx-idms:A" -> "A", for messages.
 std::string system_of(const std::string& issuer) {
     const auto colon = issuer.find(':');
@@ -159,6 +165,10 @@ HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form, 
                                 std::string_view source) const {
     const auto grant_type = field(form, "grant_type");
     if (grant_type.empty()) return error(400, "invalid_request", "grant_type is missing");
+    if (!is_vschar(field(form, "client_id"))) {
+        return error(400, "invalid_request",
+                     "client_id may hold only the characters %x20-7E (RFC 6749 A.1)");
+    }
     if (grant_type == "password") return password_grant(form, now, source);
     if (subject_tokens_ && (grant_type == kGrantTokenExchange || grant_type == kGrantJwtBearer)) {
         return exchange_grant(form, grant_type == kGrantJwtBearer, now);

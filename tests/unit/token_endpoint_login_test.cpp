@@ -220,5 +220,32 @@ TEST_F(TokenEndpointLogin, MissingFieldsAreNeitherHashedNorCounted) {
     EXPECT_EQ(login("sip:alice@a.mcx", "pw-a").status, 200);
 }
 
+// Found by http_handlers_fuzz: a client_id that is not printable ASCII made a correct login
+// answer 500 "cannot build token" (libjwt refuses a claim that is not UTF-8; a NUL cut it
+// short). RFC 6749 A.1 allows %x20-7E only: 400 invalid_request, before any hash.
+TEST_F(TokenEndpointLogin, AClientIdOutsidePrintableAsciiIsAnInvalidRequest) {
+    for (const std::string& client_id :
+         {std::string("c\x96onsole"), std::string("c1\0evil", 7), std::string("tab\there")}) {
+        const auto reply = endpoint.handle({{"grant_type", "password"},
+                                            {"username", "sip:alice@a.mcx"},
+                                            {"password", "pw-a"},
+                                            {"client_id", client_id}},
+                                           kNow, kHere);
+        EXPECT_EQ(reply.status, 400) << reply.body;
+        EXPECT_EQ(Json::parse(reply.body).value("error", ""), "invalid_request") << reply.body;
+    }
+    EXPECT_TRUE(hasher.checked.empty()) << "refused before the hash";
+    const auto exchange = endpoint.handle(
+        {{"grant_type", kGrantTokenExchange}, {"subject_token", "x"}, {"client_id", "\xff"}}, kNow,
+        kHere);
+    EXPECT_EQ(exchange.status, 400) << exchange.body;
+    const auto fine = endpoint.handle({{"grant_type", "password"},
+                                       {"username", "sip:alice@a.mcx"},
+                                       {"password", "pw-a"},
+                                       {"client_id", "MC client 1 ~!"}},
+                                      kNow, kHere);
+    EXPECT_EQ(fine.status, 200) << fine.body;
+}
+
 }  // namespace
 }  // namespace mcx::idms
