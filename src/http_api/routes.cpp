@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <utility>
 
 #include "idms/admin_access.hpp"
@@ -25,6 +28,36 @@ cms::CmsRequest to_cms(const net::HttpRequest& req, bool mutual_tls = false) {
     return cms::CmsRequest{
         req.path,   req.params,  req.header("authorization"), req.header("if-none-match"),
         mutual_tls, req.tls_peer};
+}
+
+// RFC 9110 7.2: Host = uri-host [ ":" port ], uri-host an IP-literal in brackets, or an IPv4
+// address or reg-name (RFC 3986 3.2.2: unreserved, pct-encoded, sub-delims).
+bool is_host_field(std::string_view host) {
+    std::string_view port;
+    if (host.starts_with('[')) {
+        const auto close = host.find(']');
+        if (close == std::string_view::npos || close == 1) return false;
+        for (const char c : host.substr(1, close - 1)) {
+            if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+        }
+        const auto rest = host.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':') return false;
+        if (!rest.empty()) port = rest.substr(1);
+    } else {
+        const auto colon = host.rfind(':');
+        const auto name = host.substr(0, colon);
+        if (name.empty()) return false;
+        constexpr std::string_view kOther = "-._~!$&'()*+,;=%";
+        for (const char c : name) {
+            if (!std::isalnum(static_cast<unsigned char>(c)) &&
+                kOther.find(c) == std::string_view::npos) {
+                return false;
+            }
+        }
+        if (colon != std::string_view::npos) port = host.substr(colon + 1);
+    }
+    return std::all_of(port.begin(), port.end(),
+                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
 // The token endpoint's answers are never cached (RFC 6749 5.1).
@@ -52,7 +85,17 @@ void register_http_routes(net::HttpServer& http, const HttpApi& api_in) {
         return net::HttpResponse{200, "application/jwk-set+json", api->jwks, {}};
     });
     http.get("/.well-known/openid-configuration", [api](const net::HttpRequest& req) {
-        const auto base = "http://" + req.header("host");
+        // The endpoints are named where the client reached this server. A Host that is no
+        // authority would make them no URLs, or no UTF-8 for the JSON: RFC 9112 3.2 wants 400
+        // for an invalid or (HTTP/1.1) missing Host.
+        const auto host = req.header("host");
+        if (!is_host_field(host)) {
+            const nlohmann::json refusal{
+                {"error", "invalid_request"},
+                {"error_description", "the Host field must name this server (RFC 9112 3.2)"}};
+            return net::HttpResponse{400, "application/json", refusal.dump(), {}};
+        }
+        const auto base = "http://" + host;
         nlohmann::json discovery{
             {"issuer", api->config.idms_issuer()},
             {"token_endpoint", base + "/idms/token"},

@@ -167,6 +167,20 @@ TEST_F(HttpRoutes, TheKeysAreServedAndUnknownPathsAre404) {
     EXPECT_NE(discovery.find(R"("token_endpoint":"http://127.0.0.1/idms/token")"),
               std::string::npos)
         << discovery;
+    const auto ipv6 =
+        serve("GET /.well-known/openid-configuration HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
+    EXPECT_NE(ipv6.find(R"("jwks_uri":"http://[::1]:8080/.well-known/jwks.json")"),
+              std::string::npos)
+        << ipv6;
+    // Found by http_handlers_fuzz: a Host that is not UTF-8 made the JSON encoder throw (500).
+    // RFC 9112 3.2: 400 for a Host that is invalid, or missing.
+    for (const std::string host : {"Host: 1\xd8KK.0.0.1:8080\r\n", "Host: a b\r\n",
+                                   "Host: x:8o\r\n", "Host: [::1\r\n", "Host: \r\n", ""}) {
+        const auto answer =
+            serve("GET /.well-known/openid-configuration HTTP/1.1\r\n" + host + "\r\n");
+        EXPECT_EQ(http_status_of(answer), 400) << host << answer;
+        EXPECT_NE(answer.find("RFC 9112 3.2"), std::string::npos) << answer;
+    }
     EXPECT_EQ(http_status_of(serve(get("/idms/token"))), 404) << "POST only";
     EXPECT_EQ(http_status_of(serve(get("/cms/nothing"))), 404);
 }
