@@ -15,8 +15,12 @@
 #include "common/error.hpp"
 #include "net/endpoint.hpp"
 #include "net/http.hpp"
+#include "proto/http_request_framer.hpp"
 
 namespace mcx::net {
+
+// The limits of `limits` that hold for each request's head and body while it is framed.
+proto::HttpHeadLimits head_limits(const HttpLimits& limits);
 
 class HttpListener {
   public:
