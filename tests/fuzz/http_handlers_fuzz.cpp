@@ -16,9 +16,11 @@
 //
 // Tokens minted at start-up with the systems' own keys (both made afresh by each run) stand in
 // for markers in the input: @alice@ (alice's token, client c1, current in the ledger), @root@
-// (root's administrator token), @carol-b@ (B's token for carol@b.mcx, audience A, client c1),
-// @system-b@ (B's system token for A). The seeds in http_handlers_fuzz_corpus/ use them, in
-// headers and query strings, where they change no Content-Length.
+// (root's administrator token), @carol-migrated@ (A's token for carol.b@a.mcx, primary
+// carol@b.mcx, as the token exchange gives it), @carol-b@ and @carol-home@ (B's tokens for
+// carol@b.mcx, audience A and B, client c1), @system-b@ (B's system token for A). The seeds in
+// http_handlers_fuzz_corpus/ use them, in headers and query strings, where they change no
+// Content-Length.
 //
 // Checked for every response: it is an HTTP/1.1 status line with a status of 100..599, never
 // 500 (a handler that threw, or a server error that some request can cause), and a JSON
@@ -136,7 +138,7 @@ struct Fixture {
     idms::SigningKey key_b;
     std::string carol_profile;                                 // what B's CMS answers for carol
     std::vector<std::pair<std::string, std::string>> markers;  // marker, token
-    std::vector<CurrentToken> current;                         // alice's and root's
+    std::vector<CurrentToken> current;                         // A's tokens among them
 };
 
 // System A's HTTP side as apps/mcxd/main.cpp builds it, on a fresh store.
@@ -278,10 +280,18 @@ Fixture make_fixture() {
     CurrentToken root{id("sip:root@a.mcx"), "c1", {}};
     f.markers.emplace_back("@root@",
                            must(a.issue_admin(root.subject, "c1", kNow, &root.issued), "root's"));
-    f.current = {alice, root};
+    // What the token exchange gives carol of B here (TS 33.180 5.1.4.2).
+    CurrentToken carol_here{id("sip:carol.b@a.mcx"), "c1", {}};
+    f.markers.emplace_back("@carol-migrated@",
+                           must(a.issue_migrated(carol_here.subject, id("sip:carol@b.mcx"), "c1",
+                                                 kNow, &carol_here.issued),
+                                "carol's migrated"));
+    f.current = {alice, root, carol_here};
     const idms::TokenIssuer b(f.key_b, "mcx-idms:B", "mcx:B", 3600);
     f.markers.emplace_back(
         "@carol-b@", must(b.issue_for(id("sip:carol@b.mcx"), "c1", "mcx:A", kNow), "carol's"));
+    f.markers.emplace_back("@carol-home@",
+                           must(b.issue_for(id("sip:carol@b.mcx"), "c1", "mcx:B", kNow), "home"));
     f.markers.emplace_back("@system-b@", must(b.system_token("B", "mcx:A", kNow), "B's system"));
     return f;
 }
