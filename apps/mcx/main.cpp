@@ -218,7 +218,9 @@ int main(int argc, char** argv) {
     auto* admin_cmd = app.add_subcommand(
         "admin", "administer an MC system's store: users, profiles, import, integrity check");
     admin_cmd->add_option("--store", admin.store_path, "the SQLite store file");
-    admin_cmd->add_option("--config", admin_config, "or: the mcxd configuration naming the store");
+    admin_cmd->add_option("--config", admin_config,
+                          "or: the mcxd configuration naming the store (and, for 'user add', "
+                          "its [idms] password_hash_iterations)");
     admin_cmd->add_option("--password", admin.password, "password for 'user add'");
     admin_cmd->add_flag("--admin", admin.admin,
                         "'user add': the user is an administrator (may get a token with the "
@@ -271,17 +273,19 @@ int main(int argc, char** argv) {
             std::cout << "\n";
             return 0;
         }
-        if (admin.store_path.empty()) {
-            if (admin_config.empty()) {
-                std::cerr << "mcx admin: give --store FILE or --config FILE\n";
-                return 2;
-            }
+        if (admin.store_path.empty() && admin_config.empty()) {
+            std::cerr << "mcx admin: give --store FILE or --config FILE\n";
+            return 2;
+        }
+        if (!admin_config.empty()) {
             auto config = mcx::load_system_config(admin_config);
             if (!config) {
                 std::cerr << "mcx admin: " << config.error().reason << "\n";
                 return 2;
             }
-            admin.store_path = config->store_path;
+            if (admin.store_path.empty()) admin.store_path = config->store_path;
+            // `user add` hashes as mcxd does ([idms] password_hash_iterations).
+            admin.hash_iterations = static_cast<int>(config->login.hash_iterations);
         }
         return mcx::cms::run_admin(admin, std::cout, std::cerr);
     }

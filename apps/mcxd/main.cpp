@@ -16,9 +16,9 @@
 #include "cms/cms.hpp"
 #include "cms/profile_import.hpp"
 #include "cms/profiles.hpp"
-#include "common/prometheus.hpp"
 #include "common/system_config.hpp"
-#include "idms/admin_access.hpp"
+#include "http_api/idms_wiring.hpp"
+#include "http_api/routes.hpp"
 #include "idms/keys.hpp"
 #include "idms/partner_keys.hpp"
 #include "idms/password_hash_pool.hpp"
@@ -45,51 +45,6 @@ std::int64_t now_s() {
     return now_ms() / 1000;
 }
 
-class StoreCredentials : public mcx::idms::CredentialStore {
-  public:
-    explicit StoreCredentials(mcx::store::Store& store) : store_(store) {}
-    std::string password_hash(const mcx::McServiceId& user) const override {
-        auto hash = store_.password_hash(user);
-        return hash && *hash ? **hash : std::string{};
-    }
-    bool is_admin(const mcx::McServiceId& user) const override {
-        return store_.is_admin(user).value_or(false);
-    }
-
-  private:
-    mcx::store::Store& store_;
-};
-
-// The IdMS's current tokens, kept in the store.
-class StoreTokenRecords : public mcx::idms::TokenRecords {
-  public:
-    explicit StoreTokenRecords(mcx::store::Store& store) : store_(store) {}
-    mcx::Result<void> put_current_token(const mcx::idms::CurrentToken& t,
-                                        std::int64_t now) override {
-        return store_.put_current_token(
-            {t.subject, t.client_id, t.token_id, t.issued_at, t.expires_at}, now);
-    }
-    mcx::Result<bool> remove_current_token(const mcx::McServiceId& subject,
-                                           const std::string& client_id,
-                                           const std::string& token_id) override {
-        return store_.remove_current_token(subject, client_id, token_id);
-    }
-    mcx::Result<std::vector<mcx::idms::CurrentToken>> current_tokens() override {
-        auto rows = store_.current_tokens();
-        if (!rows) return tl::unexpected(rows.error());
-        std::vector<mcx::idms::CurrentToken> out;
-        out.reserve(rows->size());
-        for (auto& r : *rows) {
-            out.push_back(
-                {r.user, std::move(r.client_id), std::move(r.token_id), r.issued_at, r.expires_at});
-        }
-        return out;
-    }
-
-  private:
-    mcx::store::Store& store_;
-};
-
 // SIGINT/SIGTERM go to the event loop's thread only (libre's re_main handles them there).
 void block_stop_signals(bool block) {
     sigset_t set;
@@ -99,20 +54,10 @@ void block_stop_signals(bool block) {
     pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
 }
 
-mcx::net::HttpResponse from_cms(const mcx::cms::CmsReply& reply) {
-    return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body, reply.headers};
-}
-
 // mcxd's exit codes (config/README.md): 1 another start failure (a port, a certificate),
 // 2 the configuration, 3 the store (cannot be opened, read or written).
 constexpr int kExitConfiguration = 2;
 constexpr int kExitStore = 3;
-
-mcx::cms::CmsRequest to_cms(const mcx::net::HttpRequest& req, bool mutual_tls = false) {
-    return mcx::cms::CmsRequest{
-        req.path,   req.params,  req.header("authorization"), req.header("if-none-match"),
-        mutual_tls, req.tls_peer};
-}
 
 }  // namespace
 
@@ -236,26 +181,14 @@ int main(int argc, char** argv) {
             return r->body;
         });
     // A partner's IdMS key: configured, or fetched (nullopt until it arrives).
-    auto partner_key = [&partner_keys](
-                           const mcx::PartnerConfig& partner,
-                           const std::string& kid) -> std::optional<mcx::idms::TrustedIssuer> {
-        if (!partner.idms_public_key.empty()) {
-            return mcx::idms::TrustedIssuer{partner.idms_public_key, partner.domain, {}};
-        }
-        auto fetched = partner_keys.key(partner.idms_issuer(), kid);
-        if (!fetched) return std::nullopt;
-        return mcx::idms::TrustedIssuer{fetched->public_pem, partner.domain, fetched->key_id};
-    };
-    verifier.set_key_resolver(
-        [&config, partner_key](const std::string& issuer_name,
-                               const std::string& kid) -> std::optional<mcx::idms::TrustedIssuer> {
-            const auto* partner = config->partner_by_issuer(issuer_name);
-            if (!partner) return std::nullopt;
-            return partner_key(*partner, kid);
-        });
+    const mcx::http_api::PublishedPartnerKey published_key =
+        [&partner_keys](const std::string& issuer_name, const std::string& kid) {
+            return partner_keys.key(issuer_name, kid);
+        };
+    mcx::http_api::resolve_partner_keys(verifier, *config, published_key);
     // Only the newest token of a user and client is valid (docs/identity.md): the verifier
     // asks the ledger, which answers from memory.
-    StoreTokenRecords token_records(**store);
+    mcx::http_api::StoreTokenRecords token_records(**store);
     mcx::idms::TokenLedger token_ledger(config->idms_issuer(), token_records);
     if (auto loaded = token_ledger.load(); !loaded) {
         std::cerr << "mcxd: " << loaded.error().reason << "\n";
@@ -264,48 +197,20 @@ int main(int argc, char** argv) {
     verifier.set_status_check([&token_ledger](const mcx::idms::AccessTokenClaims& claims) {
         return token_ledger.check(claims);
     });
-    StoreCredentials credentials(**store);
+    mcx::http_api::StoreCredentials credentials(**store);
     mcx::idms::TokenEndpoint token_endpoint(
         credentials, issuer, config->token_audience(),
-        [&config, &store](const mcx::McServiceId& user,
-                          const std::string& audience) -> mcx::Result<void> {
-            // A token for a partner's audience only for a user whose profile lists that partner.
-            for (const auto& partner : config->partners) {
-                if (partner.token_audience() != audience) continue;
-                auto stored = (*store)->profile(user, 0);
-                auto profile = stored && *stored ? mcx::proto::parse_user_profile((*stored)->xml)
-                                                 : mcx::fail(mcx::Errc::not_found, "no profile");
-                const auto* entry = profile ? profile->partner(partner.id) : nullptr;
-                if (!entry || !entry->migration_allowed) {
-                    return mcx::fail(mcx::Errc::forbidden,
-                                     user.uri() + " may not migrate to " + partner.id);
-                }
-                return {};
-            }
-            return mcx::fail(mcx::Errc::forbidden, audience + " is not a partner MC system");
-        });
+        mcx::http_api::partner_audience_policy(*config, **store),
+        static_cast<int>(config->login.hash_iterations));
     token_endpoint.track_tokens(token_ledger);
     // Password hashes are computed on a pool of their own, off the HTTP threads that also
     // serve the CMS and /status; failed logins are throttled (docs/identity.md).
     mcx::idms::PasswordHashPool password_hashing(config->login.hash_threads,
                                                  config->login.hash_queue);
-    token_endpoint.protect_logins(
-        mcx::idms::LoginThrottleLimits{config->login.user_failures, config->login.source_failures,
-                                       config->login.hold_seconds, config->login.max_hold_seconds,
-                                       config->login.forget_seconds, config->login.tracked_entries},
-        password_hashing);
+    token_endpoint.protect_logins(mcx::http_api::login_throttle_limits(config->login),
+                                  password_hashing);
     // A partner's user presents its primary's token (token exchange, TS 33.180 5.1.4.2).
-    token_endpoint.enable_token_exchange(
-        verifier, {config->migration.accept,
-                   [&config](const std::string& issuer_name) -> std::optional<std::string> {
-                       const auto* partner = config->partner_by_issuer(issuer_name);
-                       if (!partner) return std::nullopt;
-                       return partner->id;
-                   },
-                   [&config](const mcx::McServiceId& primary_id, const std::string& home) {
-                       return mcx::cms::assigned_id(config->migration, primary_id, home,
-                                                    config->domain);
-                   }});
+    token_endpoint.enable_token_exchange(verifier, mcx::http_api::migration_intake(*config));
     mcx::cms::ConfigurationManagementServer cms(
         *config, **store, verifier, issuer,
         [partner_http_get](const std::string& url,
@@ -390,9 +295,9 @@ int main(int argc, char** argv) {
         &migrated_users, [&config](const mcx::McServiceId& primary, const std::string& home) {
             return mcx::cms::assigned_id(config->migration, primary, home, config->domain);
         });
-    server.set_partner_key_state([partner_key](const mcx::PartnerConfig& partner) {
+    server.set_partner_key_state([published_key](const mcx::PartnerConfig& partner) {
         if (!partner.idms_public_key.empty()) return "configured";
-        return partner_key(partner, {}) ? "fetched" : "not known yet";
+        return mcx::http_api::partner_key(partner, {}, published_key) ? "fetched" : "not known yet";
     });
 
     // Logout (RFC 7009) and `mcx admin user remove` retire tokens; the registrations made with
@@ -419,113 +324,22 @@ int main(int argc, char** argv) {
             "a login flood can hold every one of them and stall the CMS and /status",
             config->login.hash_threads + config->login.hash_queue, http.worker_threads());
     }
-    http.post("/idms/token", [&](const mcx::net::HttpRequest& req) {
-        auto reply = token_endpoint.handle(req.params, now_s(), req.remote_address);
-        reply.headers.emplace_back("Cache-Control", "no-store");
-        return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body,
-                                      std::move(reply.headers)};
-    });
-    http.post("/idms/revoke", [&](const mcx::net::HttpRequest& req) {
-        auto reply = token_endpoint.revoke(req.params, now_s());
-        reply.headers.emplace_back("Cache-Control", "no-store");
-        return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body,
-                                      std::move(reply.headers)};
-    });
-    http.get("/idms/public-key", [&](const mcx::net::HttpRequest&) {
-        return mcx::net::HttpResponse{200, "application/x-pem-file", public_pem, {}};
-    });
-    // OpenID Connect discovery (OIDC Discovery 1.0) and the key set (RFC 7517).
-    const auto jwks = key->jwks(issuer.key_id()).value_or("{}");
-    http.get("/.well-known/jwks.json", [&](const mcx::net::HttpRequest&) {
-        return mcx::net::HttpResponse{200, "application/jwk-set+json", jwks, {}};
-    });
-    http.get("/.well-known/openid-configuration", [&](const mcx::net::HttpRequest& req) {
-        const auto base = "http://" + req.header("host");
-        nlohmann::json discovery{
-            {"issuer", config->idms_issuer()},
-            {"token_endpoint", base + "/idms/token"},
-            {"revocation_endpoint", base + "/idms/revoke"},
-            {"jwks_uri", base + "/.well-known/jwks.json"},
-            {"grant_types_supported", token_endpoint.grant_types()},
-            {"id_token_signing_alg_values_supported", {"ES256"}},
-            {"scopes_supported", {"openid", "3gpp:mc:ptt_service", mcx::idms::kAdminScope}}};
-        return mcx::net::HttpResponse{200, "application/json", discovery.dump(), {}};
-    });
-    http.get(R"(/cms/org\.3gpp\.mcptt\.user-profile/users/.+)",
-             [&](const mcx::net::HttpRequest& req) {
-                 return from_cms(cms.get_user_profile(to_cms(req)));
-             });
-    http.get("/cms/partner/migration-profile", [&](const mcx::net::HttpRequest& req) {
-        return from_cms(cms.get_migration_profile(to_cms(req)));
-    });
-    // The admin and monitoring API: an administrator's token (scope mcx-admin) of this system's
-    // IdMS, the role read from the store at each request (docs/security.md).
-    const mcx::idms::AdminAuthorizer admin_api(verifier, config->idms_issuer(), config->domain,
-                                               [&store](const mcx::McServiceId& user) {
-                                                   return (*store)->is_admin(user).value_or(false);
-                                               });
-    auto refused =
-        [&admin_api](const mcx::net::HttpRequest& req) -> std::optional<mcx::net::HttpResponse> {
-        const auto access = admin_api.check(req.header("authorization"), now_s());
-        if (access.allowed()) return std::nullopt;
-        spdlog::debug("GET {} from {} refused: {}", req.path, req.remote, access.reason);
-        auto reply = admin_api.refusal(access);
-        return mcx::net::HttpResponse{reply.status, reply.content_type, reply.body,
-                                      std::move(reply.headers)};
-    };
-    http.get("/status", [&](const mcx::net::HttpRequest& req) {
-        if (auto refusal = refused(req)) return *refusal;
-        auto status = loop.call([&] { return server.status_json(); }, std::chrono::seconds(2));
-        if (!status)
-            return mcx::net::HttpResponse{503, "application/json", R"({"error":"busy"})", {}};
-        // The IdMS's login counters, spliced in: parsing and re-dumping a status with many calls
-        // costs memory and time (docs/BENCHMARKS.md).
-        if (status->size() > 2 && status->back() == '}') {
-            const auto logins = token_endpoint.login_counters();
-            const nlohmann::json counters{{"succeeded", logins.succeeded},
-                                          {"failed", logins.failed},
-                                          {"held_user", logins.held_user},
-                                          {"held_source", logins.held_source},
-                                          {"busy", logins.busy}};
-            status->insert(status->size() - 1, ",\"logins\":" + counters.dump());
-            const nlohmann::json store_state{{"path", config->store_path},
-                                             {"write_failures", (*store)->write_failures()}};
-            status->insert(status->size() - 1, ",\"store\":" + store_state.dump());
-        }
-        return mcx::net::HttpResponse{200, "application/json", *status, {}};
-    });
-    // Prometheus text exposition (format 0.0.4) of the gauges and counters of /status.
-    http.get("/metrics", [&](const mcx::net::HttpRequest& req) {
-        if (auto refusal = refused(req)) return *refusal;
-        auto families = loop.call([&] { return server.metrics(); }, std::chrono::seconds(2));
-        if (!families) return mcx::net::HttpResponse{503, "text/plain", "busy\n", {}};
-        const auto logins = token_endpoint.login_counters();
-        mcx::prometheus::Family attempts{
-            "mcx_logins_total",
-            mcx::prometheus::Type::counter,
-            "Password grant attempts by result: succeeded, failed (unknown user or wrong "
-            "password), held_user and held_source (429), busy (503).",
-            {}};
-        for (const auto& [result, value] :
-             {std::pair{"succeeded", logins.succeeded}, std::pair{"failed", logins.failed},
-              std::pair{"held_user", logins.held_user},
-              std::pair{"held_source", logins.held_source}, std::pair{"busy", logins.busy}}) {
-            attempts.samples.push_back({{{"result", result}}, static_cast<double>(value)});
-        }
-        families->push_back(std::move(attempts));
-        families->push_back(mcx::prometheus::Family{
-            "mcx_store_write_failures_total",
-            mcx::prometheus::Type::counter,
-            "Writes to the store that failed (disk full, I/O error, read-only), each reported "
-            "to its requester; nothing of them was kept.",
-            {{{}, static_cast<double>((*store)->write_failures())}}});
-        auto text = mcx::prometheus::write_text(*families);
-        if (!text) {
-            spdlog::error("/metrics: {}", text.error().reason);
-            return mcx::net::HttpResponse{500, "text/plain", text.error().reason + "\n", {}};
-        }
-        return mcx::net::HttpResponse{200, mcx::prometheus::kContentType, std::move(*text), {}};
-    });
+    const mcx::http_api::HttpApi http_api{
+        *config,
+        **store,
+        token_endpoint,
+        verifier,
+        cms,
+        public_pem,
+        key->jwks(issuer.key_id()).value_or("{}"),
+        {[&loop, &server] {
+             return loop.call([&] { return server.status_json(); }, std::chrono::seconds(2));
+         },
+         [&loop, &server] {
+             return loop.call([&] { return server.metrics(); }, std::chrono::seconds(2));
+         }},
+        now_s};
+    mcx::http_api::register_http_routes(http, http_api);
     // Partner paths over HTTPS with mutual TLS (docs/security.md, "Partner trust over TLS"):
     // the IdMS key and the CMS's migration profile (CSC-17).
     std::unique_ptr<mcx::net::HttpServer> https;
@@ -537,15 +351,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         https = std::move(*made);
-        https->get("/idms/public-key", [&](const mcx::net::HttpRequest&) {
-            return mcx::net::HttpResponse{200, "application/x-pem-file", public_pem, {}};
-        });
-        https->get("/.well-known/jwks.json", [&](const mcx::net::HttpRequest&) {
-            return mcx::net::HttpResponse{200, "application/jwk-set+json", jwks, {}};
-        });
-        https->get("/cms/partner/migration-profile", [&](const mcx::net::HttpRequest& req) {
-            return from_cms(cms.get_migration_profile(to_cms(req, true)));
-        });
+        mcx::http_api::register_partner_routes(*https, http_api);
         auto bound = https->start(config->host, config->interconnect.https_port);
         if (!bound) {
             std::cerr << "mcxd: " << bound.error().reason << "\n";

@@ -32,7 +32,7 @@ int run_admin(const AdminCommand& c, std::ostream& out, std::ostream& err) {
         if (!user) return report(user.error());
         if (c.password.empty())
             return report(Error{Errc::invalid_argument, "user add needs --password"});
-        if (auto r = store.put_user(*user, idms::hash_password(c.password)); !r)
+        if (auto r = store.put_user(*user, idms::hash_password(c.password, c.hash_iterations)); !r)
             return report(r.error());
         // The role as the command says: `user add` without --admin takes it away.
         if (auto r = store.set_admin(*user, c.admin); !r) return report(r.error());

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "idms/password.hpp"
+
 namespace mcx::cms {
 
 struct AdminCommand {
@@ -16,6 +18,8 @@ struct AdminCommand {
     std::string password;            // user add
     bool admin = false;              // user add: the administrator role (else none)
     std::uint32_t index = 0;         // profile show/remove
+    // user add: PBKDF2 iterations of the hash ([idms] password_hash_iterations with --config).
+    int hash_iterations = idms::kPasswordHashIterations;
 };
 
 // Runs one command; prints results to `out` and errors to `err`; returns the exit status.

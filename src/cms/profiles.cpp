@@ -83,8 +83,10 @@ Result<bool> seed_store(store::Store& store, const SystemConfig& config) {
     if (*seeded) return false;
     std::vector<store::StoredProfile> profiles;
     for (const auto& user : config.users) {
-        const auto hash =
-            user.password.empty() ? std::string("!") : idms::hash_password(user.password);
+        const auto hash = user.password.empty()
+                              ? std::string("!")
+                              : idms::hash_password(user.password,
+                                                    static_cast<int>(config.login.hash_iterations));
         if (auto r = store.put_user(user.id, hash); !r) return tl::unexpected(r.error());
         if (user.admin) {
             if (auto r = store.set_admin(user.id, true); !r) return tl::unexpected(r.error());

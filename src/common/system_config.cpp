@@ -277,7 +277,8 @@ Result<void> read_idms(const Reader& in, const toml::table& t, SystemConfig& con
             t,
             {"key_file", "token_lifetime_seconds", "login_user_failures", "login_source_failures",
              "login_hold_seconds", "login_max_hold_seconds", "login_forget_seconds",
-             "login_tracked_entries", "password_hash_threads", "password_hash_queue"},
+             "login_tracked_entries", "password_hash_threads", "password_hash_queue",
+             "password_hash_iterations"},
             where);
         !r) {
         return r;
@@ -297,7 +298,9 @@ Result<void> read_idms(const Reader& in, const toml::table& t, SystemConfig& con
           in.integer_into(login.forget_seconds, t, "login_forget_seconds", 1, 7 * 86'400, where),
           in.integer_into(login.tracked_entries, t, "login_tracked_entries", 1, 10'000'000, where),
           in.integer_into(login.hash_threads, t, "password_hash_threads", 1, 64, where),
-          in.integer_into(login.hash_queue, t, "password_hash_queue", 0, 1024, where)}) {
+          in.integer_into(login.hash_queue, t, "password_hash_queue", 0, 1024, where),
+          in.integer_into(login.hash_iterations, t, "password_hash_iterations", 1000, 10'000'000,
+                          where)}) {
         if (!r) return r;
     }
     if (login.max_hold_seconds < login.hold_seconds) {

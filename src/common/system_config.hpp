@@ -86,6 +86,9 @@ struct LoginProtectionConfig {
     std::uint32_t tracked_entries = 10000;  // per table (usernames, addresses)
     std::uint32_t hash_threads = 1;         // threads computing password hashes
     std::uint32_t hash_queue = 4;           // logins that may wait for one; more get 503
+    // PBKDF2 iterations of the hashes made: seeded users' and the unknown users' dummy (equal to
+    // idms::kPasswordHashIterations, a unit test checks).
+    std::uint32_t hash_iterations = 20000;
 };
 
 // [sip] tls_port, tls_certificate, udp_access, tcp_access: how users' clients reach the SIP

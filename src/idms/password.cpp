@@ -12,7 +12,6 @@ namespace mcx::idms {
 
 namespace {
 
-constexpr int kIterations = 20000;
 constexpr int kHashBytes = 32;
 
 std::string to_hex(const unsigned char* data, std::size_t len) {
@@ -28,10 +27,10 @@ std::string to_hex(const unsigned char* data, std::size_t len) {
 
 }  // namespace
 
-std::string hash_password(const std::string& password) {
+std::string hash_password(const std::string& password, int iterations) {
     unsigned char salt[16];
     RAND_bytes(salt, sizeof(salt));
-    return hash_password(password, to_hex(salt, sizeof(salt)), kIterations);
+    return hash_password(password, to_hex(salt, sizeof(salt)), iterations);
 }
 
 std::string hash_password(const std::string& password, const std::string& salt, int iterations) {
@@ -60,7 +59,8 @@ std::optional<HashParts> split_hash(const std::string& stored) {
     }
     int iterations = 0;
     auto [ptr, ec] = std::from_chars(stored.data() + p1 + 1, stored.data() + p2, iterations);
-    if (ec != std::errc() || iterations < 1 || iterations > 10'000'000) return std::nullopt;
+    if (ec != std::errc() || iterations < 1 || iterations > kMaxPasswordHashIterations)
+        return std::nullopt;
     return HashParts{iterations, stored.substr(p2 + 1, p3 - p2 - 1)};
 }
 

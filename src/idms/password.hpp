@@ -9,7 +9,15 @@
 
 namespace mcx::idms {
 
-std::string hash_password(const std::string& password);
+// PBKDF2 iterations of a new hash unless [idms] password_hash_iterations says otherwise.
+inline constexpr int kPasswordHashIterations = 20000;
+// The range that setting allows: NIST SP 800-132 5.2 asks for 1000 at least; a stored hash with
+// more than the upper bound is refused as malformed (verify_password), not computed.
+inline constexpr int kMinPasswordHashIterations = 1000;
+inline constexpr int kMaxPasswordHashIterations = 10'000'000;
+
+// A fresh random 16-byte salt.
+std::string hash_password(const std::string& password, int iterations = kPasswordHashIterations);
 std::string hash_password(const std::string& password, const std::string& salt, int iterations);
 // Constant-time comparison; false for a malformed stored hash.
 bool verify_password(const std::string& password, const std::string& stored);

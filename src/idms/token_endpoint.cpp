@@ -30,6 +30,12 @@ std::string field(const std::map<std::string, std::string>& form, const char* na
     return it == form.end() ? std::string{} : it->second;
 }
 
+// RFC 6749 A.1: client-id = *VSCHAR (%x20-7E). It goes into the token as a JSON string, which
+// must be UTF-8, and into the ledger's key, which must not stop at a NUL.
+bool is_vschar(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
 // "mcx-idms:A" -> "A", for messages.
 std::string system_of(const std::string& issuer) {
     const auto colon = issuer.find(':');
@@ -75,21 +81,22 @@ HttpReply busy() {
 }
 
 // A hash of a random password with the parameters of stored ones (hash_password's).
-std::string make_dummy_hash() {
+std::string make_dummy_hash(int iterations) {
     std::array<unsigned char, 16> random{};
     RAND_bytes(random.data(), static_cast<int>(random.size()));
-    return hash_password(std::string(random.begin(), random.end()));
+    return hash_password(std::string(random.begin(), random.end()), iterations);
 }
 
 }  // namespace
 
 TokenEndpoint::TokenEndpoint(const CredentialStore& credentials, const TokenIssuer& issuer,
-                             std::string own_audience, AudiencePolicy audience_policy)
+                             std::string own_audience, AudiencePolicy audience_policy,
+                             int hash_iterations)
     : credentials_(credentials),
       issuer_(issuer),
       own_audience_(std::move(own_audience)),
       audience_policy_(std::move(audience_policy)),
-      dummy_hash_(make_dummy_hash()) {}
+      dummy_hash_(make_dummy_hash(hash_iterations)) {}
 
 void TokenEndpoint::protect_logins(const LoginThrottleLimits& limits, PasswordHasher& hasher) {
     std::lock_guard lock(throttle_mutex_);
@@ -158,6 +165,10 @@ HttpReply TokenEndpoint::handle(const std::map<std::string, std::string>& form, 
                                 std::string_view source) const {
     const auto grant_type = field(form, "grant_type");
     if (grant_type.empty()) return error(400, "invalid_request", "grant_type is missing");
+    if (!is_vschar(field(form, "client_id"))) {
+        return error(400, "invalid_request",
+                     "client_id may hold only the characters %x20-7E (RFC 6749 A.1)");
+    }
     if (grant_type == "password") return password_grant(form, now, source);
     if (subject_tokens_ && (grant_type == kGrantTokenExchange || grant_type == kGrantJwtBearer)) {
         return exchange_grant(form, grant_type == kGrantJwtBearer, now);

@@ -78,9 +78,11 @@ class TokenEndpoint {
     using AudiencePolicy =
         std::function<Result<void>(const McServiceId& user, const std::string& audience)>;
 
-    // Computes the dummy hash that unknown users are checked against (one PBKDF2).
+    // Computes the dummy hash that unknown users are checked against (one PBKDF2 of
+    // `hash_iterations`: those of the stored hashes, [idms] password_hash_iterations).
     TokenEndpoint(const CredentialStore& credentials, const TokenIssuer& issuer,
-                  std::string own_audience, AudiencePolicy audience_policy = {});
+                  std::string own_audience, AudiencePolicy audience_policy = {},
+                  int hash_iterations = kPasswordHashIterations);
 
     // Failed-login throttling and where password hashes are computed. Without this call: the
     // default limits, hashing on the calling thread. `hasher` must outlive this endpoint.

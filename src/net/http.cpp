@@ -201,6 +201,7 @@ struct HttpServer::Impl {
           tls(std::move(context)),
           listener(limits, tls.get(), [this](const ReceivedRequest& r) { return serve(r); }) {}
 
+    // The listener's workers and HttpServer::serve.
     ServedResponse serve(const ReceivedRequest& request) {
         ReceivedRequestStream stream(request);
         bool connection_closed = false;
@@ -278,6 +279,10 @@ void HttpServer::stop() {
 
 std::size_t HttpServer::worker_threads() const {
     return std::max<std::size_t>(impl_->limits.worker_threads, 1);
+}
+
+ServedResponse HttpServer::serve(const ReceivedRequest& request) {
+    return impl_->serve(request);
 }
 
 namespace {

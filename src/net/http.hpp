@@ -17,6 +17,8 @@
 #include "common/error.hpp"
 #include "net/endpoint.hpp"
 
+struct ssl_st;  // OpenSSL's SSL
+
 namespace mcx::net {
 
 struct HttpRequest {
@@ -80,6 +82,24 @@ struct HttpLimits {
     std::size_t worker_threads = 16;                // run handlers; slow clients hold none
 };
 
+// One request received in full, as the listener (http_listener.hpp) hands it to a worker: framed
+// by proto::HttpRequestFramer, its Expect field lines dropped (proto::handed_on_request).
+struct ReceivedRequest {
+    std::string bytes;  // request line, header fields (Expect dropped: answered) and body
+    std::string remote_address;
+    int remote_port = 0;
+    std::string local_address;
+    int local_port = 0;
+    ssl_st* ssl = nullptr;  // HTTPS: the connection's, handshake done; the worker's while it serves
+    bool last = false;      // the connection closes after it (max_requests_per_connection)
+};
+
+// What a worker hands back for the listener to write.
+struct ServedResponse {
+    std::string bytes;        // status line, header fields and body
+    bool keep_alive = false;  // the response allows another request (unless the `last` one)
+};
+
 class HttpServer {
   public:
     using Handler = std::function<HttpResponse(const HttpRequest&)>;
@@ -99,6 +119,13 @@ class HttpServer {
     void stop();
     // Threads that run the handlers; a handler that blocks holds one.
     std::size_t worker_threads() const;
+
+    // Serves one received request without a socket, as a worker does for the listener (it
+    // calls this): cpp-httplib parses it, the handler registered for its method and path runs,
+    // and the response comes back as bytes (a refusal such as 404 or 400 included). Safe to
+    // call from several threads as far as the handlers are; needs no start(). The fuzz target
+    // tests/fuzz/http_handlers_fuzz.cpp enters here.
+    ServedResponse serve(const ReceivedRequest& request);
 
   private:
     struct Impl;

@@ -164,12 +164,7 @@ class ThrottledWarning {
 
 struct HttpListener::Impl {
     Impl(const HttpLimits& l, SSL_CTX* context, Serve s)
-        : limits(l), tls(context), serve(std::move(s)) {
-        head_limits.max_head_bytes = limits.max_head_bytes;
-        head_limits.max_line_bytes = limits.max_line_bytes;
-        head_limits.max_fields = limits.max_header_fields;
-        head_limits.max_body_bytes = limits.max_body_bytes;
-    }
+        : limits(l), head(net::head_limits(l)), tls(context), serve(std::move(s)) {}
 
     struct Job {
         Connection* connection = nullptr;
@@ -206,7 +201,7 @@ struct HttpListener::Impl {
     void wake();
 
     HttpLimits limits;
-    proto::HttpHeadLimits head_limits;
+    proto::HttpHeadLimits head;
     SSL_CTX* tls;
     Serve serve;
     int listen_fd = -1;
@@ -325,7 +320,7 @@ void HttpListener::Impl::admit(int fd, const sockaddr_storage& peer, socklen_t l
         return;
     }
     ++open;
-    auto c = std::make_unique<Connection>(fd, head_limits);
+    auto c = std::make_unique<Connection>(fd, head);
     c->remote_address = std::move(address);
     c->remote_port = port;
     sockaddr_storage local{};
@@ -510,13 +505,7 @@ void HttpListener::Impl::dispatch(Connection& c) {
     const auto& framed = c.framer.framed();
     Job job{&c, {}};
     auto& request = job.request;
-    request.bytes.reserve(framed.size() - framed.head_begin);
-    std::size_t from = framed.head_begin;
-    for (const auto& [begin, end] : framed.expect_lines) {
-        request.bytes.append(c.received, from, begin - from);
-        from = end;
-    }
-    request.bytes.append(c.received, from, framed.size() - from);
+    request.bytes = proto::handed_on_request(c.received, framed);
     c.received.erase(0, framed.size());
     c.framer.reset();
     c.continue_sent = false;
@@ -714,6 +703,15 @@ void HttpListener::Impl::work() {
 void HttpListener::Impl::wake() {
     const std::uint64_t one = 1;
     (void)!::write(wake_fd, &one, sizeof one);
+}
+
+proto::HttpHeadLimits head_limits(const HttpLimits& limits) {
+    proto::HttpHeadLimits head;
+    head.max_head_bytes = limits.max_head_bytes;
+    head.max_line_bytes = limits.max_line_bytes;
+    head.max_fields = limits.max_header_fields;
+    head.max_body_bytes = limits.max_body_bytes;
+    return head;
 }
 
 HttpListener::HttpListener(const HttpLimits& limits, SSL_CTX* tls, Serve serve)

@@ -15,24 +15,12 @@
 #include "common/error.hpp"
 #include "net/endpoint.hpp"
 #include "net/http.hpp"
+#include "proto/http_request_framer.hpp"
 
 namespace mcx::net {
 
-// A request received in full, for a worker.
-struct ReceivedRequest {
-    std::string bytes;  // request line, header fields (Expect dropped: answered) and body
-    std::string remote_address;
-    int remote_port = 0;
-    std::string local_address;
-    int local_port = 0;
-    SSL* ssl = nullptr;  // HTTPS: the connection's, handshake done; the worker's while it serves
-    bool last = false;   // the connection closes after it (max_requests_per_connection)
-};
-
-struct ServedResponse {
-    std::string bytes;  // status line, header fields and body
-    bool keep_alive = false;
-};
+// The limits of `limits` that hold for each request's head and body while it is framed.
+proto::HttpHeadLimits head_limits(const HttpLimits& limits);
 
 class HttpListener {
   public:

@@ -42,6 +42,18 @@ bool is_digit(char c) {
 
 }  // namespace
 
+std::string handed_on_request(std::string_view received, const HttpFramedRequest& framed) {
+    std::string bytes;
+    bytes.reserve(framed.size() - framed.head_begin);
+    std::size_t from = framed.head_begin;
+    for (const auto& [begin, end] : framed.expect_lines) {
+        bytes.append(received, from, begin - from);
+        from = end;
+    }
+    bytes.append(received, from, framed.size() - from);
+    return bytes;
+}
+
 HttpRequestFramer::Progress HttpRequestFramer::refuse(int status, std::string reason) {
     stage_ = Stage::done;
     refusal_ = {status, std::move(reason)};

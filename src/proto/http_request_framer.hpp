@@ -33,6 +33,11 @@ struct HttpFramedRequest {
     std::size_t size() const { return head_end + body_bytes; }
 };
 
+// The bytes of a framed request as they are handed on once its expectation is answered: from
+// head_begin to size() of `received` (which holds at least that much), the Expect field lines
+// left out, so that no later parser answers the expectation a second time.
+std::string handed_on_request(std::string_view received, const HttpFramedRequest& framed);
+
 struct HttpRequestRefusal {
     int status = 400;    // 400, 411, 413, 414, 431 or 505
     std::string reason;  // the defect or the limit, for the log and the response body

@@ -11,6 +11,7 @@
 #include "cms/profile_import.hpp"
 #include "cms/profiles.hpp"
 #include "idms/keys.hpp"
+#include "idms/password.hpp"
 #include "proto/user_profile.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -316,6 +317,19 @@ TEST_F(CmsTest, SeedingHappensOnTheFirstStartOnly) {
     EXPECT_FALSE(*a.store->password_hash(id("sip:late@a.mcx"))) << "the store is authoritative";
 }
 
+// [idms] password_hash_iterations: the seeded hashes are made with it.
+TEST_F(CmsTest, SeededPasswordHashesHaveTheConfiguredIterations) {
+    auto store = std::move(*store::SqliteStore::open((dir / "cheap.db").string()));
+    a.config.login.hash_iterations = 1000;
+    ASSERT_TRUE(seed_store(*store, a.config));
+    const auto hash = *store->password_hash(id("sip:alice@a.mcx"));
+    ASSERT_TRUE(hash);
+    EXPECT_TRUE(hash->starts_with("pbkdf2-sha256$1000$")) << *hash;
+    EXPECT_TRUE(idms::verify_password("pw", *hash));
+    const auto before = *a.store->password_hash(id("sip:alice@a.mcx"));
+    EXPECT_TRUE(before && before->starts_with("pbkdf2-sha256$20000$")) << "the default";
+}
+
 // [[users]] admin = true seeds the administrator role; other users have none.
 TEST_F(CmsTest, SeedingGivesTheAdminRoleToUsersMarkedAdmin) {
     System c;
@@ -357,6 +371,16 @@ TEST_F(CmsTest, AdminCommandsSetTheAdminRole) {
         << "user add without --admin: no administrator";
     EXPECT_EQ(run({"user", "admin", "sip:nobody@a.mcx", "on"}).first, 1);
     EXPECT_EQ(run({"user", "admin", "sip:alice@a.mcx", "maybe"}).first, 2);
+
+    // With --config, `user add` hashes with [idms] password_hash_iterations.
+    std::ostringstream out, err;
+    AdminCommand cheap{db, {"user", "add", "sip:bob@a.mcx"}, "pw", false, 0, 1000};
+    ASSERT_EQ(run_admin(cheap, out, err), 0) << err.str();
+    auto store = std::move(*store::SqliteStore::open(db));
+    const auto hash = *store->password_hash(id("sip:bob@a.mcx"));
+    EXPECT_TRUE(hash && hash->starts_with("pbkdf2-sha256$1000$"));
+    const auto alice = *store->password_hash(id("sip:alice@a.mcx"));
+    EXPECT_TRUE(alice && alice->starts_with("pbkdf2-sha256$20000$")) << "without it, the default";
 }
 
 TEST(MigrationPolicy, AssignedIdAndRestrictions) {

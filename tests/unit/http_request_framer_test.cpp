@@ -184,5 +184,21 @@ TEST(HttpRequestFramer, ExpectContinueIsReportedWithItsLines) {
     EXPECT_FALSE(no_body.framed().expects_continue);
 }
 
+TEST(HttpRequestFramer, TheRequestIsHandedOnWithoutItsExpectLinesAndWhatFollows) {
+    const std::string received =
+        "\r\nPOST / HTTP/1.1\r\nExpect: 100-continue\r\nHost: x\r\nexpect: 100-continue\r\n"
+        "Content-Length: 5\r\n\r\nhelloGET /next HTTP/1.1\r\n";
+    HttpRequestFramer framer;
+    ASSERT_EQ(framer.scan(received), Progress::framed);
+    ASSERT_EQ(framer.framed().expect_lines.size(), 2u);
+    EXPECT_EQ(handed_on_request(received, framer.framed()),
+              "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+        << "no empty line before it, no Expect, no pipelined request after it";
+    HttpRequestFramer plain;
+    ASSERT_EQ(plain.scan("GET / HTTP/1.1\r\n\r\n"), Progress::framed);
+    EXPECT_EQ(handed_on_request("GET / HTTP/1.1\r\n\r\n", plain.framed()),
+              "GET / HTTP/1.1\r\n\r\n");
+}
+
 }  // namespace
 }  // namespace mcx::proto

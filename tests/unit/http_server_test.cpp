@@ -160,5 +160,51 @@ TEST_F(HttpServerLimits, ConnectionsBeyondTheLimitsAreAnswered503AndClosed) {
         1s));
 }
 
+// The socket-free entry the listener's workers use (and the fuzz target): a received request
+// in, its response's bytes out, without start().
+TEST(HttpServerServe, ARequestIsServedWithoutASocket) {
+    HttpServer server;
+    server.get("/echo", [](const HttpRequest& r) {
+        return HttpResponse{200, "text/plain", "n=" + r.header("x-n") + " from " + r.remote, {}};
+    });
+    server.post("/form", [](const HttpRequest& r) {
+        const auto it = r.params.find("a");
+        return HttpResponse{201, "text/plain", it == r.params.end() ? "" : it->second, {}};
+    });
+    ReceivedRequest get{"GET /echo HTTP/1.1\r\nHost: x\r\nX-N: 7\r\n\r\n",
+                        "127.0.0.1",
+                        40000,
+                        "127.0.0.1",
+                        80,
+                        nullptr,
+                        false};
+    auto served = server.serve(get);
+    EXPECT_EQ(http_status_of(served.bytes), 200) << served.bytes;
+    EXPECT_NE(served.bytes.find("n=7 from 127.0.0.1:40000"), std::string::npos) << served.bytes;
+    EXPECT_TRUE(served.keep_alive);
+
+    get.last = true;
+    served = server.serve(get);
+    EXPECT_NE(served.bytes.find("Connection: close"), std::string::npos)
+        << "the connection's last request: " << served.bytes;
+
+    const ReceivedRequest form{
+        "POST /form HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        "Content-Length: 6\r\n\r\na=b%21",
+        "127.0.0.1",
+        40000,
+        "127.0.0.1",
+        80,
+        nullptr,
+        false};
+    served = server.serve(form);
+    EXPECT_EQ(http_status_of(served.bytes), 201) << served.bytes;
+    EXPECT_NE(served.bytes.find("\r\n\r\nb!"), std::string::npos) << served.bytes;
+
+    const ReceivedRequest unknown{
+        "GET /nothing HTTP/1.1\r\n\r\n", "127.0.0.1", 1, "", 0, nullptr, false};
+    EXPECT_EQ(http_status_of(server.serve(unknown).bytes), 404);
+}
+
 }  // namespace
 }  // namespace mcx::net

@@ -5,6 +5,7 @@
 
 #include "common/system_config.hpp"
 #include "idms/login_throttle.hpp"
+#include "idms/password.hpp"
 
 namespace mcx::idms {
 namespace {
@@ -155,6 +156,7 @@ TEST(LoginThrottle, ConfigurationDefaultsAreTheThrottlesDefaults) {
     EXPECT_EQ(config.max_hold_seconds, throttle.max_hold_seconds);
     EXPECT_EQ(config.forget_seconds, throttle.forget_seconds);
     EXPECT_EQ(config.tracked_entries, throttle.max_entries);
+    EXPECT_EQ(config.hash_iterations, static_cast<std::uint32_t>(kPasswordHashIterations));
 }
 
 }  // namespace

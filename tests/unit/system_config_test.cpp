@@ -124,12 +124,14 @@ TEST(SystemConfig, LoginProtectionKeys) {
     EXPECT_EQ(defaults->login.source_failures, 100u);
     EXPECT_EQ(defaults->login.hash_threads, 1u);
     EXPECT_EQ(defaults->login.hash_queue, 4u);
+    EXPECT_EQ(defaults->login.hash_iterations, 20000u);
 
     auto set = parse_system_config(std::string(head) +
                                        "login_user_failures = 3\nlogin_source_failures = 40\n"
                                        "login_hold_seconds = 10\nlogin_max_hold_seconds = 600\n"
                                        "login_forget_seconds = 1200\nlogin_tracked_entries = 500\n"
-                                       "password_hash_threads = 2\npassword_hash_queue = 0\n",
+                                       "password_hash_threads = 2\npassword_hash_queue = 0\n"
+                                       "password_hash_iterations = 1000\n",
                                    "t.toml", ".");
     ASSERT_TRUE(set) << set.error().reason;
     EXPECT_EQ(set->login.user_failures, 3u);
@@ -140,6 +142,7 @@ TEST(SystemConfig, LoginProtectionKeys) {
     EXPECT_EQ(set->login.tracked_entries, 500u);
     EXPECT_EQ(set->login.hash_threads, 2u);
     EXPECT_EQ(set->login.hash_queue, 0u);
+    EXPECT_EQ(set->login.hash_iterations, 1000u);
 
     for (const auto& [line, expected] : std::initializer_list<std::pair<const char*, const char*>>{
              {"login_user_failures = 0\n", "t.toml:5: [idms] login_user_failures must be 1.."},
@@ -286,6 +289,7 @@ TEST(SystemConfig, EveryNumberOutOfItsRangeOrOfAnotherTypeIsRefusedWithFileLineA
         {"idms", "login_tracked_entries", 1, 10'000'000, ""},
         {"idms", "password_hash_threads", 1, 64, ""},
         {"idms", "password_hash_queue", 0, 1024, ""},
+        {"idms", "password_hash_iterations", 1000, 10'000'000, ""},
         {"private_call", "max_calls_per_user", 1, 1'000'000, ""},
         {"private_call", "inactivity_seconds", 0, 86400, ""},
         {"floor_control", "max_priority", 1, 255, ""},

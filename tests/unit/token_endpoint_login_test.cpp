@@ -105,6 +105,14 @@ TEST_F(TokenEndpointLogin, UnknownUsersCostOneHashAgainstTheDummyAndGetTheSameAn
     EXPECT_EQ(login("sip:alice@a.mcx", "pw-a").status, 200);
 }
 
+// [idms] password_hash_iterations: the dummy costs what a stored hash made with it costs.
+TEST_F(TokenEndpointLogin, TheDummyHashHasTheIterationsOfTheStoredHashes) {
+    EXPECT_TRUE(endpoint.dummy_hash().starts_with("pbkdf2-sha256$20000$")) << endpoint.dummy_hash();
+    const TokenEndpoint cheap{credentials, issuer, "mcx:A", {}, 1000};
+    EXPECT_TRUE(cheap.dummy_hash().starts_with("pbkdf2-sha256$1000$")) << cheap.dummy_hash();
+    EXPECT_TRUE(hash_password("pw", 1000).starts_with("pbkdf2-sha256$1000$"));
+}
+
 TEST_F(TokenEndpointLogin, AnUnknownUserIsRefusedEvenWhenTheDummyMatches) {
     hasher.always_match = true;
     const auto reply = login("sip:eve@a.mcx", "whatever");
@@ -210,6 +218,33 @@ TEST_F(TokenEndpointLogin, MissingFieldsAreNeitherHashedNorCounted) {
     }
     EXPECT_TRUE(hasher.checked.empty());
     EXPECT_EQ(login("sip:alice@a.mcx", "pw-a").status, 200);
+}
+
+// Found by http_handlers_fuzz: a client_id that is not printable ASCII made a correct login
+// answer 500 "cannot build token" (libjwt refuses a claim that is not UTF-8; a NUL cut it
+// short). RFC 6749 A.1 allows %x20-7E only: 400 invalid_request, before any hash.
+TEST_F(TokenEndpointLogin, AClientIdOutsidePrintableAsciiIsAnInvalidRequest) {
+    for (const std::string& client_id :
+         {std::string("c\x96onsole"), std::string("c1\0evil", 7), std::string("tab\there")}) {
+        const auto reply = endpoint.handle({{"grant_type", "password"},
+                                            {"username", "sip:alice@a.mcx"},
+                                            {"password", "pw-a"},
+                                            {"client_id", client_id}},
+                                           kNow, kHere);
+        EXPECT_EQ(reply.status, 400) << reply.body;
+        EXPECT_EQ(Json::parse(reply.body).value("error", ""), "invalid_request") << reply.body;
+    }
+    EXPECT_TRUE(hasher.checked.empty()) << "refused before the hash";
+    const auto exchange = endpoint.handle(
+        {{"grant_type", kGrantTokenExchange}, {"subject_token", "x"}, {"client_id", "\xff"}}, kNow,
+        kHere);
+    EXPECT_EQ(exchange.status, 400) << exchange.body;
+    const auto fine = endpoint.handle({{"grant_type", "password"},
+                                       {"username", "sip:alice@a.mcx"},
+                                       {"password", "pw-a"},
+                                       {"client_id", "MC client 1 ~!"}},
+                                      kNow, kHere);
+    EXPECT_EQ(fine.status, 200) << fine.body;
 }
 
 }  // namespace
