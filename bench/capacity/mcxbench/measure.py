@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .capture import Capture
 from .procs import CLK_TCK, HOST, PROCS, BenchError, free_udp_port, log, vm_rss_kib
-from .sipp import Sipp, sipp_stats, stat_int
+from .sipp import Sipp, failed_so_far
 
 RTP_LOAD = Path(__file__).resolve().parent.parent / "rtp_load.py"
 
@@ -174,7 +174,7 @@ def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, w
             if abort_at is None or time.monotonic() < next_check:
                 return False
             next_check = time.monotonic() + 0.5
-            aborted = stat_int(sipp_stats(stat), "FailedCall(C)") >= abort_at
+            aborted = failed_so_far(stat) >= abort_at
             return aborted
 
         if window:

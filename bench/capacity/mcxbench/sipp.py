@@ -1,4 +1,6 @@
 """SIPp (sip-tester) playing the MCPTT clients of bench/capacity/scenarios."""
+import os
+import re
 import socket
 import subprocess
 import time
@@ -30,6 +32,24 @@ def stat_int(stats, key):
         return 0
 
 
+def counts_path(stat):
+    """The -trace_counts file of the run whose -trace_stat file is `stat` (NAME.stat.csv ->
+    NAME.counts.csv, a link to the file SIPp names after its scenario and pid)."""
+    return stat.with_name(stat.name[:-len(".stat.csv")] + ".counts.csv")
+
+
+def refused_503(stat):
+    """Calls answered 503 so far: the <index>_503_Recv columns of the run's -trace_counts file
+    (the calling scenarios ACK a 503 and end the call, which SIPp counts as successful)."""
+    counts = sipp_stats(counts_path(stat))
+    return sum(stat_int(counts, k) for k in counts if re.fullmatch(r"\d+_503_Recv", k))
+
+
+def failed_so_far(stat):
+    """Calls failed so far, the ones answered 503 included."""
+    return stat_int(sipp_stats(stat), "FailedCall(C)") + refused_503(stat)
+
+
 class Sipp:
     def __init__(self, binary="sipp"):
         self.binary = binary
@@ -51,7 +71,7 @@ class Sipp:
         stat = workdir / f"{name}.stat.csv"
         extra = ["-m", calls, "-r", rate, "-rp", 1000, "-d", hold_ms,
                  "-recv_timeout", recv_timeout_ms, "-trace_stat", "-stf", stat, "-fd", 1,
-                 "-trace_err", "-error_file", workdir / f"{name}.errors.log",
+                 "-trace_counts", "-trace_err", "-error_file", workdir / f"{name}.errors.log",
                  "-max_log_size", 2_000_000]
         if log_file:
             extra += ["-trace_logs", "-log_file", log_file]
@@ -61,6 +81,10 @@ class Sipp:
         out = open(workdir / f"{name}.screen.txt", "w")
         p = PROCS.start(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
         out.close()
+        # SIPp writes the counts to <scenario>_<pid>_counts.csv in its working directory.
+        link = counts_path(stat)
+        link.unlink(missing_ok=True)
+        os.symlink(f"{Path(scenario).stem}_{p.pid}_counts.csv", link)
         if background:
             return p, stat
         try:
@@ -73,10 +97,14 @@ class Sipp:
 
     @staticmethod
     def summary(stat, calls):
+        """successful = calls completed (200, ACK, BYE answered); failed = the others of
+        `calls`, refused_503 (answered 503) among them; offered = calls SIPp placed."""
         s = sipp_stats(stat)
-        ok = stat_int(s, "SuccessfulCall(C)")
+        refused = refused_503(stat)
+        ok = stat_int(s, "SuccessfulCall(C)") - refused
         return {"calls": calls, "successful": ok, "failed": calls - ok,
                 "failed_pct": 100.0 * (calls - ok) / calls if calls else 0.0,
+                "offered": stat_int(s, "OutgoingCall(C)"), "refused_503": refused,
                 "retransmissions": stat_int(s, "Retransmissions(C)"),
                 "unexpected": stat_int(s, "FailedUnexpectedMessage(C)"),
                 "max_retrans": stat_int(s, "FailedMaxUDPRetrans(C)"),
