@@ -6,7 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .procs import HOST, PROCS, BenchError, udp_bound, wait_until
+from .procs import HOST, PROCS, BenchError, cpu_ticks, free_udp_port, udp_bound, wait_until
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -66,13 +66,17 @@ class Sipp:
         return c
 
     def run(self, name, workdir, scenario, port, target, keys, inf, calls, rate, hold_ms=0,
-            recv_timeout_ms=5000, log_file=None, background=False):
-        """Runs a UAC scenario: `calls` calls at `rate` per second; returns the stats."""
+            recv_timeout_ms=5000, log_file=None, background=False, max_open=None):
+        """Runs a UAC scenario: `calls` calls at `rate` per second; returns the stats. SIPp
+        slows its rate down once `max_open` calls are open (-l; its default is 3 x the call
+        length x the rate, which an overloaded server's slow calls reach)."""
         stat = workdir / f"{name}.stat.csv"
         extra = ["-m", calls, "-r", rate, "-rp", 1000, "-d", hold_ms,
                  "-recv_timeout", recv_timeout_ms, "-trace_stat", "-stf", stat, "-fd", 1,
                  "-trace_counts", "-trace_err", "-error_file", workdir / f"{name}.errors.log",
                  "-max_log_size", 2_000_000]
+        if max_open:
+            extra += ["-l", max_open]
         if log_file:
             extra += ["-trace_logs", "-log_file", log_file]
         budget = calls / max(rate, 1) + hold_ms / 1000.0 + recv_timeout_ms / 1000.0 + 20
@@ -128,6 +132,39 @@ class Sipp:
         if p.poll() is not None:
             raise BenchError(f"SIPp UAS {name} exited with {p.returncode}")
         return p
+
+
+class RefusingServer:
+    """A stand-in for mcxd or the peer in run_calls (the smoke): a SIPp answering every INVITE
+    503 with Retry-After (scenarios/refuse_503_uas.xml), as an overloaded mcxd does."""
+    kind = "refuser"
+    domain = "refuser.bench"
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = None
+
+    def start(self, logdir=None):
+        port = free_udp_port()
+        self.proc = Sipp().uas("refuser", logdir or self.workdir, "refuse_503_uas.xml", port, {})
+        self.sip = f"{HOST}:{port}"
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def cpu_parts(self):
+        return {"sipp": cpu_ticks(self.pids())}
+
+    def stop(self):
+        PROCS.stop(self.proc)
+        self.proc = None
+
+    def register_all(self, sipp, workdir, caller_port, callee_port):
+        pass  # nobody is called
+
+    def scenarios(self, duplex):
+        return "mcptt_call_uac.xml", "mcptt_call_uas.xml"
 
 
 def held_call_ids(log_file):
