@@ -20,16 +20,22 @@ Steps (full run, about 12-15 minutes on 2 cores; mcxd and the peer alternate run
      one run losing >= 10 % of its calls fails the rate, and is stopped right then),
      then one probe halfway to the lowest failing rate; at most --max-probes rates per
      system -> *_cps in the report;
-  4. RSS per concurrent call of mcxd (VmRSS delta while holding --rss-calls calls);
-  5. media: N concurrent calls with RTP at 50 packets/s each way (rtp_load.py) through mcxd
+  4. overload: --overload-factor (2) x each system's own sustained rate, offered for
+     --overload-seconds (30 s) to a fresh server, once per system: goodput (calls completed
+     per second / the sustained rate), setup p99 of the accepted calls against the p99 at
+     the sustained rate, the shares of calls answered 503 and failed otherwise;
+  5. RSS per concurrent call of mcxd (VmRSS delta while holding --rss-calls calls);
+  6. media: N concurrent calls with RTP at 50 packets/s each way (rtp_load.py) through mcxd
      (calls offered WITHOUT the floor control m-line, so mcxd relays full duplex) and through
      rtpengine: CPU % per 100 relayed streams and loss, median of --media-reps runs.
 Results: a table on stdout, metrics merged into OUT/report.json ({"metrics": {...}}), raw
 results in OUT/capacity/results.json and a Markdown table in OUT/capacity/section.md.
 
 --smoke runs a few calls of the same scenarios against mcxd (and the peer when kamailio and
-rtpengine are installed) without timing assertions; it exits 0 with a message when sipp is
-missing. Exit status: 0 on success, 1 when a run failed, 2 on bad usage.
+rtpengine are installed) without timing assertions, and the overload run's code for 2 s at a
+rate that overloads nothing, and for 1 s against a SIPp answering every call 503 (which must
+be counted as such); it exits 0 with a message when sipp is missing. Exit status: 0 on
+success, 1 when a run failed, 2 on bad usage.
 """
 import argparse
 import shutil
@@ -70,6 +76,12 @@ def parse_args(argv):
                     help="rate of the steady-state runs with the capture (default: 250)")
     ap.add_argument("--max-probes", type=int, default=3,
                     help="sustained rates tried per system, top down (default: 3)")
+    ap.add_argument("--overload-seconds", type=float, default=30.0,
+                    help="seconds of the overload run of each system, after its sustained "
+                    "capacity is known; 0: none (default: %(default)s)")
+    ap.add_argument("--overload-factor", type=float, default=2.0,
+                    help="the overload run offers this many times the system's own sustained "
+                    "rate (default: %(default)s)")
     ap.add_argument("--hold-ms", type=int, default=200, help="call hold time (default: 200)")
     ap.add_argument("--users", type=int, default=20,
                     help="caller users and callee users each (default: %(default)s)")
@@ -105,6 +117,10 @@ def parse_args(argv):
     ctx.sustain_seconds = args.sustain_seconds
     ctx.window_seconds = min(args.window_seconds, args.sustain_seconds)
     ctx.max_probes = max(1, args.max_probes)
+    if args.overload_seconds < 0 or args.overload_factor <= 0:
+        ap.error("--overload-seconds takes 0 or more, --overload-factor more than 0")
+    ctx.overload_seconds = args.overload_seconds
+    ctx.overload_factor = args.overload_factor
     ctx.hold_ms = args.hold_ms
     ctx.users = max(2, args.users)
     ctx.rss_calls = args.rss_calls

@@ -1,4 +1,4 @@
-"""INVITE -> 200 per Call-ID from a dumpcap capture of the caller's port."""
+"""INVITE -> 200 (or 503) per Call-ID from a dumpcap capture of the caller's port."""
 import signal
 import struct
 import subprocess
@@ -39,10 +39,11 @@ def read_pcap(path):
         yield sec + frac / (1e9 if nano else 1e6), sport, dport, ip[ihl + 8:]
 
 
-def setup_times_ms(pcap, caller_port):
-    """INVITE->200 per Call-ID: first INVITE sent from the caller's port -> first 200 (CSeq
-    INVITE) received on it. Returns [(time of the INVITE, setup ms)] in INVITE order."""
-    invites, oks = {}, {}
+def call_times(pcap, caller_port):
+    """Per Call-ID, from a capture of the caller's port: the first INVITE sent from it, the
+    first 200 and the first 503 (CSeq INVITE) received on it. Returns (invites, oks, refusals),
+    each {Call-ID: time}."""
+    invites, oks, refusals = {}, {}, {}
     for t, sport, dport, payload in read_pcap(pcap):
         head = payload.split(b"\r\n\r\n", 1)[0]
         lines = head.split(b"\r\n")
@@ -60,9 +61,16 @@ def setup_times_ms(pcap, caller_port):
             continue
         if sport == caller_port and lines[0].startswith(b"INVITE "):
             invites.setdefault(call_id, t)
-        elif (dport == caller_port and lines[0].startswith(b"SIP/2.0 200")
-              and cseq and cseq.endswith(b"INVITE")):
-            oks.setdefault(call_id, t)
+        elif dport == caller_port and cseq and cseq.endswith(b"INVITE"):
+            if lines[0].startswith(b"SIP/2.0 200"):
+                oks.setdefault(call_id, t)
+            elif lines[0].startswith(b"SIP/2.0 503"):
+                refusals.setdefault(call_id, t)
+    return invites, oks, refusals
+
+
+def setup_pairs(invites, oks):
+    """[(time of the INVITE, INVITE->200 ms)] of the answered calls, in INVITE order."""
     return sorted((invites[c], (oks[c] - invites[c]) * 1000.0) for c in oks if c in invites)
 
 
@@ -80,6 +88,9 @@ class Capture:
         time.sleep(0.2)
 
     def finish(self):
+        """[(time of the INVITE, setup ms)] per answered call; the INVITE, 200 and 503 times
+        per Call-ID stay in self.invites, self.oks and self.refusals."""
         time.sleep(0.2)
         PROCS.stop(self.proc, sig=signal.SIGINT)
-        return setup_times_ms(self.path, self.port)
+        self.invites, self.oks, self.refusals = call_times(self.path, self.port)
+        return setup_pairs(self.invites, self.oks)

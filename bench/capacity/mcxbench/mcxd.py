@@ -130,6 +130,7 @@ class Mcxd:
         except json.JSONDecodeError:
             raise BenchError(f"mcxd: unexpected first line {line!r} (see {self.workdir})")
         self.sip = ready["sip"]
+        self.sip_legs = ready.get("sip_legs")  # the leg thread's port ([sip] leg_thread)
         self.http = ready["http"]
         threading.Thread(target=lambda s: [None for _ in s], args=(self.proc.stdout,),
                          daemon=True).start()

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from .capture import Capture
-from .procs import CLK_TCK, HOST, PROCS, BenchError, free_udp_port, log, vm_rss_kib
-from .sipp import Sipp, sipp_stats, stat_int
+from .procs import CLK_TCK, HOST, PROCS, BenchError, free_udp_port, log, udp_drops, vm_rss_kib
+from .sipp import Sipp, failed_so_far
 
 RTP_LOAD = Path(__file__).resolve().parent.parent / "rtp_load.py"
 
@@ -52,6 +52,61 @@ class Sinks:
         self._thread.join(2)
         for s in self.socks:
             s.close()
+
+
+class StatusSampler:
+    """mcxd's /status once a second on a thread, during an overload run: its `overload`
+    section (refused share, SIP queue delay), the overload counters and the active calls."""
+
+    def __init__(self, system, period=1.0):
+        self.system = system
+        self.period = period
+        self.samples = []
+        self.errors = 0
+        self._stop = threading.Event()
+        self._t0 = time.monotonic()
+        self._sample()  # also logs the administrator in, before the load starts
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self):
+        try:
+            st = self.system.status()
+        except (OSError, ValueError):
+            self.errors += 1  # mcxd's loop busy for 2 s answers 503, or a timeout
+            return
+        c = st.get("counters", {})
+        self.samples.append({"t": round(time.monotonic() - self._t0, 2),
+                             "active_calls": st.get("active_calls"),
+                             "overload_refused": c.get("overload_refused"),
+                             "overload_dropped": c.get("overload_dropped"),
+                             **st.get("overload", {})})
+
+    def _run(self):
+        while not self._stop.wait(self.period):
+            self._sample()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(10)
+        return {"samples": self.samples, "errors": self.errors}
+
+
+def timeline(cap, t0):
+    """Per second of the run (from the capture of the caller's port): INVITEs sent, 200s and
+    503s received, and the p99 of the setup times of the calls whose INVITE left in it."""
+    rows = {}
+    for times, key in ((cap.invites, "invites"), (cap.oks, "ok"), (cap.refusals, "503")):
+        for t in times.values():
+            rows.setdefault(int(t - t0), {"invites": 0, "ok": 0, "503": 0})[key] += 1
+    setups = {}
+    for cid, t in cap.oks.items():
+        if cid in cap.invites:
+            setups.setdefault(int(cap.invites[cid] - t0), []).append(
+                (t - cap.invites[cid]) * 1000.0)
+    for sec, vals in setups.items():
+        rows[sec]["setup_p99_ms"] = percentile(sorted(vals), 99)
+    return [{"s": sec, **rows[sec]} for sec in sorted(rows)]
 
 
 def percentile(sorted_values, p):
@@ -129,19 +184,22 @@ class MediaCalls:
 
 
 def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, window=None,
-              abort_pct=None):
+              abort_pct=None, overload=False):
     """One run on a freshly started server: `rate` calls/s for `seconds`. With `window`, the
     CPU per call and the setup times are taken over the last `window` seconds of sending only
     (steady state); failed calls always count over the whole run. With `abort_pct`, the run
     stops as soon as that share of its calls has failed (an overload: waiting for the rest
-    only spends the time budget of make bench). Returns a result dict."""
+    only spends the time budget of make bench). With `overload` (a rate above capacity, on
+    purpose): SIPp keeps placing calls at `rate` however many are open, mcxd's /status is
+    sampled each second, and the result has a per-second timeline from the capture. Returns
+    a result dict."""
     name = f"{system.kind}-r{rate}{tag}"
     workdir = ctx.out / "runs" / name
     workdir.mkdir(parents=True, exist_ok=True)
     sipp = Sipp()
     calls = int(rate * seconds)
     system.start(workdir)
-    sinks = uas = cap = perf = uac = None
+    sinks = uas = cap = perf = uac = sampler = status = None
     try:
         caller_port, callee_port = free_udp_port(), free_udp_port()
         system.register_all(sipp, workdir, caller_port, callee_port)
@@ -159,12 +217,38 @@ def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, w
         if profile and not window:
             perf = start_perf()
             time.sleep(1.0)
+        if overload and hasattr(system, "status"):
+            sampler = StatusSampler(system)
         cpu0, wall0 = system.cpu_parts(), time.time()
+        # Datagrams the kernel dropped at the server's SIP port and at the two SIPp's (read
+        # while they run: a socket's count goes with it; the caller's is not bound yet).
+        ports = {"server": int(system.sip.rsplit(":", 1)[1]), "caller": caller_port,
+                 "callee": callee_port}
+        if getattr(system, "sip_legs", None):
+            ports["server_legs"] = int(system.sip_legs.rsplit(":", 1)[1])
+        drops0 = {k: udp_drops(port) for k, port in ports.items()}
+        drops = dict.fromkeys(ports)
+        next_drops = 0.0
+
+        def sample_drops():
+            nonlocal next_drops
+            if time.monotonic() < next_drops:
+                return
+            next_drops = time.monotonic() + 0.5
+            for k, port in ports.items():
+                now = udp_drops(port)
+                if now is not None:
+                    drops[k] = now - (drops0[k] or 0)
+
         t0 = time.monotonic()
+        # An overloaded server keeps calls open for seconds (retransmissions, the 5-s receive
+        # timeout): SIPp's default limit of open calls would lower the offered rate.
+        max_open = int(rate * 40) if overload else None
         uac, stat = sipp.run("uac", workdir, uac_scn, caller_port, system.sip,
                              {"domain": system.domain, "audio_port": sinks.ports[0],
                               "floor_port": sinks.ports[1]},
-                             ctx.calls_csv, calls, rate, hold_ms=ctx.hold_ms, background=True)
+                             ctx.calls_csv, calls, rate, hold_ms=ctx.hold_ms, background=True,
+                             max_open=max_open)
         abort_at = calls * abort_pct / 100.0 if abort_pct else None
         next_check = t0
         aborted = False
@@ -174,13 +258,14 @@ def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, w
             if abort_at is None or time.monotonic() < next_check:
                 return False
             next_check = time.monotonic() + 0.5
-            aborted = stat_int(sipp_stats(stat), "FailedCall(C)") >= abort_at
+            aborted = failed_so_far(stat) >= abort_at
             return aborted
 
         if window:
             # Sample the CPU at the start and at the end of the window of steady sending.
             for at in (seconds - window, seconds):
                 while time.monotonic() < t0 + at and uac.poll() is None and not collapsed():
+                    sample_drops()
                     time.sleep(0.02)
                 if aborted:
                     break
@@ -196,16 +281,26 @@ def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, w
             if rc is None and time.monotonic() - t0 > budget:
                 rc = -1
             elif rc is None and not collapsed():
+                sample_drops()
                 time.sleep(0.05)
         if aborted:
             rc = -2
             log(f"{system.kind:5} {rate}/s: {abort_pct:g} % of the calls failed after "
                 f"{time.monotonic() - t0:.1f} s: run stopped")
+        next_drops = 0.0
+        sample_drops()
         PROCS.stop(uac)
         uac = None
         elapsed = time.monotonic() - t0
         if not window:
             cpu1, wall1 = system.cpu_parts(), time.time()
+        if sampler:
+            status = sampler.stop()
+            sampler = None
+            try:
+                status["final"] = system.status().get("overload")
+            except (OSError, ValueError):
+                status["final"] = None
         if perf:
             PROCS.stop(perf, sig=signal.SIGINT, timeout=120)
             perf_report(workdir / "perf.data", profile)
@@ -216,10 +311,18 @@ def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, w
                     "elapsed_s": round(elapsed, 2), "window_s": window, "aborted": aborted})
         parts = {k: (cpu1[k] - cpu0[k]) * 1000.0 / CLK_TCK for k in cpu0}
         res["cpu_ms"] = parts
+        res["udp_drops"] = drops
         res["floor_packets_to_caller"] = sinks.packets[1]
         calls_measured = res["successful"]
+        if status:
+            res["status"] = status
         if cap:
             pairs = cap.finish()
+            if overload:
+                res["offered_s"] = (max(cap.invites.values()) - min(cap.invites.values())
+                                    if len(cap.invites) > 1 else None)
+                res["captured_503"] = len(cap.refusals)
+                res["timeline"] = timeline(cap, wall0)
             cap = None
             if window:
                 pairs = [p for p in pairs if wall0 <= p[0] < wall1]
@@ -238,6 +341,8 @@ def run_calls(ctx, system, rate, seconds, capture=False, tag="", profile=None, w
                                   if calls_measured >= 0.5 * expected and not aborted else None)
         return res
     finally:
+        if sampler:
+            sampler.stop()
         for p in (uac, perf):
             if p:
                 PROCS.stop(p, sig=signal.SIGINT)

@@ -9,7 +9,9 @@ from .mcxd import Mcxd
 from .measure import run_calls, run_media, run_rss
 from .peer import Peer, peer_available
 from .procs import BenchError, log
-from .report import fmt, machine, median, merge_report, summarise
+from .report import (fmt, machine, median, merge_report, overload_summary, overload_verdicts,
+                     summarise)
+from .sipp import RefusingServer
 
 FAIL_LIMIT_PCT = 0.1
 # A sustained run losing this share of its calls is an overload, not noise: the rate fails.
@@ -18,6 +20,22 @@ COLLAPSE_PCT = 10.0
 
 class Ctx:
     """The run's settings (run.py's parse_args) and paths (prepare)."""
+
+
+def overload(ctx, system, capacity_cps, capacity_p99_ms, seconds, capture=True):
+    """The overload run: --overload-factor x `capacity_cps` offered for `seconds` to a fresh
+    `system`; the run's result with its figures under "summary" (report.overload_summary)."""
+    rate = max(1, int(round(ctx.overload_factor * capacity_cps)))
+    res = run_calls(ctx, system, rate, seconds, capture=capture, tag="-overload", overload=True)
+    res["summary"] = overload_summary(res, capacity_cps, capacity_p99_ms)
+    o = res["summary"]
+    log(f"{system.kind:5} overload {rate}/s for {seconds:g} s: {o['offered_calls']} calls offered "
+        f"({fmt(o['offered_cps'])}/s), {o['completed_calls']} completed = "
+        f"{fmt(o['goodput_cps'])}/s = {fmt(o['goodput_ratio'])} of {capacity_cps}/s, "
+        f"503 {100 * (o['share_503'] or 0):.1f} %, failed otherwise "
+        f"{100 * (o['failed_share'] or 0):.1f} %, setup p50 {fmt(o['setup_p50_ms'])} ms "
+        f"p99 {fmt(o['setup_p99_ms'])} ms (at capacity {fmt(capacity_p99_ms)} ms)")
+    return res
 
 
 def prepare(ctx):
@@ -37,8 +55,12 @@ def prepare(ctx):
 
 
 def smoke(ctx):
-    """A few calls of every scenario against mcxd and (when installed) the peer."""
+    """A few calls of every scenario against mcxd and (when installed) the peer; the overload
+    run's code, briefly, against both and against a SIPp answering 503."""
     results = {}
+    # The overload runs capture the caller's port when dumpcap is installed (the smoke's
+    # other runs need no capture).
+    ctx.smoke_capture = bool(shutil.which("dumpcap"))
     systems = [Mcxd(ctx.mcxd, ctx.out / "mcxd", ctx.users)]
     m = systems[0]
     m.start()
@@ -58,6 +80,15 @@ def smoke(ctx):
         if res["successful"] != res["calls"]:
             failures.append(f"{system.kind}: {res['failed']} of {res['calls']} calls failed "
                             f"(see {ctx.out}/runs/{system.kind}-r5-smoke)")
+        if ctx.overload_seconds > 0:
+            # The overload run's code path, briefly, at a rate that overloads nothing.
+            res = overload(ctx, system, 5, None, min(ctx.overload_seconds, 2.0),
+                           capture=ctx.smoke_capture)
+            results[system.kind + "_overload"] = res
+            o = res["summary"]
+            if o["completed_calls"] != o["offered_calls"] or o["offered_calls"] != res["calls"]:
+                failures.append(f"{system.kind}: overload run completed {o['completed_calls']} "
+                                f"of {o['offered_calls']} calls offered ({res['calls']} planned)")
         media = run_media(ctx, system, 2)
         log(f"{system.kind}: media 2 calls, {media['received']}/{media['sent']} RTP packets "
             f"relayed")
@@ -65,6 +96,19 @@ def smoke(ctx):
         if media["received"] < media["sent"] * 0.5:
             failures.append(f"{system.kind}: media relayed {media['received']} of "
                             f"{media['sent']} packets")
+    if ctx.overload_seconds > 0:
+        # The 503 branch of the calling scenario: a SIPp answering every INVITE 503.
+        res = overload(ctx, RefusingServer(ctx.out / "refuser"), 5, None, 1.0,
+                       capture=ctx.smoke_capture)
+        results["refuser_overload"] = res
+        o = res["summary"]
+        log(f"refuser: {o['refused_503']} of {o['offered_calls']} calls answered 503")
+        if o["refused_503"] != o["offered_calls"] or o["offered_calls"] != res["calls"] or \
+                o["share_503"] != 1.0 or o["failed_share"] != 0 or \
+                res.get("captured_503", o["refused_503"]) != o["refused_503"]:
+            failures.append(f"refuser: {o['refused_503']} of {o['offered_calls']} calls counted "
+                            f"as answered 503 ({res.get('captured_503')} on the wire), "
+                            f"{res['calls']} planned")
     (ctx.out / "smoke.json").write_text(json.dumps(results, indent=2) + "\n")
     if failures:
         raise BenchError("; ".join(failures))
@@ -210,12 +254,28 @@ def full(ctx):
     results["burst_cps"] = burst_cps
     results["sustained_cps"] = sustained_cps
 
-    # 3: memory per call of mcxd.
+    # 4: overload: --overload-factor x each system's own sustained rate for --overload-seconds,
+    #    once per system, on a fresh server (a step from idle, like an incident's first calls).
+    results["overload"] = {}
+    for s in systems if ctx.overload_seconds > 0 else []:
+        cps = sustained_cps.get(s.kind)
+        if not cps:
+            log(f"{s.kind}: no sustained rate passed: no overload run")
+            continue
+        passing = [r for r in results["sustained"][s.kind][str(cps)]
+                   if r["failed_pct"] < FAIL_LIMIT_PCT]
+        p99 = median([r.get("setup_p99_ms") for r in passing])
+        results["overload"][s.kind] = overload(ctx, s, cps, p99, ctx.overload_seconds)
+    for kind, res in results["overload"].items():
+        goodput, p99 = overload_verdicts(res["summary"])
+        log(f"{kind}: overload goals: goodput ratio {goodput}, setup p99 {p99}")
+
+    # 5: memory per call of mcxd.
     log(f"mcxd: RSS while holding {ctx.rss_calls} calls")
     results["rss"] = run_rss(ctx, mcxd)
     log(f"mcxd: {fmt(results['rss']['rss_kib_per_call'])} KiB per call "
         f"({results['rss']['calls_held']} calls held)")
-    # 4: media relay, alternating the systems run by run; the median of the runs is kept.
+    # 6: media relay, alternating the systems run by run; the median of the runs is kept.
     for n in ctx.media_calls:
         runs = {}
         for rep in range(ctx.media_reps):

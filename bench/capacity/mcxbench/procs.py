@@ -134,6 +134,21 @@ def udp_bound(port):
         return False
 
 
+def udp_drops(port):
+    """Datagrams the kernel dropped at the UDP socket bound to 127.0.0.1:port because its
+    receive buffer was full (the last column of /proc/net/udp); None when none is bound."""
+    want = f"0100007F:{port:04X}"
+    try:
+        with open("/proc/net/udp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1] == want:
+                    return int(fields[-1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return None
+
+
 def wait_until(pred, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

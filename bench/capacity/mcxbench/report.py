@@ -22,6 +22,51 @@ def fmt(v, digits=3):
     return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:.0f}"
 
 
+def overload_summary(res, capacity_cps, capacity_p99_ms):
+    """The figures of an overload run (measure.run_calls with overload=True) against the
+    system's sustained capacity: goodput = calls completed / the seconds over which they were
+    offered (first to last INVITE, at least the planned seconds), its ratio to the capacity;
+    the setup p50/p99 of the accepted (answered 200) calls over the whole run and the p99's
+    ratio to the p99 at capacity; the shares of the offered calls answered 503 and failed
+    otherwise (SIPp's statistics and -trace_counts)."""
+    offered = res.get("offered") or res["calls"]
+    seconds = max(res["seconds"], res.get("offered_s") or 0)
+    completed = res["successful"]
+    refused = res["refused_503"]
+    goodput = completed / seconds if seconds else None
+    return {
+        "capacity_cps": capacity_cps,
+        "offered_rate": res["rate"],
+        "offered_calls": offered,
+        "offered_cps": offered / seconds if seconds else None,
+        "completed_calls": completed,
+        "goodput_cps": goodput,
+        "goodput_ratio": ratio(goodput, capacity_cps),
+        "setup_p50_ms": res.get("setup_p50_ms"),
+        "setup_p99_ms": res.get("setup_p99_ms"),
+        "setup_p99_at_capacity_ms": capacity_p99_ms,
+        "setup_p99_ratio_to_capacity": ratio(res.get("setup_p99_ms"), capacity_p99_ms),
+        "refused_503": refused,
+        "share_503": refused / offered if offered else None,
+        "failed_share": max(0, offered - completed - refused) / offered if offered else None,
+    }
+
+
+# Goals of issue 17 for the overload run.
+OVERLOAD_GOODPUT_GOAL = 0.9
+OVERLOAD_P99_GOAL = 5.0
+
+
+def overload_verdicts(o):
+    """'met' / 'missed' for the goodput and setup p99 goals of an overload_summary."""
+    def verdict(ok):
+        return "-" if ok is None else ("met" if ok else "missed")
+
+    g, p = o.get("goodput_ratio"), o.get("setup_p99_ratio_to_capacity")
+    return (verdict(None if g is None else g >= OVERLOAD_GOODPUT_GOAL),
+            verdict(None if p is None else p <= OVERLOAD_P99_GOAL))
+
+
 def merge_report(out, metrics):
     path = out / "report.json"
     report = {}
@@ -97,6 +142,23 @@ def summarise(ctx, results, kinds):
         pairs = [ratio(a.get("setup_p99_ms"), b.get("setup_p99_ms"))
                  for a, b in zip(results["steady"]["mcxd"], results["steady"]["peer"])]
         m["private_call_setup_p99_ratio_to_peer"] = median(pairs)
+    overload = results.get("overload", {})
+
+    def ov(kind, key):
+        return overload.get(kind, {}).get("summary", {}).get(key)
+
+    keys = (("offered_cps", "offered_cps"), ("goodput_ratio", "goodput_ratio"),
+            ("setup_p99_ms", "setup_p99_ms"),
+            ("setup_p99_at_capacity_ms", "setup_p99_at_capacity_ms"),
+            ("503_share", "share_503"), ("failed_share", "failed_share"))
+    for kind, prefix in (("mcxd", ""), ("peer", "peer_")):
+        if kind in overload:
+            m.update({f"{prefix}overload_{name}": ov(kind, key) for name, key in keys})
+    # The peer is offered the factor times its own capacity; what mcxd's offered rate would
+    # be for it, as a multiple of its capacity (docs/BENCHMARKS.md, "Overload").
+    if "mcxd" in overload and "peer" in overload:
+        m["peer_overload_factor_at_mcxd_rate"] = ratio(ov("mcxd", "offered_rate"),
+                                                       ov("peer", "capacity_cps"))
     rows = [
         ("sustained rate, < 0.1 % failed (calls/s)", m["private_call_cps"], m.get("peer_cps"),
          "higher is better"),
@@ -109,6 +171,23 @@ def summarise(ctx, results, kinds):
         (f"CPU per call at {rate}/s (ms)", m["cpu_ms_per_call"], m.get("peer_cpu_ms_per_call"),
          "lower is better"),
     ]
+    if overload:
+        secs = f"{ctx.overload_factor:g}x sustained, {ctx.overload_seconds:g} s"
+        rows += [
+            (f"overload: offered calls/s ({secs})", ov("mcxd", "offered_cps"),
+             ov("peer", "offered_cps"), ""),
+            ("overload: goodput ratio (completed/s / sustained)", ov("mcxd", "goodput_ratio"),
+             ov("peer", "goodput_ratio"), f"goal >= {OVERLOAD_GOODPUT_GOAL:g}"),
+            ("overload: setup p99 of accepted calls (ms)", ov("mcxd", "setup_p99_ms"),
+             ov("peer", "setup_p99_ms"),
+             f"goal <= {OVERLOAD_P99_GOAL:g}x the p99 at capacity"),
+            ("setup p99 at the sustained rate (ms)", ov("mcxd", "setup_p99_at_capacity_ms"),
+             ov("peer", "setup_p99_at_capacity_ms"), ""),
+            ("overload: share of calls answered 503", ov("mcxd", "share_503"),
+             ov("peer", "share_503"), ""),
+            ("overload: share of calls failed otherwise", ov("mcxd", "failed_share"),
+             ov("peer", "failed_share"), "lower is better"),
+        ]
     for n in ctx.media_calls:
         held = media("mcxd", n, "calls")
         note = f" (mcxd set up {held})" if held is not None and held != n else ""
@@ -133,6 +212,15 @@ def summarise(ctx, results, kinds):
                        f"({results['machine']}, {results['date']})"] + lines) + "\n"
     if "peer" in kinds:
         table += f"peer CPU per call split: {cpu_split('peer')}\n"
+    for kind in kinds:
+        if kind in overload:
+            goodput, p99 = overload_verdicts(overload[kind]["summary"])
+            table += (f"{kind} overload goals: goodput ratio {goodput}, setup p99 {p99} "
+                      f"(x{fmt(ov(kind, 'setup_p99_ratio_to_capacity'))} the p99 at "
+                      f"capacity)\n")
+    if m.get("peer_overload_factor_at_mcxd_rate") is not None:
+        table += (f"mcxd's overload rate ({ov('mcxd', 'offered_rate')}/s) would be "
+                  f"{fmt(m['peer_overload_factor_at_mcxd_rate'])}x the peer's capacity\n")
     # Every run, for the document.
     detail = ["| phase | calls/s | s | mcxd failed % | mcxd CPU ms/call | mcxd setup p99 ms | "
               "peer failed % | peer CPU ms/call | peer setup p99 ms |",
@@ -168,4 +256,18 @@ def summarise(ctx, results, kinds):
                 detail.append(f"| {phase} | {r} | {secs:g} | " + " | ".join(row) + " |")
     section = "\n".join(md) + "\n\nEvery run (median, then each run in brackets):\n\n" + \
         "\n".join(detail) + "\n"
+    if overload:
+        section += ("\nOverload runs (one per system):\n\n| system | capacity calls/s | "
+                    "offered calls/s | calls offered | completed | 503 | failed otherwise | "
+                    "goodput ratio | setup p50 ms | setup p99 ms | p99 at capacity ms |\n"
+                    "|---|---|---|---|---|---|---|---|---|---|---|\n")
+        for kind in kinds:
+            if kind not in overload:
+                continue
+            o = overload[kind]["summary"]
+            failed = o["offered_calls"] - o["completed_calls"] - o["refused_503"]
+            section += (f"| {kind} | {o['capacity_cps']} | {fmt(o['offered_cps'])} | "
+                        f"{o['offered_calls']} | {o['completed_calls']} | {o['refused_503']} | "
+                        f"{failed} | {fmt(o['goodput_ratio'])} | {fmt(o['setup_p50_ms'])} | "
+                        f"{fmt(o['setup_p99_ms'])} | {fmt(o['setup_p99_at_capacity_ms'])} |\n")
     return m, table, section

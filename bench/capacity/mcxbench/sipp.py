@@ -1,10 +1,12 @@
 """SIPp (sip-tester) playing the MCPTT clients of bench/capacity/scenarios."""
+import os
+import re
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from .procs import HOST, PROCS, BenchError, udp_bound, wait_until
+from .procs import HOST, PROCS, BenchError, cpu_ticks, free_udp_port, udp_bound, wait_until
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -30,6 +32,24 @@ def stat_int(stats, key):
         return 0
 
 
+def counts_path(stat):
+    """The -trace_counts file of the run whose -trace_stat file is `stat` (NAME.stat.csv ->
+    NAME.counts.csv, a link to the file SIPp names after its scenario and pid)."""
+    return stat.with_name(stat.name[:-len(".stat.csv")] + ".counts.csv")
+
+
+def refused_503(stat):
+    """Calls answered 503 so far: the <index>_503_Recv columns of the run's -trace_counts file
+    (the calling scenarios ACK a 503 and end the call, which SIPp counts as successful)."""
+    counts = sipp_stats(counts_path(stat))
+    return sum(stat_int(counts, k) for k in counts if re.fullmatch(r"\d+_503_Recv", k))
+
+
+def failed_so_far(stat):
+    """Calls failed so far, the ones answered 503 included."""
+    return stat_int(sipp_stats(stat), "FailedCall(C)") + refused_503(stat)
+
+
 class Sipp:
     def __init__(self, binary="sipp"):
         self.binary = binary
@@ -46,13 +66,17 @@ class Sipp:
         return c
 
     def run(self, name, workdir, scenario, port, target, keys, inf, calls, rate, hold_ms=0,
-            recv_timeout_ms=5000, log_file=None, background=False):
-        """Runs a UAC scenario: `calls` calls at `rate` per second; returns the stats."""
+            recv_timeout_ms=5000, log_file=None, background=False, max_open=None):
+        """Runs a UAC scenario: `calls` calls at `rate` per second; returns the stats. SIPp
+        slows its rate down once `max_open` calls are open (-l; its default is 3 x the call
+        length x the rate, which an overloaded server's slow calls reach)."""
         stat = workdir / f"{name}.stat.csv"
         extra = ["-m", calls, "-r", rate, "-rp", 1000, "-d", hold_ms,
                  "-recv_timeout", recv_timeout_ms, "-trace_stat", "-stf", stat, "-fd", 1,
-                 "-trace_err", "-error_file", workdir / f"{name}.errors.log",
+                 "-trace_counts", "-trace_err", "-error_file", workdir / f"{name}.errors.log",
                  "-max_log_size", 2_000_000]
+        if max_open:
+            extra += ["-l", max_open]
         if log_file:
             extra += ["-trace_logs", "-log_file", log_file]
         budget = calls / max(rate, 1) + hold_ms / 1000.0 + recv_timeout_ms / 1000.0 + 20
@@ -61,6 +85,10 @@ class Sipp:
         out = open(workdir / f"{name}.screen.txt", "w")
         p = PROCS.start(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
         out.close()
+        # SIPp writes the counts to <scenario>_<pid>_counts.csv in its working directory.
+        link = counts_path(stat)
+        link.unlink(missing_ok=True)
+        os.symlink(f"{Path(scenario).stem}_{p.pid}_counts.csv", link)
         if background:
             return p, stat
         try:
@@ -73,10 +101,14 @@ class Sipp:
 
     @staticmethod
     def summary(stat, calls):
+        """successful = calls completed (200, ACK, BYE answered); failed = the others of
+        `calls`, refused_503 (answered 503) among them; offered = calls SIPp placed."""
         s = sipp_stats(stat)
-        ok = stat_int(s, "SuccessfulCall(C)")
+        refused = refused_503(stat)
+        ok = stat_int(s, "SuccessfulCall(C)") - refused
         return {"calls": calls, "successful": ok, "failed": calls - ok,
                 "failed_pct": 100.0 * (calls - ok) / calls if calls else 0.0,
+                "offered": stat_int(s, "OutgoingCall(C)"), "refused_503": refused,
                 "retransmissions": stat_int(s, "Retransmissions(C)"),
                 "unexpected": stat_int(s, "FailedUnexpectedMessage(C)"),
                 "max_retrans": stat_int(s, "FailedMaxUDPRetrans(C)"),
@@ -100,6 +132,39 @@ class Sipp:
         if p.poll() is not None:
             raise BenchError(f"SIPp UAS {name} exited with {p.returncode}")
         return p
+
+
+class RefusingServer:
+    """A stand-in for mcxd or the peer in run_calls (the smoke): a SIPp answering every INVITE
+    503 with Retry-After (scenarios/refuse_503_uas.xml), as an overloaded mcxd does."""
+    kind = "refuser"
+    domain = "refuser.bench"
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = None
+
+    def start(self, logdir=None):
+        port = free_udp_port()
+        self.proc = Sipp().uas("refuser", logdir or self.workdir, "refuse_503_uas.xml", port, {})
+        self.sip = f"{HOST}:{port}"
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def cpu_parts(self):
+        return {"sipp": cpu_ticks(self.pids())}
+
+    def stop(self):
+        PROCS.stop(self.proc)
+        self.proc = None
+
+    def register_all(self, sipp, workdir, caller_port, callee_port):
+        pass  # nobody is called
+
+    def scenarios(self, duplex):
+        return "mcptt_call_uac.xml", "mcptt_call_uas.xml"
 
 
 def held_call_ids(log_file):
