@@ -643,7 +643,12 @@ void McServer::on_call_released(PrivateCall& call) {
     }
     auto it = calls_.find(call.id());
     if (it == calls_.end()) return;
-    spdlog::info("call {}: released", call.id());
+    const auto& relayed = call.relay().counters();
+    spdlog::info(
+        "call {}: released; media relayed {} from the caller, {} from the callee, gated "
+        "{}, foreign {}, no destination {}, floor control {}",
+        call.id(), relayed.forwarded[0], relayed.forwarded[1], relayed.gated, relayed.foreign,
+        relayed.dropped, relayed.floor_packets);
     // Released from inside one of its own callbacks: delete it in a later loop turn.
     sip_.loop().defer_delete(std::move(it->second));
     calls_.erase(it);
