@@ -327,15 +327,26 @@ void McClient::on_incoming_invite(const net::SipMessage& msg) {
     // A resume of one of our suspended calls (TS 23.280 10.16.3 step 3) is taken at once.
     CallRecord* resumed =
         info->mcx.resumes_previous_id ? suspended_call_resumed_by(*info, *peer) : nullptr;
-    if (resumed && resumed->state == CallState::originating && resumed->leg &&
-        resumed->leg->resume) {
-        // Glare: both ends resume the same call. The original caller's resume wins.
-        if (resolve_glare(resumed->originated) == GlareResolution::keep_own_resume) {
-            return refuse(491, "Request Pending",
-                          "399 " + config_.host +
-                              " \"both ends resume this call: the original caller's resume "
-                              "wins\"");
-        }
+    const bool own_resume = resumed && resumed->leg && resumed->leg->resume &&
+                            resumed->leg->dialog &&
+                            resumed->leg->dialog->role() == net::InviteDialog::Role::uac;
+    const auto own = !own_resume                                ? OwnResume::none
+                     : resumed->state == CallState::originating ? OwnResume::pending
+                     : resumed->state == CallState::connected   ? OwnResume::answered
+                                                                : OwnResume::none;
+    const auto glare =
+        decide_incoming_resume(own, resumed && resumed->originated,
+                               resumed && *info->mcx.resumes_previous_id == resumed->peer.uri());
+    if (glare == IncomingResume::refuse_own_wins) {
+        return refuse(491, "Request Pending",
+                      "399 " + config_.host +
+                          " \"both ends resume this call: the original caller's resume wins\"");
+    }
+    if (glare == IncomingResume::refuse_crossed) {
+        return refuse(491, "Request Pending",
+                      "399 " + config_.host + " \"this call is already resumed\"");
+    }
+    if (glare == IncomingResume::take_dropping_own) {
         const auto id = resumed->id;
         resumed->leg->dialog->hangup();
         drop_leg(*resumed);
@@ -556,8 +567,19 @@ void McClient::on_dialog_event(CallId id, std::uint64_t serial, net::DialogEvent
                 e.reason = "unusable answer: " + answer.error().reason;
                 return release(id, ReleaseReason::unusable_answer, e);
             }
-            if (auto info = mcptt_info_of(*msg); info && info->mcx.primary_id) {
-                if (auto p = McServiceId::parse(*info->mcx.primary_id)) record->peer_primary = *p;
+            if (auto info = mcptt_info_of(*msg)) {
+                if (info->mcx.primary_id) {
+                    if (auto p = McServiceId::parse(*info->mcx.primary_id)) {
+                        record->peer_primary = *p;
+                    }
+                }
+                // A resume reaches the peer where it is now (it may have migrated too): the
+                // answering party's ID (TS 24.379 H.3) is the one a later resume of its names.
+                if (leg.resume && info->called_party_id) {
+                    if (auto answering = McServiceId::parse(*info->called_party_id)) {
+                        record->peer = *answering;
+                    }
+                }
             }
             apply_remote_sdp(leg, *answer);
             if (leg.floor->running() && !proto::find_floor_control(*answer)) {

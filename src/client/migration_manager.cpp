@@ -610,6 +610,21 @@ IncomingDecision decide_incoming(std::size_t suspended, bool resumes_ours,
     return {};
 }
 
+IncomingResume decide_incoming_resume(OwnResume own, bool we_originated_the_call,
+                                      bool names_reached_peer) {
+    switch (own) {
+        case OwnResume::none:
+            return IncomingResume::take;
+        case OwnResume::pending:
+            return resolve_glare(we_originated_the_call) == GlareResolution::keep_own_resume
+                       ? IncomingResume::refuse_own_wins
+                       : IncomingResume::take_dropping_own;
+        case OwnResume::answered:
+            return names_reached_peer ? IncomingResume::take : IncomingResume::refuse_crossed;
+    }
+    return IncomingResume::take;
+}
+
 GlareResolution resolve_glare(bool we_originated_the_call) {
     return we_originated_the_call ? GlareResolution::keep_own_resume
                                   : GlareResolution::take_peer_resume;

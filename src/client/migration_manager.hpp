@@ -370,4 +370,17 @@ IncomingDecision decide_incoming(std::size_t suspended, bool resumes_ours,
 enum class GlareResolution { keep_own_resume, take_peer_resume };
 GlareResolution resolve_glare(bool we_originated_the_call);
 
+// An incoming resume of one of our calls, against our own resume of that call, if any.
+enum class OwnResume { none, pending, answered };
+enum class IncomingResume {
+    take,               // no resume of ours competes: answer it
+    take_dropping_own,  // glare, the peer is the original caller: drop ours, answer it
+    refuse_own_wins,    // glare, we are the original caller: 491
+    refuse_crossed,     // ours was answered and this one crossed it on another path: 491
+};
+// `names_reached_peer`: the resume's previous ID is the one our call reaches now, so the peer
+// migrated again after our resume; otherwise it left before ours arrived. [mcx-defined]
+IncomingResume decide_incoming_resume(OwnResume own, bool we_originated_the_call,
+                                      bool names_reached_peer);
+
 }  // namespace mcx::client

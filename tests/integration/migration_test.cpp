@@ -428,6 +428,7 @@ TEST_F(MigrationTest, GlareBothEndsMigrateAtOnce) {
     ASSERT_TRUE(alice->wait("profile"));
     ASSERT_TRUE(bob->wait("profile"));
     connect(*alice, *bob, "bob");
+    ASSERT_TRUE(alice->wait("floor-granted"));  // her call's implicit floor request
     alice->send("migrate B");
     bob->send("migrate B");
     auto a = alice->wait("migrated", 25s);
@@ -445,15 +446,20 @@ TEST_F(MigrationTest, GlareBothEndsMigrateAtOnce) {
         },
         25s))
         << "the call did not survive both migrations";
-    alice->send("ptt");
-    ASSERT_TRUE(alice->wait("floor-granted", 5s));
+    // Floor restoration: alice talked before, whichever resume won gives her the floor back.
+    ASSERT_TRUE(alice->wait("floor-granted", 5s)) << "see " << systems_->dir();
     alice->send("send-rtp 1 25");
+    auto sending = alice->wait([](const Json& e) { return e.value("command", "") == "send-rtp"; });
+    ASSERT_TRUE(sending);
+    ASSERT_EQ((*sending)["event"], "ok") << sending->dump();
     EXPECT_TRUE(eventually(
         [&] {
             auto sb = bob->status();
-            return sb && (*sb)["calls"][0]["rtp_received"].get<std::uint64_t>() >= 24;
+            return sb && (*sb)["calls"].size() == 1 &&
+                   (*sb)["calls"][0]["rtp_received"].get<std::uint64_t>() >= 24;
         },
-        5s));
+        5s))
+        << "see " << systems_->dir();
 }
 
 // The profile lists only B and C: a migration elsewhere is refused at once and the calls go on.

@@ -561,6 +561,24 @@ TEST(MigrationGlare, TheOriginalCallersResumeWins) {
     EXPECT_EQ(resolve_glare(false), GlareResolution::take_peer_resume);
 }
 
+TEST(MigrationGlare, AnIncomingResumeAgainstOurOwn) {
+    // No resume of ours: the peer's is answered, whoever called first.
+    EXPECT_EQ(decide_incoming_resume(OwnResume::none, true, false), IncomingResume::take);
+    EXPECT_EQ(decide_incoming_resume(OwnResume::none, false, false), IncomingResume::take);
+    // Both pending: the original caller's resume wins.
+    EXPECT_EQ(decide_incoming_resume(OwnResume::pending, true, false),
+              IncomingResume::refuse_own_wins);
+    EXPECT_EQ(decide_incoming_resume(OwnResume::pending, false, false),
+              IncomingResume::take_dropping_own);
+    // Ours answered already: one naming the peer's old ID crossed ours (slower path), one
+    // naming the ID our call reaches is the peer migrating again.
+    EXPECT_EQ(decide_incoming_resume(OwnResume::answered, true, false),
+              IncomingResume::refuse_crossed);
+    EXPECT_EQ(decide_incoming_resume(OwnResume::answered, false, false),
+              IncomingResume::refuse_crossed);
+    EXPECT_EQ(decide_incoming_resume(OwnResume::answered, true, true), IncomingResume::take);
+}
+
 TEST(MigrationNote3, PolicyDecidesRequestsDuringTheResume) {
     auto refused = decide_incoming(1, false, IncomingDuringResume::reject);
     EXPECT_FALSE(refused.accept);
