@@ -94,6 +94,13 @@ class MigrationTest : public ::testing::Test {
         ASSERT_TRUE(callee.wait("connected")) << callee.name() << " did not get the call";
     }
     Json status(const std::string& system) { return systems_->system(system).status(); }
+    // send-rtp on the client's first call, and its answer: refused without the floor.
+    static void send_rtp(ClientProcess& c, unsigned count) {
+        c.send("send-rtp 1 " + std::to_string(count));
+        auto answer = c.wait([](const Json& e) { return e.value("command", "") == "send-rtp"; });
+        ASSERT_TRUE(answer) << c.name() << ": no answer to send-rtp";
+        ASSERT_EQ((*answer)["event"], "ok") << c.name() << ": " << answer->dump();
+    }
 
     std::unique_ptr<Systems> systems_;
 };
@@ -143,13 +150,13 @@ TEST_F(MigrationTest, PrimaryToPartnerResumesTheCall) {
 
     // The floor is restored (alice talked before) and media flows through B and A, both ways.
     ASSERT_TRUE(alice->wait("floor-granted", 5s)) << "alice's implicit request in the resume";
-    alice->send("send-rtp 1 25");
+    send_rtp(*alice, 25);
     EXPECT_TRUE(eventually([&] { return received_from(*bob, "sip:alice.a@b.mcx") >= 24; }, 5s));
     alice->send("release");
     ASSERT_TRUE(bob->wait("floor-idle"));
     bob->send("ptt");
     ASSERT_TRUE(bob->wait("floor-granted"));
-    bob->send("send-rtp 1 25");
+    send_rtp(*bob, 25);
     EXPECT_TRUE(eventually([&] { return received_from(*alice, "sip:bob@a.mcx") >= 24; }, 5s));
 }
 
@@ -448,10 +455,7 @@ TEST_F(MigrationTest, GlareBothEndsMigrateAtOnce) {
         << "the call did not survive both migrations";
     // Floor restoration: alice talked before, whichever resume won gives her the floor back.
     ASSERT_TRUE(alice->wait("floor-granted", 5s)) << "see " << systems_->dir();
-    alice->send("send-rtp 1 25");
-    auto sending = alice->wait([](const Json& e) { return e.value("command", "") == "send-rtp"; });
-    ASSERT_TRUE(sending);
-    ASSERT_EQ((*sending)["event"], "ok") << sending->dump();
+    send_rtp(*alice, 25);
     EXPECT_TRUE(eventually(
         [&] {
             auto sb = bob->status();
@@ -544,6 +548,7 @@ TEST_F(MigrationTest, AutomaticMigrationWhenThePrimaryDiesAndBackHome) {
     ASSERT_TRUE(standby) << "no standby in B";
     EXPECT_EQ((*standby)["system"], "B");
     connect(*alice, *carol, "sip:carol@b.mcx");
+    ASSERT_TRUE(alice->wait("floor-granted"));  // her call's implicit floor request
 
     systems_->system("A").kill();
     auto lost = alice->wait("serving-lost", 5s);
@@ -553,9 +558,8 @@ TEST_F(MigrationTest, AutomaticMigrationWhenThePrimaryDiesAndBackHome) {
     EXPECT_EQ(migrated["trigger"], "automatic");
     EXPECT_EQ(migrated["order"], "prepared");
     ASSERT_TRUE(carol->wait("call-resumed", 5s));
-    alice->send("ptt");
-    ASSERT_TRUE(alice->wait("floor-granted", 5s));
-    alice->send("send-rtp 1 25");
+    ASSERT_TRUE(alice->wait("floor-granted", 5s)) << "the talker did not get the floor back";
+    send_rtp(*alice, 25);
     EXPECT_TRUE(eventually([&] { return received_from(*carol, "sip:alice.a@b.mcx") >= 24; }, 5s));
     alice->send("release");
 
