@@ -85,6 +85,29 @@ class Reader {
         field = static_cast<Field>(*v);
         return {};
     }
+    // A number key (integer or float) within [lo, hi]; absent: `field` stays.
+    Result<void> number_into(double& field, const toml::table& table, std::string_view key,
+                             double lo, double hi, const std::string& where) const {
+        const auto* node = table.get(key);
+        if (!node) return {};
+        const auto range = number_text(lo) + ".." + number_text(hi);
+        std::optional<double> v = node->value_exact<double>();
+        if (!v) {
+            if (auto i = node->value_exact<std::int64_t>()) v = static_cast<double>(*i);
+        }
+        if (!v) return fail_at(node->source(), wrong_type(*node, key, where, "a number " + range));
+        if (!(*v >= lo && *v <= hi)) {
+            return fail_at(node->source(), where + " " + std::string(key) + " must be " + range +
+                                               ", not " + number_text(*v));
+        }
+        field = *v;
+        return {};
+    }
+    static std::string number_text(double v) {
+        std::ostringstream out;
+        out << v;
+        return out.str();
+    }
     template <class T>
     Result<void> value_into(T& field, const toml::table& table, std::string_view key,
                             const std::string& where) const {
@@ -306,6 +329,31 @@ Result<void> read_idms(const Reader& in, const toml::table& t, SystemConfig& con
     if (login.max_hold_seconds < login.hold_seconds) {
         return in.fail_at(t.source(),
                           "[idms] login_max_hold_seconds must not be below login_hold_seconds");
+    }
+    return {};
+}
+
+Result<void> read_overload(const Reader& in, const toml::table& t, SystemConfig& config) {
+    const std::string where = "[overload]";
+    if (auto r = in.only_known_keys(
+            t,
+            {"delay_target_ms", "interval_ms", "increase", "decrease", "max_refused_share",
+             "source_failures_per_second", "source_failure_burst", "max_sources"},
+            where);
+        !r) {
+        return r;
+    }
+    auto& o = config.overload;
+    for (auto r : {in.integer_into(o.delay_target_ms, t, "delay_target_ms", 1, 10'000, where),
+                   in.integer_into(o.interval_ms, t, "interval_ms", 10, 10'000, where),
+                   in.number_into(o.increase, t, "increase", 0.001, 1, where),
+                   in.number_into(o.decrease, t, "decrease", 0.001, 1, where),
+                   in.number_into(o.max_refused_share, t, "max_refused_share", 0, 1, where),
+                   in.number_into(o.source_failures_per_second, t, "source_failures_per_second",
+                                  0.001, 1e6, where),
+                   in.number_into(o.source_failure_burst, t, "source_failure_burst", 1, 1e6, where),
+                   in.integer_into(o.max_sources, t, "max_sources", 1, 10'000'000, where)}) {
+        if (!r) return r;
     }
     return {};
 }
@@ -630,11 +678,11 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
                                                 ": " + std::string(e.description()));
     }
     const Reader in(source, base_dir);
-    if (auto r =
-            in.only_known_keys(root,
-                               {"system", "sip", "http", "idms", "private_call", "floor_control",
-                                "users", "store", "partners", "migration", "interconnect", "media"},
-                               "the top level");
+    if (auto r = in.only_known_keys(
+            root,
+            {"system", "sip", "http", "idms", "private_call", "floor_control", "users", "store",
+             "partners", "migration", "interconnect", "media", "overload"},
+            "the top level");
         !r) {
         return tl::unexpected(r.error());
     }
@@ -645,6 +693,7 @@ Result<SystemConfig> parse_system_config(std::string_view text, const std::strin
     // In this order: [[partners]] and [[users]] need [system]'s id and domain.
     const std::pair<const char*, Section> tables[] = {{"sip", read_sip},
                                                       {"http", read_http},
+                                                      {"overload", read_overload},
                                                       {"idms", read_idms},
                                                       {"private_call", read_private_call},
                                                       {"floor_control", read_floor_control},

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/ids.hpp"
 #include "common/ipv4_network.hpp"
+#include "common/overload_settings.hpp"
 
 namespace mcx {
 
@@ -102,6 +103,7 @@ struct SipAccessConfig {
 };
 
 struct SystemConfig {
+    OverloadSettings overload;       // [overload] (docs: config/README.md)
     std::string system_id;           // e.g. "A"
     std::string domain;              // e.g. "a.mcx": the domain of the MC service IDs it serves
     std::string host = "127.0.0.1";  // every listener binds here

@@ -60,7 +60,8 @@ McServer::McServer(const SystemConfig& config, net::SipStack& sip,
       clock_(std::move(clock)),
       registrar_(verifier, config.registration_max_expires),
       policy_(config.max_private_calls_per_user, std::move(profiles),
-              [this](const McServiceId& user) { return party_state(user); }) {
+              [this](const McServiceId& user) { return party_state(user); }),
+      overload_(config.overload) {
     sip_.set_request_handler([this](const net::SipMessage& msg) { return on_request(msg); });
     registrar_.set_identity_check(
         [this](const idms::AccessTokenClaims& claims, const McServiceId& aor) {

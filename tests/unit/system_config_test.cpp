@@ -97,6 +97,47 @@ TEST(SystemConfig, NumbersOutOfRangeAreRefused) {
     EXPECT_EQ(edges->token_lifetime_seconds, 60);
 }
 
+// [overload]: overload control's settings (issue 17 item 1), each within its range.
+TEST(SystemConfig, OverloadSettings) {
+    const std::string head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[overload]\n";
+    auto defaults = parse_system_config(head, "t.toml", ".");
+    ASSERT_TRUE(defaults) << defaults.error().reason;
+    EXPECT_EQ(defaults->overload.delay_target_ms, OverloadSettings{}.delay_target_ms);
+    auto set = parse_system_config(head +
+                                       "delay_target_ms = 50\ninterval_ms = 200\nincrease = 0.2\n"
+                                       "decrease = 1\nmax_refused_share = 0\n"
+                                       "source_failures_per_second = 2.5\n"
+                                       "source_failure_burst = 20\nmax_sources = 10\n",
+                                   "t.toml", ".");
+    ASSERT_TRUE(set) << set.error().reason;
+    EXPECT_EQ(set->overload.delay_target_ms, 50);
+    EXPECT_EQ(set->overload.interval_ms, 200);
+    EXPECT_DOUBLE_EQ(set->overload.increase, 0.2);
+    EXPECT_DOUBLE_EQ(set->overload.decrease, 1.0) << "an integer is a number too";
+    EXPECT_DOUBLE_EQ(set->overload.max_refused_share, 0.0);
+    EXPECT_DOUBLE_EQ(set->overload.source_failures_per_second, 2.5);
+    EXPECT_DOUBLE_EQ(set->overload.source_failure_burst, 20.0);
+    EXPECT_EQ(set->overload.max_sources, 10u);
+    const std::pair<std::string, std::string> refused[] = {
+        {"delay_target_ms = 0", "t.toml:5: [overload] delay_target_ms must be 1..10000, not 0"},
+        {"interval_ms = -1", "[overload] interval_ms must be 10..10000, not -1"},
+        {"increase = 0", "[overload] increase must be 0.001..1, not 0"},
+        {"decrease = 1.5", "[overload] decrease must be 0.001..1, not 1.5"},
+        {"max_refused_share = -0.1", "max_refused_share must be 0..1, not -0.1"},
+        {"max_refused_share = nan", "max_refused_share must be 0..1, not nan"},
+        {"source_failure_burst = 0.5", "source_failure_burst must be 1..1e+06, not 0.5"},
+        {"max_sources = 0", "[overload] max_sources must be 1..10000000, not 0"},
+        {"increase = \"0.1\"", "a number 0.001..1"},
+        {"increas = 0.1", "unknown key 'increas' in [overload]"},
+    };
+    for (const auto& [line, expected] : refused) {
+        auto config = parse_system_config(head + line + "\n", "t.toml", ".");
+        ASSERT_FALSE(config) << line;
+        EXPECT_NE(config.error().reason.find(expected), std::string::npos)
+            << config.error().reason << " lacks " << expected;
+    }
+}
+
 // [[users]] admin: the administrator role seeded into the store (issue 16 item 4); off unless
 // it says true, and only a boolean (a typo such as "yes" must not quietly mean "no").
 TEST(SystemConfig, UsersAdminKey) {
