@@ -1,6 +1,6 @@
 #pragma once
 // The settings of overload control (server/overload_control.hpp), read from [overload] of the
-// system configuration (docs/configuration.md). Plain data, so the configuration needs no
+// system configuration (config/README.md). Plain data, so the configuration needs no
 // server code.
 
 #include <cstddef>

@@ -163,38 +163,17 @@ TEST(OverloadSettings, TheConfiguredFailureBudgetApplies) {
     auto system = McSystem::start(options, test_output_dir());
     const auto token = system->token("alice", "pw-a", kFloodClientId);
     ASSERT_FALSE(token.empty());
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(local);
-    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)), 0);
-    ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len), 0);
-    const auto port = std::to_string(ntohs(local.sin_port));
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(system->sip().port);
-    ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-    auto exchange = [&](int n) -> std::string {
-        const auto message =
-            build_register(*system, {.user = "alice",
-                                     .access_token = forged(token, n),
-                                     .client_id = kFloodClientId,
-                                     .via = "UDP 127.0.0.1:" + port,
-                                     .contact = "<sip:alice@127.0.0.1:" + port + ">",
-                                     .tag = "budget-" + std::to_string(n)});
-        ::sendto(fd, message.data(), message.size(), 0, reinterpret_cast<const sockaddr*>(&to),
-                 sizeof(to));
-        pollfd in{fd, POLLIN, 0};
-        if (::poll(&in, 1, 5000) != 1) return "";
-        char buffer[4096];
-        const auto got = ::recv(fd, buffer, sizeof(buffer), 0);
-        return got > 0 ? std::string(buffer, static_cast<std::size_t>(got)) : "";
+    RawSipSocket socket;
+    auto exchange = [&](int n) {
+        auto request = udp_client_register("alice", socket.port());
+        request.access_token = forged(token, n);
+        request.client_id = kFloodClientId;
+        request.tag = "budget-" + std::to_string(n);
+        socket.send(system->sip(), build_register(*system, request));
+        return socket.receive_final(5s);
     };
     const auto first = exchange(0);
     const auto second = exchange(1);
-    ::close(fd);
     EXPECT_FALSE(first.starts_with("SIP/2.0 503 ")) << "the first failure is checked: " << first;
     ASSERT_FALSE(first.empty()) << "no answer to the first forged REGISTER";
     EXPECT_TRUE(second.starts_with("SIP/2.0 503 Too Many Failed Requests"))
