@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -177,6 +178,25 @@ void register_http_routes(net::HttpServer& http, const HttpApi& api_in) {
         }
         return net::HttpResponse{200, prometheus::kContentType, std::move(*text), {}};
     });
+}
+
+net::HttpLimits http_limits(const HttpLimitsConfig& config) {
+    using std::chrono::milliseconds;
+    net::HttpLimits limits;
+    limits.max_head_bytes = config.max_head_bytes;
+    limits.max_header_fields = config.max_header_fields;
+    limits.max_line_bytes = config.max_line_bytes;
+    limits.max_body_bytes = config.max_body_bytes;
+    limits.request_timeout = milliseconds(config.request_timeout_ms);
+    limits.idle_timeout = milliseconds(config.idle_timeout_ms);
+    limits.handshake_timeout = milliseconds(config.handshake_timeout_ms);
+    limits.write_timeout = milliseconds(config.write_timeout_ms);
+    limits.linger_timeout = milliseconds(config.linger_timeout_ms);
+    limits.max_connections_per_source = config.max_connections_per_source;
+    limits.max_connections = config.max_connections;
+    limits.max_requests_per_connection = config.max_requests_per_connection;
+    limits.worker_threads = config.worker_threads;
+    return limits;
 }
 
 void register_partner_routes(net::HttpServer& https, const HttpApi& api_in) {

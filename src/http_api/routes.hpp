@@ -47,6 +47,9 @@ struct HttpApi {
 // The routes of the HTTP listener ([http] port).
 void register_http_routes(net::HttpServer& http, const HttpApi& api);
 
+// [http]'s limits, for both listeners.
+net::HttpLimits http_limits(const HttpLimitsConfig& config);
+
 // The routes of the partner HTTPS listener with mutual TLS ([interconnect] https_port): the
 // IdMS's key and the CMS's migration profile (CSC-17; docs/security.md, "Partner trust over
 // TLS").
