@@ -318,7 +318,7 @@ int main(int argc, char** argv) {
         });
 
     // [http]'s limits hold for both listeners (docs/security.md, "HTTP that cannot be
-    // starved").
+    // starved"). The partner listener is made first: /metrics on `http` reads its counters.
     const auto http_limits = mcx::http_api::http_limits(config->http_limits);
     std::unique_ptr<mcx::net::HttpServer> https;
     if (config->interconnect.https) {
@@ -351,7 +351,7 @@ int main(int argc, char** argv) {
              return loop.call([&] { return server.metrics(); }, std::chrono::seconds(2));
          }},
         now_s};
-    mcx::http_api::register_http_routes(http, http_api);
+    mcx::http_api::register_http_routes(http, http_api, https.get());
     // Partner paths over HTTPS with mutual TLS (docs/security.md, "Partner trust over TLS"):
     // the IdMS key and the CMS's migration profile (CSC-17).
     std::optional<mcx::net::Endpoint> https_endpoint;
