@@ -317,7 +317,19 @@ int main(int argc, char** argv) {
                 [&server, &token_ledger] { server.drop_retired_registrations(token_ledger); });
         });
 
-    mcx::net::HttpServer http;
+    // [http]'s limits hold for both listeners (docs/security.md, "HTTP that cannot be
+    // starved"). The partner listener is made first: /metrics on `http` reads its counters.
+    const auto http_limits = mcx::http_api::http_limits(config->http_limits);
+    std::unique_ptr<mcx::net::HttpServer> https;
+    if (config->interconnect.https) {
+        auto made = mcx::net::HttpServer::https(partner_tls, http_limits);
+        if (!made) {
+            std::cerr << "mcxd: [interconnect] https_port: " << made.error().reason << "\n";
+            return 1;
+        }
+        https = std::move(*made);
+    }
+    mcx::net::HttpServer http(http_limits);
     if (config->login.hash_threads + config->login.hash_queue >= http.worker_threads()) {
         spdlog::warn(
             "[idms] password_hash_threads + password_hash_queue ({}) reach the {} HTTP threads: "
@@ -339,18 +351,11 @@ int main(int argc, char** argv) {
              return loop.call([&] { return server.metrics(); }, std::chrono::seconds(2));
          }},
         now_s};
-    mcx::http_api::register_http_routes(http, http_api);
+    mcx::http_api::register_http_routes(http, http_api, https.get());
     // Partner paths over HTTPS with mutual TLS (docs/security.md, "Partner trust over TLS"):
     // the IdMS key and the CMS's migration profile (CSC-17).
-    std::unique_ptr<mcx::net::HttpServer> https;
     std::optional<mcx::net::Endpoint> https_endpoint;
-    if (config->interconnect.https) {
-        auto made = mcx::net::HttpServer::https(partner_tls);
-        if (!made) {
-            std::cerr << "mcxd: [interconnect] https_port: " << made.error().reason << "\n";
-            return 1;
-        }
-        https = std::move(*made);
+    if (https) {
         mcx::http_api::register_partner_routes(*https, http_api);
         auto bound = https->start(config->host, config->interconnect.https_port);
         if (!bound) {

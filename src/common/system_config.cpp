@@ -284,11 +284,46 @@ Result<void> read_sip(const Reader& in, const toml::table& t, SystemConfig& conf
     return {};
 }
 
+// [http]: the port, and the limits of both HTTP listeners (HttpLimitsConfig; their ranges in
+// config/README.md).
 Result<void> read_http(const Reader& in, const toml::table& t, SystemConfig& config) {
-    if (auto r = in.only_known_keys(t, {"port"}, "[http]"); !r) return r;
-    auto port = in.port(t, "port", "[http]");
+    const std::string where = "[http]";
+    if (auto r = in.only_known_keys(
+            t,
+            {"port", "max_head_bytes", "max_header_fields", "max_line_bytes", "max_body_bytes",
+             "request_timeout_ms", "idle_timeout_ms", "handshake_timeout_ms", "write_timeout_ms",
+             "linger_timeout_ms", "max_connections_per_source", "max_connections",
+             "max_requests_per_connection", "worker_threads"},
+            where);
+        !r) {
+        return r;
+    }
+    auto port = in.port(t, "port", where);
     if (!port) return tl::unexpected(port.error());
     config.http_port = *port;
+    auto& limits = config.http_limits;
+    // cpp-httplib parses no line beyond 8 KiB (CPPHTTPLIB_HEADER_MAX_LENGTH, compiled into
+    // Debian's library); below 1 KiB a line or a head with an access token may not fit.
+    for (auto r :
+         {in.integer_into(limits.max_head_bytes, t, "max_head_bytes", 1024, 1024 * 1024, where),
+          in.integer_into(limits.max_header_fields, t, "max_header_fields", 1, 10'000, where),
+          in.integer_into(limits.max_line_bytes, t, "max_line_bytes", 1024, 8 * 1024, where),
+          in.integer_into(limits.max_body_bytes, t, "max_body_bytes", 1024, 16 * 1024 * 1024,
+                          where),
+          in.integer_into(limits.request_timeout_ms, t, "request_timeout_ms", 100, 600'000, where),
+          in.integer_into(limits.idle_timeout_ms, t, "idle_timeout_ms", 100, 3'600'000, where),
+          in.integer_into(limits.handshake_timeout_ms, t, "handshake_timeout_ms", 100, 600'000,
+                          where),
+          in.integer_into(limits.write_timeout_ms, t, "write_timeout_ms", 100, 600'000, where),
+          in.integer_into(limits.linger_timeout_ms, t, "linger_timeout_ms", 0, 60'000, where),
+          in.integer_into(limits.max_connections_per_source, t, "max_connections_per_source", 1,
+                          100'000, where),
+          in.integer_into(limits.max_connections, t, "max_connections", 1, 100'000, where),
+          in.integer_into(limits.max_requests_per_connection, t, "max_requests_per_connection", 1,
+                          1'000'000, where),
+          in.integer_into(limits.worker_threads, t, "worker_threads", 1, 256, where)}) {
+        if (!r) return r;
+    }
     return {};
 }
 

@@ -102,6 +102,25 @@ struct SipAccessConfig {
     bool tcp = true;                   // ... over plain TCP
 };
 
+// [http] max_*, *_timeout_ms, worker_threads: what one client may hold of the HTTP listener and
+// the partner HTTPS listener (net::HttpLimits, http_api::http_limits; docs/security.md, "HTTP
+// that cannot be starved"). The defaults equal net::HttpLimits' (a unit test checks).
+struct HttpLimitsConfig {
+    std::uint32_t max_head_bytes = 16 * 1024;       // request line and header fields; 431 beyond
+    std::uint32_t max_header_fields = 100;          // 431 beyond
+    std::uint32_t max_line_bytes = 8 * 1024;        // one line of the head; 414 or 431 beyond
+    std::uint32_t max_body_bytes = 256 * 1024;      // 413 beyond
+    std::uint32_t request_timeout_ms = 10'000;      // 408 unless the request is in by then
+    std::uint32_t idle_timeout_ms = 5'000;          // closed when no request begins by then
+    std::uint32_t handshake_timeout_ms = 10'000;    // HTTPS: closed without a TLS handshake
+    std::uint32_t write_timeout_ms = 5'000;         // closed when a response is not taken
+    std::uint32_t linger_timeout_ms = 2'000;        // input dropped after a refusal, at most
+    std::uint32_t max_connections_per_source = 16;  // more from one address: 503, closed
+    std::uint32_t max_connections = 512;            // more in all: 503, closed
+    std::uint32_t max_requests_per_connection = 100;
+    std::uint32_t worker_threads = 16;  // run the handlers
+};
+
 struct SystemConfig {
     OverloadSettings overload;       // [overload] (docs: config/README.md)
     std::string system_id;           // e.g. "A"
@@ -113,6 +132,7 @@ struct SystemConfig {
     bool sip_leg_thread = true;
     SipAccessConfig sip_access;
     std::uint16_t http_port = 0;
+    HttpLimitsConfig http_limits;
     std::string idms_key_file;  // PEM, created when missing; empty: a key in memory only
     std::int64_t token_lifetime_seconds = 3600;
     LoginProtectionConfig login;

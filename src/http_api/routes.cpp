@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -22,6 +23,28 @@ net::HttpResponse from_idms(idms::HttpReply reply) {
 
 net::HttpResponse from_cms(const cms::CmsReply& reply) {
     return net::HttpResponse{reply.status, reply.content_type, reply.body, reply.headers};
+}
+
+// What the HTTP listeners refused or closed on their own, one sample per listener and reason.
+prometheus::Family http_refusals(const net::HttpServer& http, const net::HttpServer* https) {
+    prometheus::Family family{
+        "mcx_http_refused_total",
+        prometheus::Type::counter,
+        "Requests refused and connections closed by an HTTP listener on its own, before any "
+        "handler, by listener (http: [http] port, https: [interconnect] https_port) and reason "
+        "(docs/security.md, \"HTTP that cannot be starved\").",
+        {}};
+    for (const auto& [listener, server] : {std::pair{"http", &http}, std::pair{"https", https}}) {
+        if (!server) continue;
+        const auto counts = server->refusals();
+        for (std::size_t i = 0; i < counts.size(); ++i) {
+            family.samples.push_back(
+                {{{"listener", listener},
+                  {"reason", net::to_string(static_cast<net::HttpRefusal>(i))}},
+                 static_cast<double>(counts[i])});
+        }
+    }
+    return family;
 }
 
 cms::CmsRequest to_cms(const net::HttpRequest& req, bool mutual_tls = false) {
@@ -68,7 +91,8 @@ net::HttpResponse no_store(idms::HttpReply reply) {
 
 }  // namespace
 
-void register_http_routes(net::HttpServer& http, const HttpApi& api_in) {
+void register_http_routes(net::HttpServer& http, const HttpApi& api_in,
+                          const net::HttpServer* partner_https) {
     const auto api = std::make_shared<const HttpApi>(api_in);
     http.post("/idms/token", [api](const net::HttpRequest& req) {
         return no_store(
@@ -146,7 +170,8 @@ void register_http_routes(net::HttpServer& http, const HttpApi& api_in) {
         return net::HttpResponse{200, "application/json", *status, {}};
     });
     // Prometheus text exposition (format 0.0.4) of the gauges and counters of /status.
-    http.get("/metrics", [api, refused](const net::HttpRequest& req) {
+    const net::HttpServer* self = &http;  // the routes live in it
+    http.get("/metrics", [api, refused, self, partner_https](const net::HttpRequest& req) {
         if (auto refusal = refused(req)) return *refusal;
         auto families = api->server.metrics();
         if (!families) return net::HttpResponse{503, "text/plain", "busy\n", {}};
@@ -170,6 +195,7 @@ void register_http_routes(net::HttpServer& http, const HttpApi& api_in) {
             "Writes to the store that failed (disk full, I/O error, read-only), each reported "
             "to its requester; nothing of them was kept.",
             {{{}, static_cast<double>(api->store.write_failures())}}});
+        families->push_back(http_refusals(*self, partner_https));
         auto text = prometheus::write_text(*families);
         if (!text) {
             spdlog::error("/metrics: {}", text.error().reason);
@@ -177,6 +203,25 @@ void register_http_routes(net::HttpServer& http, const HttpApi& api_in) {
         }
         return net::HttpResponse{200, prometheus::kContentType, std::move(*text), {}};
     });
+}
+
+net::HttpLimits http_limits(const HttpLimitsConfig& config) {
+    using std::chrono::milliseconds;
+    net::HttpLimits limits;
+    limits.max_head_bytes = config.max_head_bytes;
+    limits.max_header_fields = config.max_header_fields;
+    limits.max_line_bytes = config.max_line_bytes;
+    limits.max_body_bytes = config.max_body_bytes;
+    limits.request_timeout = milliseconds(config.request_timeout_ms);
+    limits.idle_timeout = milliseconds(config.idle_timeout_ms);
+    limits.handshake_timeout = milliseconds(config.handshake_timeout_ms);
+    limits.write_timeout = milliseconds(config.write_timeout_ms);
+    limits.linger_timeout = milliseconds(config.linger_timeout_ms);
+    limits.max_connections_per_source = config.max_connections_per_source;
+    limits.max_connections = config.max_connections;
+    limits.max_requests_per_connection = config.max_requests_per_connection;
+    limits.worker_threads = config.worker_threads;
+    return limits;
 }
 
 void register_partner_routes(net::HttpServer& https, const HttpApi& api_in) {

@@ -44,8 +44,14 @@ struct HttpApi {
     std::function<std::int64_t()> now_seconds;
 };
 
-// The routes of the HTTP listener ([http] port).
-void register_http_routes(net::HttpServer& http, const HttpApi& api);
+// The routes of the HTTP listener ([http] port). GET /metrics also counts what `http` and
+// `partner_https` (the listener of register_partner_routes, if any) refused on their own
+// (mcx_http_refused_total); both must outlive the routes' use.
+void register_http_routes(net::HttpServer& http, const HttpApi& api,
+                          const net::HttpServer* partner_https = nullptr);
+
+// [http]'s limits, for both listeners.
+net::HttpLimits http_limits(const HttpLimitsConfig& config);
 
 // The routes of the partner HTTPS listener with mutual TLS ([interconnect] https_port): the
 // IdMS's key and the CMS's migration profile (CSC-17; docs/security.md, "Partner trust over

@@ -281,6 +281,10 @@ std::size_t HttpServer::worker_threads() const {
     return std::max<std::size_t>(impl_->limits.worker_threads, 1);
 }
 
+HttpRefusalCounts HttpServer::refusals() const {
+    return impl_->listener.refusals();
+}
+
 ServedResponse HttpServer::serve(const ReceivedRequest& request) {
     return impl_->serve(request);
 }

@@ -4,6 +4,7 @@
 // own and runs handlers on worker threads: handlers must not touch loop-bound state directly;
 // use EventLoop::post or call_on_loop.
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -82,6 +83,28 @@ struct HttpLimits {
     std::size_t worker_threads = 16;                // run handlers; slow clients hold none
 };
 
+// Why the listener refused a request or closed a connection on its own, before any handler
+// (HttpServer::refusals; mcxd's /metrics: mcx_http_refused_total).
+enum class HttpRefusal : std::size_t {
+    head_too_large,      // 431: request line and header fields beyond max_head_bytes
+    line_too_long,       // 414 (request line) or 431 (a field line) beyond max_line_bytes
+    too_many_fields,     // 431: beyond max_header_fields
+    body_too_large,      // 413: a Content-Length beyond max_body_bytes
+    malformed,           // 400, 411, 505: a head that cannot be framed (proto::HttpRequestFramer)
+    request_timeout,     // 408: the request not in full within request_timeout
+    idle_timeout,        // closed: no request begun within idle_timeout
+    handshake_timeout,   // HTTPS, closed: no TLS handshake within handshake_timeout
+    handshake_failed,    // HTTPS, closed: the handshake failed (e.g. no or a refused certificate)
+    write_timeout,       // closed: the client did not take a response within write_timeout
+    source_connections,  // 503 (plain HTTP) and closed: max_connections_per_source reached
+    connections,         // 503 (plain HTTP) and closed: max_connections reached
+};
+inline constexpr std::size_t kHttpRefusalKinds = 12;
+// "head_too_large", ...: the enumerator's name.
+const char* to_string(HttpRefusal refusal);
+// Each kind's count since the server was made, indexed by HttpRefusal.
+using HttpRefusalCounts = std::array<std::uint64_t, kHttpRefusalKinds>;
+
 // One request received in full, as the listener (http_listener.hpp) hands it to a worker: framed
 // by proto::HttpRequestFramer, its Expect field lines dropped (proto::handed_on_request).
 struct ReceivedRequest {
@@ -119,6 +142,8 @@ class HttpServer {
     void stop();
     // Threads that run the handlers; a handler that blocks holds one.
     std::size_t worker_threads() const;
+    // What the listener refused or closed on its own so far; safe from any thread.
+    HttpRefusalCounts refusals() const;
 
     // Serves one received request without a socket, as a worker does for the listener (it
     // calls this): cpp-httplib parses it, the handler registered for its method and path runs,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -162,6 +163,57 @@ class ThrottledWarning {
 
 }  // namespace
 
+const char* to_string(HttpRefusal refusal) {
+    switch (refusal) {
+        case HttpRefusal::head_too_large:
+            return "head_too_large";
+        case HttpRefusal::line_too_long:
+            return "line_too_long";
+        case HttpRefusal::too_many_fields:
+            return "too_many_fields";
+        case HttpRefusal::body_too_large:
+            return "body_too_large";
+        case HttpRefusal::malformed:
+            return "malformed";
+        case HttpRefusal::request_timeout:
+            return "request_timeout";
+        case HttpRefusal::idle_timeout:
+            return "idle_timeout";
+        case HttpRefusal::handshake_timeout:
+            return "handshake_timeout";
+        case HttpRefusal::handshake_failed:
+            return "handshake_failed";
+        case HttpRefusal::write_timeout:
+            return "write_timeout";
+        case HttpRefusal::source_connections:
+            return "source_connections";
+        case HttpRefusal::connections:
+            return "connections";
+    }
+    return "?";
+}
+
+namespace {
+
+HttpRefusal refusal_of(proto::HttpRequestRefusal::Limit limit) {
+    using Limit = proto::HttpRequestRefusal::Limit;
+    switch (limit) {
+        case Limit::head_bytes:
+            return HttpRefusal::head_too_large;
+        case Limit::line_bytes:
+            return HttpRefusal::line_too_long;
+        case Limit::fields:
+            return HttpRefusal::too_many_fields;
+        case Limit::body_bytes:
+            return HttpRefusal::body_too_large;
+        case Limit::none:
+            break;
+    }
+    return HttpRefusal::malformed;
+}
+
+}  // namespace
+
 struct HttpListener::Impl {
     Impl(const HttpLimits& l, SSL_CTX* context, Serve s)
         : limits(l), head(net::head_limits(l)), tls(context), serve(std::move(s)) {}
@@ -195,6 +247,9 @@ struct HttpListener::Impl {
     Io read_some(Connection& c, char* buffer, std::size_t size, std::size_t& got);
     Io write_some(Connection& c, const char* data, std::size_t size, std::size_t& put);
     void transition(Connection& c, State to);
+    void count(HttpRefusal refusal) {
+        refusals[static_cast<std::size_t>(refusal)].fetch_add(1, std::memory_order_relaxed);
+    }
 
     // Worker threads.
     void work();
@@ -209,6 +264,8 @@ struct HttpListener::Impl {
     std::thread listener;
     std::vector<std::thread> workers;
     std::atomic<bool> stopping{false};
+    // Written by the listener's thread, read by any (HttpListener::refusals).
+    std::array<std::atomic<std::uint64_t>, kHttpRefusalKinds> refusals{};
 
     // The listener's thread only.
     std::unordered_map<int, std::unique_ptr<Connection>> connections;
@@ -303,6 +360,7 @@ void HttpListener::Impl::admit(int fd, const sockaddr_storage& peer, socklen_t l
     auto& open = open_per_source[address];
     const bool source_full = open >= limits.max_connections_per_source;
     if (source_full || connections.size() >= limits.max_connections) {
+        count(source_full ? HttpRefusal::source_connections : HttpRefusal::connections);
         if (source_full) {
             source_cap_warning.warn(now, "HTTP: connection from {} refused: {} open from it",
                                     address, open);
@@ -388,6 +446,7 @@ void HttpListener::Impl::handshake(Connection& c) {
             return;
         default:
             // A refused client certificate is logged by the context's verify callback.
+            count(HttpRefusal::handshake_failed);
             spdlog::debug("HTTPS: TLS handshake with {} failed: {}", c.remote_address,
                           openssl_error());
             close(c);
@@ -482,6 +541,7 @@ bool HttpListener::Impl::advance(Connection& c) {
         case proto::HttpRequestFramer::Progress::need_more:
             return true;
         case proto::HttpRequestFramer::Progress::refused:
+            count(refusal_of(c.framer.refusal().limit));
             refuse(c, c.framer.refusal().status, c.framer.refusal().reason);
             return false;
         case proto::HttpRequestFramer::Progress::framed:
@@ -621,16 +681,24 @@ void HttpListener::Impl::expire(Clock::time_point now) {
     for (auto* c : due) {
         switch (c->state) {
             case State::tls_handshake:
+                count(HttpRefusal::handshake_timeout);
                 spdlog::debug("HTTPS {}:{}: no TLS handshake within {} ms", c->remote_address,
                               c->remote_port, limits.handshake_timeout.count());
                 close(*c);
                 break;
             case State::awaiting_request:  // RFC 9112 9.5: an idle connection may be closed
+                count(HttpRefusal::idle_timeout);
+                close(*c);
+                break;
             case State::writing:
-            case State::lingering:
+                count(HttpRefusal::write_timeout);
+                close(*c);
+                break;
+            case State::lingering:  // after a refusal or the last response: nothing to count
                 close(*c);
                 break;
             case State::reading_request:
+                count(HttpRefusal::request_timeout);
                 refuse(*c, 408,
                        "request not received within " +
                            std::to_string(limits.request_timeout.count()) + " ms");
@@ -767,6 +835,14 @@ Result<Endpoint> HttpListener::start(const std::string& host, std::uint16_t port
     }
     impl_->listener = std::thread([this] { impl_->run(); });
     return Endpoint{host, static_cast<std::uint16_t>(numeric_address(bound, length).second)};
+}
+
+HttpRefusalCounts HttpListener::refusals() const {
+    HttpRefusalCounts out{};
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        out[i] = impl_->refusals[i].load(std::memory_order_relaxed);
+    }
+    return out;
 }
 
 void HttpListener::stop() {

@@ -37,6 +37,8 @@ class HttpListener {
     Result<Endpoint> start(const std::string& host, std::uint16_t port);
     // Closes every connection; waits for the handlers under way.
     void stop();
+    // Safe from any thread.
+    HttpRefusalCounts refusals() const;
 
   private:
     struct Impl;

@@ -5,6 +5,8 @@
 namespace mcx::proto {
 namespace {
 
+using Limit = HttpRequestRefusal::Limit;
+
 bool is_space(char c) {
     return c == ' ' || c == '\t';
 }
@@ -54,9 +56,10 @@ std::string handed_on_request(std::string_view received, const HttpFramedRequest
     return bytes;
 }
 
-HttpRequestFramer::Progress HttpRequestFramer::refuse(int status, std::string reason) {
+HttpRequestFramer::Progress HttpRequestFramer::refuse(int status, std::string reason,
+                                                      HttpRequestRefusal::Limit limit) {
     stage_ = Stage::done;
-    refusal_ = {status, std::move(reason)};
+    refusal_ = {status, std::move(reason), limit};
     return outcome_ = Progress::refused;
 }
 
@@ -70,14 +73,18 @@ HttpRequestFramer::Progress HttpRequestFramer::scan(std::string_view received) {
             scanned_ = received.size();
             const auto line = received.size() - line_begin_;
             if (request_line && line > max_line) {
-                return refuse(414, "request line longer than " + std::to_string(max_line));
+                return refuse(414, "request line longer than " + std::to_string(max_line),
+                              Limit::line_bytes);
             }
             if (received.size() > limits_.max_head_bytes) {
-                return refuse(431, "request head longer than " +
-                                       std::to_string(limits_.max_head_bytes) + " bytes");
+                return refuse(
+                    431,
+                    "request head longer than " + std::to_string(limits_.max_head_bytes) + " bytes",
+                    Limit::head_bytes);
             }
             if (line > max_line) {
-                return refuse(431, "header field line longer than " + std::to_string(max_line));
+                return refuse(431, "header field line longer than " + std::to_string(max_line),
+                              Limit::line_bytes);
             }
             return Progress::need_more;
         }
@@ -88,12 +95,16 @@ HttpRequestFramer::Progress HttpRequestFramer::scan(std::string_view received) {
         // field or all of them too large.
         if (end - begin > max_line) {
             return request_line
-                       ? refuse(414, "request line longer than " + std::to_string(max_line))
-                       : refuse(431, "header field line longer than " + std::to_string(max_line));
+                       ? refuse(414, "request line longer than " + std::to_string(max_line),
+                                Limit::line_bytes)
+                       : refuse(431, "header field line longer than " + std::to_string(max_line),
+                                Limit::line_bytes);
         }
         if (end > limits_.max_head_bytes) {
-            return refuse(431, "request head longer than " +
-                                   std::to_string(limits_.max_head_bytes) + " bytes");
+            return refuse(
+                431,
+                "request head longer than " + std::to_string(limits_.max_head_bytes) + " bytes",
+                Limit::head_bytes);
         }
         // RFC 9112 2.2 lets a recipient take a bare LF as a line end; cpp-httplib does not (it
         // skips such lines), so one would end the head here and not there.
@@ -145,7 +156,8 @@ HttpRequestFramer::Progress HttpRequestFramer::take_field_line(std::string_view 
                                                                std::size_t begin, std::size_t end) {
     if (line.empty()) return end_of_head(end);
     if (++fields_ > limits_.max_fields) {
-        return refuse(431, "more than " + std::to_string(limits_.max_fields) + " header fields");
+        return refuse(431, "more than " + std::to_string(limits_.max_fields) + " header fields",
+                      Limit::fields);
     }
     // RFC 9112 5.2: a server rejects obsolete line folding (or replaces it; we do not).
     if (is_space(line.front())) return refuse(400, "obsolete line folding");
@@ -172,7 +184,8 @@ HttpRequestFramer::Progress HttpRequestFramer::take_field_line(std::string_view 
         if (too_large) {
             // RFC 9110 15.5.14.
             return refuse(413,
-                          "body longer than " + std::to_string(limits_.max_body_bytes) + " bytes");
+                          "body longer than " + std::to_string(limits_.max_body_bytes) + " bytes",
+                          Limit::body_bytes);
         }
         if (content_length_seen_ && framed_.body_bytes != length) {
             return refuse(400, "Content-Length fields that differ");

@@ -39,8 +39,12 @@ struct HttpFramedRequest {
 std::string handed_on_request(std::string_view received, const HttpFramedRequest& framed);
 
 struct HttpRequestRefusal {
+    // The limit of HttpHeadLimits a request met; none: a malformed one (400, 411, 505).
+    enum class Limit { none, head_bytes, line_bytes, fields, body_bytes };
+
     int status = 400;    // 400, 411, 413, 414, 431 or 505
     std::string reason;  // the defect or the limit, for the log and the response body
+    Limit limit = Limit::none;
 };
 
 class HttpRequestFramer {
@@ -61,7 +65,8 @@ class HttpRequestFramer {
   private:
     enum class Stage { request_line, field_lines, done };
 
-    Progress refuse(int status, std::string reason);
+    Progress refuse(int status, std::string reason,
+                    HttpRequestRefusal::Limit limit = HttpRequestRefusal::Limit::none);
     Progress take_request_line(std::string_view line);
     Progress take_field_line(std::string_view line, std::size_t begin, std::size_t end);
     Progress end_of_head(std::size_t head_end);

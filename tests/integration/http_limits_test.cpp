@@ -1,7 +1,8 @@
 // HTTP that cannot be starved (docs/security.md), on a real mcxd: clients that send a byte every
 // second or two, a header line that never ends, too many header fields, too many connections
 // from one address and TLS handshakes that never finish do not keep others from logging in,
-// and each is refused or closed within its limit (net::HttpLimits, the defaults).
+// and each is refused or closed within its limit (net::HttpLimits, the defaults, or the [http]
+// keys that set them), and counted in /metrics (mcx_http_refused_total) by its reason.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -138,6 +139,19 @@ class SlowClients {
     std::thread thread_;
 };
 
+// mcx_http_refused_total{listener, reason} of GET /metrics (administrator's token); -1 when
+// mcxd does not answer it or the sample is missing.
+double counted(const McSystem& system, const std::string& reason,
+               const std::string& listener = "http") {
+    const auto metrics = system.admin_get("/metrics");
+    if (!metrics || metrics->status != 200) return -1;
+    const auto sample =
+        "\nmcx_http_refused_total{listener=\"" + listener + "\",reason=\"" + reason + "\"} ";
+    const auto at = metrics->body.find(sample);
+    if (at == std::string::npos) return -1;
+    return std::stod(metrics->body.substr(at + sample.size()));
+}
+
 // A login as alice and GET /status with the administrator's token, each answered within 2 s.
 void expect_login_and_status_answer(const McSystem& system, const std::string& when) {
     auto start = Clock::now();
@@ -186,6 +200,8 @@ TEST(HttpLimits, SlowClientsHoldNeitherTheLoginNorStatus) {
         EXPECT_GE(*outcome.closed_after, kLimits.request_timeout);
         EXPECT_LT(*outcome.closed_after, kLimits.request_timeout + 3s);
     }
+    EXPECT_EQ(counted(*system, "request_timeout"), 20);
+    EXPECT_EQ(counted(*system, "idle_timeout"), 0);
 }
 
 // Without a limit before the LF, cpp-httplib 0.11 kept the whole line in memory (400 MiB of
@@ -235,6 +251,8 @@ TEST(HttpLimits, AHundredMebibyteHeaderLineIsRefusedWithoutBeingKept) {
     EXPECT_TRUE(http_status_of(answer) == 431 || (answer.empty() && closed)) << answer;
     EXPECT_LT(rss_most - rss_before, 50 * 1024) << "KiB of RSS for the flood";
     EXPECT_LT(peak_after - peak_before, 50 * 1024) << "KiB of peak RSS for the flood";
+    // Which limit it meets first depends on how much of the line one read takes in.
+    EXPECT_EQ(counted(*system, "head_too_large") + counted(*system, "line_too_long"), 1);
     flood.close();
     expect_login_and_status_answer(*system, "after the flood");
 }
@@ -251,6 +269,10 @@ TEST(HttpLimits, HeaderFieldsBeyondTheLimitsAre431) {
     EXPECT_EQ(status_for(*system, "GET /" + std::string(kLimits.max_line_bytes, 'a') +
                                       " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
               414);
+    EXPECT_EQ(counted(*system, "too_many_fields"), 1);
+    EXPECT_EQ(counted(*system, "head_too_large"), 1);
+    EXPECT_EQ(counted(*system, "line_too_long"), 1);
+    EXPECT_EQ(counted(*system, "malformed"), 0);
     expect_login_and_status_answer(*system, "after the refusals");
 }
 
@@ -275,6 +297,8 @@ TEST(HttpLimits, ConnectionsBeyondTheLimitFromOneAddressAreClosed) {
     EXPECT_TRUE(closed) << "the connection beyond the limit stays open";
     EXPECT_TRUE(answer.empty() || http_status_of(answer) == 503) << answer;
     EXPECT_NE(login_from(crowded, *system, system->uri("alice"), "pw-a"), 200);
+    EXPECT_EQ(counted(*system, "source_connections"), 2) << "one_more and the login";
+    EXPECT_EQ(counted(*system, "connections"), 0);
     expect_login_and_status_answer(*system, "from 127.0.0.1 meanwhile");
     for (auto& connection : open) {
         closed = false;
@@ -308,6 +332,49 @@ TEST(HttpLimits, IdleConnectionsAreClosed) {
     closed = false;
     EXPECT_EQ(silent.receive_until_closed(2s, &closed), "");
     EXPECT_TRUE(closed) << "the silent connection is closed too";
+    EXPECT_EQ(counted(*system, "idle_timeout"), 2);
+    EXPECT_EQ(counted(*system, "request_timeout"), 0);
+}
+
+// The [http] keys reach the listener: smaller limits than the defaults hold, and are counted.
+TEST(HttpLimits, TheHttpKeysSetTheLimits) {
+    McSystem::Options options;
+    options.users = {{"alice", "pw-a", {"*"}}};
+    options.http_toml =
+        "max_header_fields = 10\nidle_timeout_ms = 500\nrequest_timeout_ms = 800\n"
+        "max_connections_per_source = 3\n";
+    auto system = McSystem::start(options, test_output_dir());
+    EXPECT_EQ(status_for(*system, request_with_fields(10)), 200);
+    EXPECT_EQ(status_for(*system, request_with_fields(11)), 431);
+
+    TcpConnection idle("127.0.0.2", system->http());
+    TcpConnection slow("127.0.0.2", system->http());
+    TcpConnection third("127.0.0.2", system->http());
+    ASSERT_TRUE(idle.connected() && slow.connected() && third.connected());
+    ASSERT_TRUE(slow.send("GET /idms/public-key HTTP/1.1\r\n"));
+    ASSERT_TRUE(third.send("GET /idms/public-key HTTP/1.1\r\n"));
+    std::this_thread::sleep_for(100ms);  // all three accepted
+    TcpConnection fourth("127.0.0.2", system->http());
+    bool closed = false;
+    const auto answer = fourth.receive_until_closed(1s, &closed);
+    EXPECT_TRUE(closed);
+    EXPECT_TRUE(answer.empty() || http_status_of(answer) == 503) << answer;
+
+    const auto start = Clock::now();
+    closed = false;
+    EXPECT_EQ(idle.receive_until_closed(3s, &closed), "");
+    EXPECT_TRUE(closed) << "idle_timeout_ms = 500";
+    EXPECT_LT(since(start), 1500ms);
+    closed = false;
+    EXPECT_EQ(http_status_of(slow.receive_until_closed(3s, &closed)), 408);
+    EXPECT_TRUE(closed) << "request_timeout_ms = 800";
+    EXPECT_LT(since(start), 2500ms);
+
+    EXPECT_EQ(counted(*system, "too_many_fields"), 1);
+    EXPECT_EQ(counted(*system, "source_connections"), 1);
+    EXPECT_EQ(counted(*system, "idle_timeout"), 1);
+    EXPECT_TRUE(eventually([&] { return counted(*system, "request_timeout") == 2; }, 2s, 100ms))
+        << "the slow connection and the third";
 }
 
 // HTTPS (the partner listener): TLS handshakes that never finish — a ClientHello sent a byte
@@ -349,6 +416,9 @@ TEST(HttpLimits, SlowTlsHandshakesDoNotHoldTheHttpsListener) {
     bool closed = false;
     (void)silent.receive_until_closed(3s, &closed);
     EXPECT_TRUE(closed) << "the connection that sent nothing";
+    EXPECT_EQ(counted(a, "handshake_timeout", "https"), 21) << "the slow ones and the silent one";
+    EXPECT_EQ(counted(a, "too_many_fields", "https"), 1);
+    EXPECT_EQ(counted(a, "handshake_timeout"), 0) << "none on the plain HTTP listener";
 }
 
 }  // namespace

@@ -64,6 +64,10 @@ TEST(ConfigurationAtStart, ABadNumberStopsMcxdWithExitCode2NamingFileLineAndRang
               ":5: [private_call] inactivity_seconds must be 0..86400, not -1"},
              {"[http]\nport = \"8080\"\n",
               ":5: [http] 'port' is not a port number: must be 0..65535"},
+             {"[http]\nmax_header_fields = 0\n",
+              ":5: [http] max_header_fields must be 1..10000, not 0"},
+             {"[http]\nidle_timeout_ms = 3600001\n",
+              ":5: [http] idle_timeout_ms must be 100..3600000, not 3600001"},
              {"[idms]\npassword_hash_threads = 2.5\n",
               ":5: [idms] 'password_hash_threads' has the wrong type (floating-point): "
               "password_hash_threads must be an integer 1..64"}}) {

@@ -147,8 +147,8 @@ void McSystem::write_config() const {
     out << "[system]\nid = \"" << options.id << "\"\ndomain = \"" << options.domain
         << "\"\nhost = \"127.0.0.1\"\n\n[private_call]\nmax_calls_per_user = "
         << options.max_calls_per_user << "\ninactivity_seconds = " << options.inactivity_seconds
-        << "\n\n[http]\nport = " << options.http_port << "\n\n[idms]\nkey_file = \"idms-"
-        << options.id << ".pem\"\n"
+        << "\n\n[http]\nport = " << options.http_port << "\n"
+        << options.http_toml << "\n[idms]\nkey_file = \"idms-" << options.id << ".pem\"\n"
         << options.idms_toml << "\n"
         << with_sip_lines(options.extra_toml, sip_lines(options)) << "\n";
     for (const auto& u : options.users) {

@@ -76,6 +76,7 @@ class McSystem {
         std::string tls_certificate;  // PEM chain + key; empty: made in the test directory
         std::string tls_ca;           // the CA clients trust for it (with tls_certificate)
         std::string idms_toml;        // more keys of the generated [idms] table ("login_... = 3\n")
+        std::string http_toml;        // more keys of the generated [http] table, as idms_toml
         bool pcap = true;             // --pcap system-<id>.pcap (off for floods: gigabytes)
     };
     // Starts mcxd with a generated config and --pcap; waits for its ready line.

@@ -166,6 +166,25 @@ TEST(HttpRequestFramer, MalformedHeadsAre400) {
     EXPECT_EQ(refusal_of("GET / HTTP/2.0\r\n\r\n").status, 505);
 }
 
+// The listener counts its refusals by the limit met (net::HttpRefusal): each refusal names it,
+// and a malformed head none.
+TEST(HttpRequestFramer, EachRefusalNamesTheLimitItMet) {
+    using Limit = HttpRequestRefusal::Limit;
+    EXPECT_EQ(refusal_of(head_with_fields(101)).limit, Limit::fields);
+    EXPECT_EQ(refusal_of(head_with_fields(20, 1000)).limit, Limit::head_bytes);
+    EXPECT_EQ(refusal_of("GET / HTTP/1.1\r\nX-Big: " + std::string(9000, 'a')).limit,
+              Limit::line_bytes);
+    EXPECT_EQ(refusal_of("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n").limit,
+              Limit::line_bytes);
+    EXPECT_EQ(refusal_of("POST / HTTP/1.1\r\nContent-Length: 262145\r\n\r\n").limit,
+              Limit::body_bytes);
+    for (const std::string& head :
+         {std::string("GET / HTTP/1.1\nHost: a\r\n\r\n"), std::string("GET / HTTP/2.0\r\n\r\n"),
+          std::string("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")}) {
+        EXPECT_EQ(refusal_of(head).limit, Limit::none) << head;
+    }
+}
+
 TEST(HttpRequestFramer, ExpectContinueIsReportedWithItsLines) {
     HttpRequestFramer framer;
     const std::string head = "POST / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n";

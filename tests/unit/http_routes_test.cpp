@@ -154,6 +154,15 @@ TEST_F(HttpRoutes, MonitoringIsForAdministratorsAndSaysWhenTheServerIsBusy) {
     EXPECT_EQ(http_status_of(metrics), 200) << metrics;
     EXPECT_NE(metrics.find("mcx_logins_total{result=\"succeeded\"} 2"), std::string::npos)
         << metrics;
+    // The listener's own refusals, every reason of the one listener (none here: no partner one).
+    EXPECT_NE(metrics.find("# TYPE mcx_http_refused_total counter\n"), std::string::npos);
+    EXPECT_NE(
+        metrics.find("\nmcx_http_refused_total{listener=\"http\",reason=\"head_too_large\"} 0\n"),
+        std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("mcx_http_refused_total{listener=\"http\",reason=\"connections\"} 0"),
+              std::string::npos);
+    EXPECT_EQ(metrics.find("listener=\"https\""), std::string::npos);
 
     server_status.reset();
     EXPECT_EQ(http_status_of(serve(get("/status", admin))), 503);

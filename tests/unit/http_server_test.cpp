@@ -1,10 +1,12 @@
 // net::HttpServer on 127.0.0.1 under small limits and short deadlines (net::HttpLimits):
 // pipelined requests answered in order, Expect: 100-continue answered once, bodies refused by
 // size and framing, a request too slow answered 408, idle connections closed, and the limits
-// on connections per address and in all.
+// on connections per address and in all, each refusal counted by its reason.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +36,10 @@ HttpLimits small_limits() {
     return limits;
 }
 
+std::uint64_t refused(const HttpServer& server, HttpRefusal reason) {
+    return server.refusals()[static_cast<std::size_t>(reason)];
+}
+
 std::size_t count(const std::string& text, const std::string& part) {
     std::size_t n = 0;
     for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
@@ -49,6 +55,9 @@ class HttpServerLimits : public ::testing::Test {
         });
         server_->post("/echo", [](const HttpRequest& r) {
             return HttpResponse{200, "text/plain", "body=" + r.body, {}};
+        });
+        server_->get("/big", [](const HttpRequest&) {
+            return HttpResponse{200, "text/plain", std::string(32 * 1024 * 1024, 'b'), {}};
         });
         auto bound = server_->start("127.0.0.1", 0);
         ASSERT_TRUE(bound) << bound.error().reason;
@@ -115,6 +124,8 @@ TEST_F(HttpServerLimits, BodiesAreRefusedBySizeAndFraming) {
     ASSERT_TRUE(c->send("POST /echo HTTP/1.1\r\nConnection: close\r\nContent-Length: 100\r\n\r\n" +
                         std::string(100, 'b')));
     EXPECT_EQ(http_status_of(c->receive_until_closed(1s)), 200) << "at the limit";
+    EXPECT_EQ(refused(*server_, HttpRefusal::body_too_large), 1u);
+    EXPECT_EQ(refused(*server_, HttpRefusal::malformed), 2u) << "411 and 400";
 }
 
 TEST_F(HttpServerLimits, ARequestTooSlowIs408AndAnIdleConnectionIsClosed) {
@@ -130,6 +141,19 @@ TEST_F(HttpServerLimits, ARequestTooSlowIs408AndAnIdleConnectionIsClosed) {
     closed = false;
     EXPECT_EQ(idle->receive_until_closed(1s, &closed), "");
     EXPECT_TRUE(closed) << "idle_timeout";
+    EXPECT_EQ(refused(*server_, HttpRefusal::request_timeout), 1u);
+    EXPECT_EQ(refused(*server_, HttpRefusal::idle_timeout), 1u);
+}
+
+TEST_F(HttpServerLimits, AResponseNotTakenIsClosedAfterTheWriteTimeout) {
+    auto c = connect();
+    ASSERT_TRUE(c->send("GET /big HTTP/1.1\r\nConnection: close\r\n\r\n"));  // never read
+    EXPECT_TRUE(
+        test::eventually([&] { return refused(*server_, HttpRefusal::write_timeout) == 1; }, 3s));
+    for (std::size_t i = 0; i < kHttpRefusalKinds; ++i) {
+        if (i == static_cast<std::size_t>(HttpRefusal::write_timeout)) continue;
+        EXPECT_EQ(server_->refusals()[i], 0u) << to_string(static_cast<HttpRefusal>(i));
+    }
 }
 
 TEST_F(HttpServerLimits, ConnectionsBeyondTheLimitsAreAnswered503AndClosed) {
@@ -150,6 +174,8 @@ TEST_F(HttpServerLimits, ConnectionsBeyondTheLimitsAreAnswered503AndClosed) {
         EXPECT_NE(answer.find("Retry-After: 1"), std::string::npos);
         EXPECT_TRUE(closed) << source;
     }
+    EXPECT_EQ(refused(*server_, HttpRefusal::source_connections), 1u);
+    EXPECT_EQ(refused(*server_, HttpRefusal::connections), 1u);
     first.reset();
     EXPECT_TRUE(test::eventually(
         [&] {

@@ -2,6 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "http_api/routes.hpp"
+#include "net/http.hpp"
+
 namespace mcx {
 namespace {
 
@@ -194,6 +203,103 @@ TEST(SystemConfig, LoginProtectionKeys) {
              {"login_user_failures = \"5\"\n", "'login_user_failures' has the wrong type"},
              {"login_failures = 5\n", "unknown key 'login_failures' in [idms]"}}) {
         auto config = parse_system_config(std::string(head) + line, "t.toml", ".");
+        ASSERT_FALSE(config) << line;
+        EXPECT_NE(config.error().reason.find(expected), std::string::npos)
+            << config.error().reason << " lacks " << expected;
+    }
+}
+
+// [http] limits (docs/security.md, "HTTP that cannot be starved"): absent, they are what
+// net::HttpLimits holds (mcxd's behaviour before the keys); each is read, and each bound of its
+// range holds, a value just outside it stopping mcxd with file:line and the range (issue 17).
+TEST(SystemConfig, HttpLimitsKeys) {
+    const std::string head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[http]\nport = 8080\n";
+    auto defaults = parse_system_config(head, "t.toml", ".");
+    ASSERT_TRUE(defaults) << defaults.error().reason;
+    const net::HttpLimits server;
+    const auto limits = http_api::http_limits(defaults->http_limits);
+    EXPECT_EQ(limits.max_head_bytes, server.max_head_bytes);
+    EXPECT_EQ(limits.max_header_fields, server.max_header_fields);
+    EXPECT_EQ(limits.max_line_bytes, server.max_line_bytes);
+    EXPECT_EQ(limits.max_body_bytes, server.max_body_bytes);
+    EXPECT_EQ(limits.request_timeout, server.request_timeout);
+    EXPECT_EQ(limits.idle_timeout, server.idle_timeout);
+    EXPECT_EQ(limits.handshake_timeout, server.handshake_timeout);
+    EXPECT_EQ(limits.write_timeout, server.write_timeout);
+    EXPECT_EQ(limits.linger_timeout, server.linger_timeout);
+    EXPECT_EQ(limits.max_connections_per_source, server.max_connections_per_source);
+    EXPECT_EQ(limits.max_connections, server.max_connections);
+    EXPECT_EQ(limits.max_requests_per_connection, server.max_requests_per_connection);
+    EXPECT_EQ(limits.worker_threads, server.worker_threads);
+
+    auto set = parse_system_config(head +
+                                       "max_head_bytes = 4096\nmax_header_fields = 20\n"
+                                       "max_line_bytes = 2048\nmax_body_bytes = 65536\n"
+                                       "request_timeout_ms = 1500\nidle_timeout_ms = 700\n"
+                                       "handshake_timeout_ms = 3000\nwrite_timeout_ms = 900\n"
+                                       "linger_timeout_ms = 0\nmax_connections_per_source = 4\n"
+                                       "max_connections = 64\nmax_requests_per_connection = 7\n"
+                                       "worker_threads = 3\n",
+                                   "t.toml", ".");
+    ASSERT_TRUE(set) << set.error().reason;
+    EXPECT_EQ(set->http_port, 8080);
+    const auto given = http_api::http_limits(set->http_limits);
+    EXPECT_EQ(given.max_head_bytes, 4096u);
+    EXPECT_EQ(given.max_header_fields, 20u);
+    EXPECT_EQ(given.max_line_bytes, 2048u);
+    EXPECT_EQ(given.max_body_bytes, 65536u);
+    EXPECT_EQ(given.request_timeout, std::chrono::milliseconds(1500));
+    EXPECT_EQ(given.idle_timeout, std::chrono::milliseconds(700));
+    EXPECT_EQ(given.handshake_timeout, std::chrono::milliseconds(3000));
+    EXPECT_EQ(given.write_timeout, std::chrono::milliseconds(900));
+    EXPECT_EQ(given.linger_timeout, std::chrono::milliseconds(0));
+    EXPECT_EQ(given.max_connections_per_source, 4u);
+    EXPECT_EQ(given.max_connections, 64u);
+    EXPECT_EQ(given.max_requests_per_connection, 7u);
+    EXPECT_EQ(given.worker_threads, 3u);
+
+    struct Range {
+        const char* key;
+        long long lo, hi;
+    };
+    const std::vector<Range> ranges = {
+        {"max_head_bytes", 1024, 1048576},
+        {"max_header_fields", 1, 10000},
+        {"max_line_bytes", 1024, 8192},
+        {"max_body_bytes", 1024, 16777216},
+        {"request_timeout_ms", 100, 600000},
+        {"idle_timeout_ms", 100, 3600000},
+        {"handshake_timeout_ms", 100, 600000},
+        {"write_timeout_ms", 100, 600000},
+        {"linger_timeout_ms", 0, 60000},
+        {"max_connections_per_source", 1, 100000},
+        {"max_connections", 1, 100000},
+        {"max_requests_per_connection", 1, 1000000},
+        {"worker_threads", 1, 256},
+    };
+    for (const auto& r : ranges) {
+        const auto range = std::to_string(r.lo) + ".." + std::to_string(r.hi);
+        for (const auto value : {r.lo, r.hi}) {
+            const auto toml = head + r.key + " = " + std::to_string(value) + "\n";
+            auto config = parse_system_config(toml, "t.toml", ".");
+            EXPECT_TRUE(config) << toml << (config ? "" : config.error().reason);
+        }
+        for (const auto value : {r.lo - 1, r.hi + 1}) {
+            const auto toml = head + r.key + " = " + std::to_string(value) + "\n";
+            auto config = parse_system_config(toml, "t.toml", ".");
+            ASSERT_FALSE(config) << toml;
+            const auto expected = "t.toml:6: [http] " + std::string(r.key) + " must be " + range +
+                                  ", not " + std::to_string(value);
+            EXPECT_EQ(config.error().reason, expected);
+        }
+    }
+    for (const auto& [line, expected] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"worker_threads = \"4\"\n",
+              "t.toml:6: [http] 'worker_threads' has the wrong type (string): worker_threads must "
+              "be an integer 1..256"},
+             {"max_header_fields = 1.5\n", "'max_header_fields' has the wrong type"},
+             {"max_headers = 10\n", "t.toml:6: unknown key 'max_headers' in [http]"}}) {
+        auto config = parse_system_config(head + line, "t.toml", ".");
         ASSERT_FALSE(config) << line;
         EXPECT_NE(config.error().reason.find(expected), std::string::npos)
             << config.error().reason << " lacks " << expected;
