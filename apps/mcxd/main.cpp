@@ -227,8 +227,13 @@ int main(int argc, char** argv) {
     const auto descriptors = mcx::net::EventLoop::raise_descriptor_limit();
     spdlog::debug("up to {} open files", descriptors);
     mcx::net::SipStackOptions sip_options{
-        config->host, config->sip_port, "mcxd/" + config->system_id,
-        std::nullopt, std::nullopt,     std::nullopt};
+        config->host, config->sip_port, "mcxd/" + config->system_id, std::nullopt,
+        std::nullopt, std::nullopt,     config->sip_stream};
+    if (!mcx::net::SipStreamGuard::interposed()) {
+        spdlog::warn(
+            "SIP over TCP/TLS is not guarded: libre's tcp_accept is not mcxd's "
+            "(docs/security.md, \"SIP over TCP and TLS: caps and framing\")");
+    }
     if (config->interconnect.enabled) {
         sip_options.tls =
             mcx::net::TlsOptions{config->interconnect.port, config->interconnect.certificate_file,
@@ -266,7 +271,7 @@ int main(int argc, char** argv) {
         }
         auto started = mcx::net::LegThread::start(
             mcx::net::SipStackOptions{config->host, 0, "mcxd/" + config->system_id, std::nullopt,
-                                      std::nullopt, std::nullopt},
+                                      std::nullopt, std::nullopt, config->sip_stream},
             trace);
         if (!started) {
             std::cerr << "mcxd: SIP leg thread: " << started.error().reason << "\n";

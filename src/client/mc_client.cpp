@@ -141,8 +141,8 @@ Result<void> McClient::open() {
         if (!frames) return tl::unexpected(frames.error());
         for (const auto& frame : *frames) speech_.push_back(media::to_rtp_payload(frame));
     }
-    net::SipStackOptions options{config_.host, 0,           "mcx-client", std::nullopt,
-                                 std::nullopt, std::nullopt};
+    net::SipStackOptions options{
+        config_.host, 0, "mcx-client", std::nullopt, std::nullopt, std::nullopt, SipStreamLimits{}};
     if (config_.transport == net::Transport::tls) {
         // Every system this client may be served by must prove it is the one at that address.
         net::TlsTrust trust{config_.ca_file, {}};

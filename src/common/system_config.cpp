@@ -253,7 +253,9 @@ Result<void> read_sip(const Reader& in, const toml::table& t, SystemConfig& conf
     if (auto r = in.only_known_keys(
             t,
             {"port", "registration_max_expires", "invite_timeout_seconds", "leg_thread", "tls_port",
-             "tls_certificate", "udp_access", "tcp_access"},
+             "tls_certificate", "udp_access", "tcp_access", "stream_max_connections",
+             "stream_max_connections_per_source", "stream_max_head_bytes",
+             "stream_max_message_bytes", "stream_message_timeout_ms"},
             where);
         !r) {
         return r;
@@ -279,6 +281,19 @@ Result<void> read_sip(const Reader& in, const toml::table& t, SystemConfig& conf
                    in.value_into(config.sip_leg_thread, t, "leg_thread", where),
                    in.value_into(access.udp, t, "udp_access", where),
                    in.value_into(access.tcp, t, "tcp_access", where)}) {
+        if (!r) return r;
+    }
+    // SIP over TCP and TLS (net::SipStreamGuard); 64 KiB is what libre's transport buffers.
+    auto& stream = config.sip_stream;
+    for (auto r :
+         {in.integer_into(stream.max_connections, t, "stream_max_connections", 1, 1'000'000, where),
+          in.integer_into(stream.max_connections_per_source, t, "stream_max_connections_per_source",
+                          1, 1'000'000, where),
+          in.integer_into(stream.max_head_bytes, t, "stream_max_head_bytes", 512, 64 * 1024, where),
+          in.integer_into(stream.max_message_bytes, t, "stream_max_message_bytes", 512, 64 * 1024,
+                          where),
+          in.integer_into(stream.message_timeout_ms, t, "stream_message_timeout_ms", 100, 600'000,
+                          where)}) {
         if (!r) return r;
     }
     return {};

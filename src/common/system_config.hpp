@@ -11,6 +11,7 @@
 #include "common/ids.hpp"
 #include "common/ipv4_network.hpp"
 #include "common/overload_settings.hpp"
+#include "common/sip_stream_limits.hpp"
 
 namespace mcx {
 
@@ -131,6 +132,7 @@ struct SystemConfig {
     // own, picked free): see net/leg_thread.hpp.
     bool sip_leg_thread = true;
     SipAccessConfig sip_access;
+    SipStreamLimits sip_stream;  // [sip] stream_*: SIP over TCP and TLS (net::SipStreamGuard)
     std::uint16_t http_port = 0;
     HttpLimitsConfig http_limits;
     std::string idms_key_file;  // PEM, created when missing; empty: a key in memory only

@@ -83,11 +83,14 @@ struct SipStackCallbacks {
     static void on_exit(void*) {}
 };
 
-SipStack::SipStack(EventLoop& loop, std::string user_agent)
-    : loop_(loop), user_agent_(std::move(user_agent)), dialogs_(std::make_unique<Registry>()) {}
+SipStack::SipStack(EventLoop& loop, std::string user_agent, const SipStreamLimits& stream_limits)
+    : loop_(loop),
+      user_agent_(std::move(user_agent)),
+      dialogs_(std::make_unique<Registry>()),
+      stream_guard_(stream_limits) {}
 
 Result<std::unique_ptr<SipStack>> SipStack::create(EventLoop& loop, const SipStackOptions& opts) {
-    std::unique_ptr<SipStack> stack(new SipStack(loop, opts.user_agent));
+    std::unique_ptr<SipStack> stack(new SipStack(loop, opts.user_agent, opts.stream_limits));
     // Hash table sizes for client transactions, server transactions and connections: a busy
     // MC server has thousands of live transactions (64*T1 each).
     if (int err = sip_alloc(&stack->sip_, nullptr, 4096, 4096, 256, opts.user_agent.c_str(),
@@ -120,6 +123,7 @@ Result<std::unique_ptr<SipStack>> SipStack::create(EventLoop& loop, const SipSta
         sip_transp_flush(stack->sip_);  // drop the UDP listener and pick another port
     }
     stack->local_ = to_endpoint(&bound);
+    if (auto r = stack->stream_guard_.protect(stack->local_); !r) return tl::unexpected(r.error());
     // The interconnect's TLS transport first: libre opens outgoing TLS connections (towards
     // partners) with the first one, which presents this system's certificate.
     if (opts.tls) {
@@ -194,7 +198,7 @@ Result<void> SipStack::add_tls(const std::string& host, const TlsOptions& opts) 
         return fail(Errc::io, "cannot read the SIP TLS address");
     }
     tls_local_ = to_endpoint(&bound);
-    return {};
+    return stream_guard_.protect(*tls_local_);
 }
 
 Result<void> SipStack::add_access_tls(const std::string& host, const AccessTlsOptions& opts) {
@@ -225,7 +229,7 @@ Result<void> SipStack::add_access_tls(const std::string& host, const AccessTlsOp
         const int err = sip_transp_add(sip_, SIP_TRANSP_TLS, &laddr, access_tls_);
         if (err == 0) {
             access_tls_local_ = Endpoint{host, port};
-            return {};
+            return stream_guard_.protect(*access_tls_local_);
         }
         if (opts.port != 0 || err != EADDRINUSE || attempt == 20) {
             return fail(Errc::io, "cannot listen for SIP over TLS (clients) on " + host + ":" +

@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/sip_stream_limits.hpp"
 #include "net/endpoint.hpp"
 #include "net/sip_message.hpp"
+#include "net/sip_stream_guard.hpp"
 
 struct sip;
 struct sip_lsnr;
@@ -55,6 +57,8 @@ struct SipStackOptions {
     std::optional<TlsOptions> tls;               // an extra TLS listener (the interconnect)
     std::optional<AccessTlsOptions> access_tls;  // a TLS listener for users' clients
     std::optional<TlsTrust> client_tls;          // outgoing TLS only (a client's stack)
+    // What one peer may hold of the TCP and TLS listeners (net::SipStreamGuard).
+    SipStreamLimits stream_limits;
 };
 
 // A response to send. `headers` holds complete header lines ("Name: value\r\n").
@@ -122,6 +126,11 @@ class SipStack {
     static std::string contact_header(const SipMessage& received, std::string_view user,
                                       std::string_view params);
 
+    // What the TCP and TLS listeners refused or closed on their own, by reason, and how many
+    // connections they hold now (net::SipStreamGuard).
+    const SipStreamRefusalCounts& stream_refusals() const { return stream_guard_.refusals(); }
+    std::size_t stream_connections() const { return stream_guard_.connections(); }
+
     struct sip* raw() const {
         return sip_;
     }
@@ -135,7 +144,7 @@ class SipStack {
     void detach(InviteDialog* dialog);
 
   private:
-    SipStack(EventLoop& loop, std::string user_agent);
+    SipStack(EventLoop& loop, std::string user_agent, const SipStreamLimits& stream_limits);
     friend struct SipStackCallbacks;
     Result<void> add_tls(const std::string& host, const TlsOptions& opts);
     Result<void> add_access_tls(const std::string& host, const AccessTlsOptions& opts);
@@ -174,6 +183,8 @@ class SipStack {
     std::optional<Endpoint> untraced_;
     struct Registry;
     std::unique_ptr<Registry> dialogs_;
+    // Destroyed after sip_ (in ~SipStack's body) has closed the connections it guards.
+    SipStreamGuard stream_guard_;
 };
 
 }  // namespace mcx::net

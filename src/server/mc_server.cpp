@@ -716,6 +716,23 @@ std::vector<prometheus::Family> McServer::metrics() const {
                        counter.help,
                        {{{}, static_cast<double>(counter.value)}}});
     }
+    out.push_back({"mcx_sip_stream_connections",
+                   Type::gauge,
+                   "SIP connections over TCP and TLS open now (clients' and partners').",
+                   {{{}, static_cast<double>(sip_.stream_connections())}}});
+    prometheus::Family stream_refusals{
+        "mcx_sip_stream_refused_total",
+        Type::counter,
+        "SIP connections over TCP and TLS refused or closed before libre decoded a message, by "
+        "reason ([sip] stream_* keys; docs/security.md, \"SIP over TCP and TLS\").",
+        {}};
+    const auto& refused = sip_.stream_refusals();
+    for (std::size_t i = 0; i < refused.size(); ++i) {
+        stream_refusals.samples.push_back(
+            {{{"reason", net::to_string(static_cast<net::SipStreamRefusal>(i))}},
+             static_cast<double>(refused[i])});
+    }
+    out.push_back(std::move(stream_refusals));
     return out;
 }
 

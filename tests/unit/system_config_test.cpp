@@ -147,6 +147,46 @@ TEST(SystemConfig, OverloadSettings) {
     }
 }
 
+// [sip] stream_*: the caps of SIP over TCP and TLS (net::SipStreamGuard), each with its range.
+TEST(SystemConfig, SipStreamLimits) {
+    const std::string head = "[system]\nid = \"A\"\ndomain = \"a.mcx\"\n[sip]\n";
+    auto defaults = parse_system_config(head, "t.toml", ".");
+    ASSERT_TRUE(defaults) << defaults.error().reason;
+    EXPECT_EQ(defaults->sip_stream.max_connections, SipStreamLimits{}.max_connections);
+    EXPECT_EQ(defaults->sip_stream.max_head_bytes, 16u * 1024);
+    auto set = parse_system_config(head +
+                                       "stream_max_connections = 10\n"
+                                       "stream_max_connections_per_source = 2\n"
+                                       "stream_max_head_bytes = 512\n"
+                                       "stream_max_message_bytes = 65536\n"
+                                       "stream_message_timeout_ms = 100\n",
+                                   "t.toml", ".");
+    ASSERT_TRUE(set) << set.error().reason;
+    EXPECT_EQ(set->sip_stream.max_connections, 10u);
+    EXPECT_EQ(set->sip_stream.max_connections_per_source, 2u);
+    EXPECT_EQ(set->sip_stream.max_head_bytes, 512u);
+    EXPECT_EQ(set->sip_stream.max_message_bytes, 65536u);
+    EXPECT_EQ(set->sip_stream.message_timeout_ms, 100u);
+    const std::pair<std::string, std::string> refused[] = {
+        {"stream_max_connections = 0",
+         "t.toml:5: [sip] stream_max_connections must be 1..1000000, not 0"},
+        {"stream_max_connections_per_source = -1",
+         "[sip] stream_max_connections_per_source must be 1..1000000, not -1"},
+        {"stream_max_head_bytes = 100", "[sip] stream_max_head_bytes must be 512..65536, not 100"},
+        {"stream_max_message_bytes = 65537",
+         "[sip] stream_max_message_bytes must be 512..65536, not 65537"},
+        {"stream_message_timeout_ms = 99",
+         "[sip] stream_message_timeout_ms must be 100..600000, not 99"},
+        {"stream_max_head_bytes = 1.5", "an integer 512..65536"},
+    };
+    for (const auto& [line, expected] : refused) {
+        auto config = parse_system_config(head + line + "\n", "t.toml", ".");
+        ASSERT_FALSE(config) << line;
+        EXPECT_NE(config.error().reason.find(expected), std::string::npos)
+            << config.error().reason << " lacks " << expected;
+    }
+}
+
 // [[users]] admin: the administrator role seeded into the store (issue 16 item 4); off unless
 // it says true, and only a boolean (a typo such as "yes" must not quietly mean "no").
 TEST(SystemConfig, UsersAdminKey) {
