@@ -9,6 +9,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 
 #include "idms/certificates.hpp"
@@ -59,20 +60,34 @@ class Socket {
 
 }  // namespace
 
+// The lowest port of the kernel's ephemeral range (bind to port 0, connect): ports picked
+// below it cannot be taken by another test's mcxd on "any port" or its clients' connections
+// between picking and mcxd's bind (the "Address already in use" of a CI run, 2026-12-03).
+std::uint16_t ephemeral_range_start() {
+    std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+    unsigned low = 32768;
+    if (!(in >> low) || low < 4096 || low > 65535) low = 32768;
+    return static_cast<std::uint16_t>(low);
+}
+
 std::vector<std::uint16_t> free_ports(std::size_t count) {
+    const std::uint16_t end = ephemeral_range_start();
+    const std::uint16_t begin = std::max<int>(1024, end - 12000);
+    std::mt19937 random(std::random_device{}());
+    std::uniform_int_distribution<int> pick(begin, end - 1);
     std::vector<Socket> held;  // a port stays taken (by us) until all are picked
     std::vector<std::uint16_t> ports;
     for (int attempt = 0; ports.size() < count; ++attempt) {
         if (attempt > 1000) throw std::runtime_error("no free ports on 127.0.0.1");
+        const auto wanted = static_cast<std::uint16_t>(pick(random));
+        if (std::find(ports.begin(), ports.end(), wanted) != ports.end()) continue;
         Socket tcp(SOCK_STREAM);
-        const auto port = tcp.bind(0);
-        if (port == 0) continue;
+        if (tcp.bind(wanted) != wanted) continue;
         Socket udp(SOCK_DGRAM);
-        const bool both = udp.bind(port) == port;
-        held.push_back(std::move(tcp));  // not handed out again, even when UDP is taken
-        if (!both) continue;
+        if (udp.bind(wanted) != wanted) continue;
+        held.push_back(std::move(tcp));
         held.push_back(std::move(udp));
-        ports.push_back(port);
+        ports.push_back(wanted);
     }
     return ports;
 }
