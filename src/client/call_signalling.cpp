@@ -7,6 +7,7 @@
 #include "client/mc_client.hpp"
 #include "net/sdp_codec.hpp"
 #include "proto/content_type.hpp"
+#include "proto/mc_service.hpp"
 #include "proto/mcptt_fmtp.hpp"
 #include "proto/mcptt_sip.hpp"
 #include "proto/multipart.hpp"
@@ -240,10 +241,10 @@ Result<void> McClient::send_invite(CallRecord& record, bool resume) {
     out.next_hop = system->address().sip_server;
     out.transport = config_.transport;
     out.contact_user = std::string(me.user());
-    out.contact_params = std::string(proto::kMcpttContactParams);
-    out.headers = std::string(proto::kMcpttAcceptContact) +
-                  std::string(proto::kMcpttPreferredService) + "P-Preferred-Identity: <" +
-                  me.uri() + ">\r\nAnswer-Mode: " +
+    out.contact_params = proto::contact_params(proto::describe(proto::McService::mcptt));
+    const auto& mcptt = proto::describe(proto::McService::mcptt);
+    out.headers = proto::accept_contact_headers(mcptt) + proto::preferred_service_header(mcptt) +
+                  "P-Preferred-Identity: <" + me.uri() + ">\r\nAnswer-Mode: " +
                   std::string(mode == Commencement::manual ? proto::kAnswerModeManual
                                                            : proto::kAnswerModeAuto) +
                   "\r\n";
@@ -400,7 +401,7 @@ void McClient::on_incoming_invite(const net::SipMessage& msg) {
     const auto serial = (*leg)->serial;
     auto dialog =
         net::InviteDialog::accept(*sip_, msg, std::string(system->mc_service_id.user()),
-                                  std::string(proto::kMcpttContactParams),
+                                  proto::contact_params(proto::describe(proto::McService::mcptt)),
                                   [this, id, serial](net::DialogEvent e, const net::SipMessage* m) {
                                       on_dialog_event(id, serial, e, m);
                                   });

@@ -1,6 +1,7 @@
 #include "client/serving_system.hpp"
 
 #include "proto/content_type.hpp"
+#include "proto/mc_service.hpp"
 #include "proto/mcptt_info.hpp"
 #include "proto/mcptt_sip.hpp"
 
@@ -35,7 +36,7 @@ Result<void> ServingSystem::start_registration(net::SipStack& sip, const ClientC
     opts.transport = config.transport;
     opts.aor = mc_service_id.uri();
     opts.contact_user = std::string(mc_service_id.user());
-    opts.contact_params = std::string(proto::kMcpttContactParams);
+    opts.contact_params = proto::contact_params(proto::describe(proto::McService::mcptt));
     opts.expires = config.register_expires;
     opts.content_type = std::string(proto::kMimeMcpttInfo);
     opts.body = proto::build_mcptt_info(info);

@@ -5,6 +5,7 @@
 #include "net/sdp_codec.hpp"
 #include "proto/content_type.hpp"
 #include "proto/floor_message.hpp"
+#include "proto/mc_service.hpp"
 #include "proto/mcptt_fmtp.hpp"
 #include "proto/mcptt_info.hpp"
 #include "proto/mcptt_sip.hpp"
@@ -187,10 +188,10 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
     out.next_hop = route.next_hop;
     out.transport = route.transport;
     out.contact_user = kServerContactUser;
-    out.contact_params = std::string(proto::kMcpttContactParams);
+    out.contact_params = proto::contact_params(proto::describe(proto::McService::mcptt));
     out.headers = "P-Asserted-Identity: <" + call->setup_.caller.uri() + ">\r\n" +
-                  "P-Asserted-Service: " + std::string(proto::kIcsiMcptt) + "\r\n" +
-                  std::string(proto::kMcpttAcceptContact);
+                  proto::asserted_service_header(proto::describe(proto::McService::mcptt)) +
+                  proto::accept_contact_headers(proto::describe(proto::McService::mcptt));
     out.headers += route.headers;
     if (!call->setup_.answer_mode.empty()) {
         out.headers += "Answer-Mode: " + call->setup_.answer_mode + "\r\n";
@@ -212,7 +213,8 @@ Result<std::unique_ptr<PrivateCall>> PrivateCall::start(Context context, std::ui
     // The caller's INVITE is taken over last: until here a failure is answered by McServer,
     // from here on by this call (one final response either way).
     auto caller_leg = net::InviteDialog::accept(
-        call->context_.sip, invite, kServerContactUser, std::string(proto::kMcpttContactParams),
+        call->context_.sip, invite, kServerContactUser,
+        proto::contact_params(proto::describe(proto::McService::mcptt)),
         [self](net::DialogEvent e, const net::SipMessage* m) { self->on_caller_event(e, m); });
     if (!caller_leg) {
         call->callee_leg_->hangup();
